@@ -1,0 +1,77 @@
+//! Crash-safe file writes: write a temporary file beside the target, flush it to disk, rename.
+//!
+//! A reader (or a process killed halfway) therefore only ever sees the old complete file or the
+//! new complete one, never a torn one. Every file the workbench writes under `results/` goes
+//! through [`write`].
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// The temporary name used while `path` is being written: hidden, in the same directory (so the
+/// rename cannot cross file systems) and unique per process.
+fn temp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+/// Writes `bytes` to `path` atomically, creating parent directories as needed.
+pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(parent) = path.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    }
+    let temp = temp_path(path);
+    let result = (|| -> std::io::Result<()> {
+        let mut file = File::create(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&temp, path)
+    })();
+    if let Err(e) = result {
+        // Best effort: the temporary file is garbage either way; the error that matters is `e`.
+        let _cleanup = fs::remove_file(&temp);
+        return Err(Error::io(path, e));
+    }
+    if let Some(parent) = path.parent()
+        && let Ok(dir) = File::open(parent)
+    {
+        // Persisting the rename itself; a failure here does not make the file torn.
+        let _durable = dir.sync_all();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_and_replaces_without_leaving_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/file.json");
+        write(&path, b"one").unwrap();
+        write(&path, b"two").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        let names: Vec<_> = fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("file.json")]);
+    }
+
+    #[test]
+    fn failure_names_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("blocker");
+        fs::write(&blocker, b"x").unwrap();
+        let err = write(&blocker.join("child.json"), b"y").unwrap_err();
+        assert!(err.to_string().contains("blocker"), "{err}");
+    }
+}

@@ -1,0 +1,120 @@
+//! `modulo_addition_1layer`: Neel Nanda's grokking setup, a one-layer transformer learning
+//! `(a + b) mod p` from the sequences `[a, b, =]` (spec §1.2, §2, §3).
+//!
+//! Inputs are all p² ordered pairs, row `k = a·p + b`; token `p` is "=". The split is
+//! `torch.randperm(p²)` under `data_seed`, the first ⌊p²·fraction⌋ rows train; the weights are
+//! TransformerLens' seeded init under `seed`.
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::family::{Dataset, FamilySpec, ModelFamily, Params, Split};
+use crate::model::config::TransformerConfig;
+use crate::model::init::init_state;
+use crate::model::state::StateDict;
+use crate::torch_rng::Mt19937;
+use crate::train::{TrainingConfig, schedule};
+
+/// The one-layer modular-addition family.
+pub struct ModuloAddition1Layer;
+
+impl ModuloAddition1Layer {
+    pub const NAME: &'static str = "modulo_addition_1layer";
+}
+
+fn prime(params: &Params) -> Result<usize> {
+    Ok(params.int("prime")? as usize)
+}
+
+fn non_negative(params: &Params, name: &str) -> Result<u64> {
+    let value = params.int(name)?;
+    u64::try_from(value).map_err(|_| Error::invalid_parameter(name, value, "must be >= 0"))
+}
+
+impl ModelFamily for ModuloAddition1Layer {
+    fn model_config(&self, spec: &FamilySpec, params: &Params) -> Result<TransformerConfig> {
+        TransformerConfig::from_architecture(&spec.architecture, prime(params)?)
+    }
+
+    fn init_state(&self, spec: &FamilySpec, params: &Params) -> Result<StateDict> {
+        let config = self.model_config(spec, params)?;
+        Ok(init_state(&config, non_negative(params, "seed")?))
+    }
+
+    fn dataset(&self, params: &Params) -> Result<Dataset> {
+        let p = prime(params)?;
+        let mut tokens = Vec::with_capacity(p * p * 3);
+        let mut labels = Vec::with_capacity(p * p);
+        for a in 0..p {
+            for b in 0..p {
+                tokens.extend([a as i64, b as i64, p as i64]);
+                labels.push(((a + b) % p) as i64);
+            }
+        }
+        Ok(Dataset {
+            tokens,
+            n_ctx: 3,
+            labels,
+        })
+    }
+
+    fn split(&self, params: &Params, training_fraction: f64) -> Result<Split> {
+        let p = prime(params)?;
+        let data_seed = non_negative(params, "data_seed")?;
+        check_fraction(training_fraction)?;
+        let n = p * p;
+        let mut permutation = Mt19937::new(data_seed).randperm(n);
+        // Python's int(p*p*fraction): the float product, truncated (12769·0.3 → 3830).
+        let cutoff = (n as f64 * training_fraction) as usize;
+        let test_indices = permutation.split_off(cutoff);
+        Ok(Split {
+            train_indices: permutation,
+            test_indices,
+        })
+    }
+
+    fn training_defaults(&self) -> TrainingConfig {
+        TrainingConfig {
+            learning_rate: 1e-3,
+            weight_decay: 1.0,
+            betas: (0.9, 0.98),
+            eps: 1e-8,
+            num_epochs: 25_000,
+            training_fraction: 0.3,
+            checkpoint_epochs: schedule::from_ranges(&schedule::ONE_LAYER_DEFAULT),
+        }
+    }
+
+    fn config_json(
+        &self,
+        spec: &FamilySpec,
+        params: &Params,
+        training_fraction: f64,
+    ) -> Result<Map<String, Value>> {
+        // Key order as MIScope writes it: architecture (with `seed`), then the params (existing
+        // keys keep their slot), then model_seed, data_seed, training_fraction.
+        let mut config = self.model_config(spec, params)?.to_config_json();
+        let seed = params.int("seed")?;
+        config.insert("seed".into(), seed.into());
+        for (name, value) in params.iter() {
+            config.insert(name.into(), value.to_json());
+        }
+        config.insert("model_seed".into(), seed.into());
+        config.insert("data_seed".into(), params.int("data_seed")?.into());
+        config.insert("training_fraction".into(), training_fraction.into());
+        Ok(config)
+    }
+}
+
+/// A training fraction must leave both a train and a test set.
+pub fn check_fraction(fraction: f64) -> Result<()> {
+    if fraction > 0.0 && fraction < 1.0 {
+        Ok(())
+    } else {
+        Err(Error::InvalidSetting {
+            setting: "training_fraction".into(),
+            value: fraction.to_string(),
+            reason: "must lie strictly between 0 and 1".into(),
+        })
+    }
+}

@@ -1,0 +1,372 @@
+//! A variant: one family with one set of domain parameters, and everything on disk about it.
+//!
+//! A variant has no bookkeeping file of its own: its name comes from the family's pattern, its
+//! state (untrained / trained / analyzed) is derived from what is under its directory, so a run
+//! made by another process, or by MIScope, is seen as soon as its files exist (spec §1.4, §1.7).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+
+use crate::atomic_file;
+use crate::checkpoint;
+use crate::error::{Error, Result};
+use crate::family::{Family, Params, pattern};
+use crate::model::config::TransformerConfig;
+use crate::model::state::StateDict;
+use crate::model::transformer::Transformer;
+use crate::train::{
+    self, AdamW, Batch, Progress, TrainEvent, TrainOptions, TrainingResult, schedule,
+};
+
+/// Where a variant is in its life, derived from disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VariantState {
+    /// No checkpoint on disk.
+    Untrained,
+    /// Checkpoints, no analysis artifacts.
+    Trained,
+    /// Checkpoints and at least one `.npz` artifact.
+    Analyzed,
+}
+
+impl fmt::Display for VariantState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            VariantState::Untrained => "untrained",
+            VariantState::Trained => "trained",
+            VariantState::Analyzed => "analyzed",
+        })
+    }
+}
+
+/// `metadata.json` of a trained variant (MIScope's keys, in its order).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metadata {
+    pub train_losses: Vec<f64>,
+    pub test_losses: Vec<f64>,
+    pub train_indices: Vec<usize>,
+    pub test_indices: Vec<usize>,
+    pub checkpoint_epochs: Vec<u64>,
+    pub num_epochs: u64,
+}
+
+/// One family + one set of parameters, rooted in a results directory.
+#[derive(Clone)]
+pub struct Variant {
+    family: Arc<Family>,
+    params: Params,
+    name: String,
+    dir: PathBuf,
+}
+
+impl fmt::Debug for Variant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Variant(family='{}', name='{}', state={})",
+            self.family.name(),
+            self.name,
+            self.state()
+        )
+    }
+}
+
+impl PartialEq for Variant {
+    fn eq(&self, other: &Self) -> bool {
+        self.family.name() == other.family.name() && self.params == other.params
+    }
+}
+
+impl Variant {
+    /// A variant of `family` under `results_dir`; creates nothing on disk.
+    pub fn new(family: Arc<Family>, params: Params, results_dir: &Path) -> Result<Self> {
+        let name = pattern::format_name(&family.spec().variant_pattern, |k| params.get(k))
+            .map_err(|reason| Error::FamilyField {
+                path: family.spec().path.clone(),
+                field: "variant_pattern".into(),
+                reason,
+            })?;
+        let dir = results_dir.join(family.name()).join(&name);
+        Ok(Variant {
+            family,
+            params,
+            name,
+            dir,
+        })
+    }
+
+    /// The directory name, from the family's `variant_pattern`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The family.
+    pub fn family(&self) -> &Family {
+        &self.family
+    }
+
+    /// The domain parameters.
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// `results/{family}/{name}`.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `…/checkpoints`.
+    pub fn checkpoints_dir(&self) -> PathBuf {
+        self.dir.join("checkpoints")
+    }
+
+    /// `…/artifacts`.
+    pub fn artifacts_dir(&self) -> PathBuf {
+        self.dir.join("artifacts")
+    }
+
+    /// `…/metadata.json`.
+    pub fn metadata_path(&self) -> PathBuf {
+        self.dir.join("metadata.json")
+    }
+
+    /// `…/config.json`.
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join("config.json")
+    }
+
+    /// Path of the checkpoint file for `epoch` (whether or not it exists).
+    pub fn checkpoint_path(&self, epoch: u64) -> PathBuf {
+        self.checkpoints_dir().join(checkpoint::file_name(epoch))
+    }
+
+    /// Untrained / trained / analyzed, from what is on disk now.
+    pub fn state(&self) -> VariantState {
+        let has_checkpoints = !self.checkpoints().unwrap_or_default().is_empty();
+        if !has_checkpoints {
+            VariantState::Untrained
+        } else if contains_npz(&self.artifacts_dir()) {
+            VariantState::Analyzed
+        } else {
+            VariantState::Trained
+        }
+    }
+
+    /// Sorted epochs of the checkpoint files present (an absent directory means none).
+    pub fn checkpoints(&self) -> Result<Vec<u64>> {
+        let dir = self.checkpoints_dir();
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(dir, e)),
+        };
+        let mut epochs: Vec<u64> = entries
+            .filter_map(|entry| entry.ok())
+            .filter_map(|entry| checkpoint::epoch_of(&entry.file_name().to_string_lossy()))
+            .collect();
+        epochs.sort_unstable();
+        Ok(epochs)
+    }
+
+    /// The model sizes of this variant.
+    pub fn model_config(&self) -> Result<TransformerConfig> {
+        self.family
+            .implementation()?
+            .model_config(self.family.spec(), &self.params)
+    }
+
+    /// The parameters stored in the checkpoint of `epoch`, validated against the model.
+    pub fn load_checkpoint(&self, epoch: u64) -> Result<StateDict> {
+        let path = self.checkpoint_path(epoch);
+        if !path.exists() {
+            return Err(Error::MissingCheckpoint {
+                variant: self.name.clone(),
+                epoch,
+                path,
+                available: self.checkpoints().unwrap_or_default(),
+            });
+        }
+        checkpoint::load(&path, &self.model_config()?)
+    }
+
+    /// The model at `epoch`, on `device`.
+    pub fn load_model(&self, epoch: u64, device: &Device) -> Result<Transformer> {
+        let state = self.load_checkpoint(epoch)?;
+        Ok(Transformer::from_state(&self.model_config()?, &state, device))
+    }
+
+    /// The parsed `metadata.json`.
+    pub fn metadata(&self) -> Result<Metadata> {
+        read_json(&self.metadata_path(), "metadata.json")
+    }
+
+    /// The parsed `config.json`.
+    pub fn model_config_json(&self) -> Result<serde_json::Map<String, serde_json::Value>> {
+        read_json(&self.config_path(), "config.json")
+    }
+
+    /// Trains the variant from its seeded initialisation (spec §3.4) and writes checkpoints,
+    /// `config.json` and `metadata.json`.
+    ///
+    /// Refuses a variant that already has checkpoints unless `options.overwrite` is set, in
+    /// which case its old checkpoints, metadata and artifacts are deleted first.
+    pub fn train(
+        &self,
+        options: &TrainOptions,
+        device: &Device,
+        progress: &mut dyn Progress,
+    ) -> Result<TrainingResult> {
+        let implementation = self.family.implementation()?;
+        let spec = self.family.spec();
+        let defaults = self.family.training_config()?;
+        let num_epochs = options.num_epochs.unwrap_or(defaults.num_epochs);
+        if num_epochs == 0 {
+            return Err(Error::InvalidSetting {
+                setting: "epochs".into(),
+                value: "0".into(),
+                reason: "must be at least 1".into(),
+            });
+        }
+        let fraction = options.training_fraction.unwrap_or(defaults.training_fraction);
+        let requested = options
+            .checkpoint_epochs
+            .clone()
+            .unwrap_or_else(|| defaults.checkpoint_epochs.clone());
+        let checkpoint_epochs = schedule::effective(&requested, num_epochs);
+
+        let existing = self.checkpoints()?;
+        if !existing.is_empty() {
+            if !options.overwrite {
+                return Err(Error::AlreadyTrained {
+                    variant: self.name.clone(),
+                    dir: self.dir.clone(),
+                    checkpoints: existing.len(),
+                });
+            }
+            for stale in [self.checkpoints_dir(), self.artifacts_dir()] {
+                if stale.exists() {
+                    std::fs::remove_dir_all(&stale).map_err(|e| Error::io(&stale, e))?;
+                }
+            }
+            for stale in [self.metadata_path(), self.config_path()] {
+                if stale.exists() {
+                    std::fs::remove_file(&stale).map_err(|e| Error::io(&stale, e))?;
+                }
+            }
+        }
+
+        let config = implementation.model_config(spec, &self.params)?;
+        let data = implementation.dataset(&self.params)?;
+        let split = implementation.split(&self.params, fraction)?;
+        let train_batch = Batch::new(&data.subset(&split.train_indices), device);
+        let test_batch = Batch::new(&data.subset(&split.test_indices), device);
+        let init = implementation.init_state(spec, &self.params)?;
+        for dir in [self.checkpoints_dir(), self.artifacts_dir()] {
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        }
+
+        let mut model = Transformer::from_state(&config, &init, device);
+        let mut optimizer = AdamW::new(defaults.adamw());
+        let mut train_losses = Vec::with_capacity(num_epochs as usize);
+        let mut test_losses = Vec::with_capacity(num_epochs as usize);
+        let mut next_checkpoint = checkpoint_epochs.iter().peekable();
+        progress.event(&TrainEvent::Started {
+            variant: self.name.clone(),
+            total_epochs: num_epochs,
+        });
+        for epoch in 0..num_epochs {
+            let (train_loss, updated) = train::train_step(model, &mut optimizer, &train_batch);
+            model = updated;
+            let test_loss = train::loss_value(&model, &test_batch);
+            train_losses.push(train_loss);
+            test_losses.push(test_loss);
+            progress.event(&TrainEvent::Epoch {
+                epoch,
+                train_loss,
+                test_loss,
+            });
+            if next_checkpoint.peek() == Some(&&epoch) {
+                next_checkpoint.next();
+                checkpoint::save(&self.checkpoint_path(epoch), &config, &model.to_state())?;
+                progress.event(&TrainEvent::Checkpoint { epoch });
+            }
+        }
+
+        let config_json = implementation.config_json(spec, &self.params, fraction)?;
+        write_json(&self.config_path(), &config_json, true)?;
+        let metadata = Metadata {
+            train_losses: train_losses.clone(),
+            test_losses: test_losses.clone(),
+            train_indices: split.train_indices,
+            test_indices: split.test_indices,
+            checkpoint_epochs: checkpoint_epochs.clone(),
+            num_epochs,
+        };
+        write_json(&self.metadata_path(), &metadata, false)?;
+
+        let final_train_loss = *train_losses.last().expect("num_epochs >= 1");
+        let final_test_loss = *test_losses.last().expect("num_epochs >= 1");
+        progress.event(&TrainEvent::Finished {
+            final_train_loss,
+            final_test_loss,
+        });
+        Ok(TrainingResult {
+            train_losses,
+            test_losses,
+            checkpoint_epochs,
+            final_train_loss,
+            final_test_loss,
+            variant_dir: self.dir.clone(),
+        })
+    }
+}
+
+fn contains_npz(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.filter_map(|e| e.ok()).any(|entry| {
+        let path = entry.path();
+        if path.is_dir() {
+            contains_npz(&path)
+        } else {
+            path.extension().is_some_and(|ext| ext == "npz")
+        }
+    })
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &'static str) -> Result<T> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::MissingFile {
+                what,
+                path: path.to_path_buf(),
+            });
+        }
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    serde_json::from_str(&text).map_err(|source| Error::Json {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Writes JSON atomically; `pretty` gives Python's `indent=2` layout.
+pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T, pretty: bool) -> Result<()> {
+    let text = if pretty {
+        serde_json::to_string_pretty(value)
+    } else {
+        serde_json::to_string(value)
+    }
+    .map_err(|source| Error::Json {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    atomic_file::write(path, text.as_bytes())
+}

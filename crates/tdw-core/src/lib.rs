@@ -1,0 +1,45 @@
+//! Training Dynamics Workbench: train small transformers, keep their checkpoints, and study how
+//! they learn, with files that interchange with the Python tool MIScope.
+//!
+//! The data flow is one-directional: a `family.json` ([`FamilySpec`]) is discovered by the
+//! [`FamilyRegistry`]; a [`Variant`] (family + parameters) trains with [`Variant::train`] into
+//! `results/{family}/{variant}/` (checkpoints as TransformerLens safetensors, `metadata.json`,
+//! `config.json`); a fresh registry finds the variant again from its directory alone.
+//!
+//! # Backends
+//! Models run on burn 0.22, whose backends are chosen at run time:
+//! - default: `flex`, burn's pure-Rust CPU backend, with the `simd` and `rayon` features;
+//! - `tch`: libtorch through burn-tch (needs the PyPI torch wheel; see the README).
+
+pub mod atomic_file;
+pub mod checkpoint;
+pub mod error;
+pub mod families;
+pub mod family;
+pub mod model;
+pub mod paths;
+pub mod torch_rng;
+pub mod train;
+
+pub use burn::tensor::Device;
+pub use error::{Error, Result};
+pub use family::registry::FamilyRegistry;
+pub use family::variant::{Metadata, Variant, VariantState};
+pub use family::{Dataset, Family, FamilySpec, ModelFamily, ParamValue, Params, Split};
+pub use model::cache::{ActivationCache, HookName};
+pub use model::config::TransformerConfig;
+pub use model::transformer::Transformer;
+pub use train::{NoProgress, Progress, TrainEvent, TrainOptions, TrainingConfig, TrainingResult};
+
+/// The device models run on by default: burn's flex CPU backend.
+pub fn default_device() -> Device {
+    Device::flex()
+}
+
+/// What a notebook or script needs in scope.
+pub mod prelude {
+    pub use crate::{
+        Device, Family, FamilyRegistry, HookName, ParamValue, Params, TrainEvent, TrainOptions,
+        TrainingResult, Variant, VariantState, default_device,
+    };
+}

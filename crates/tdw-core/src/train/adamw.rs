@@ -1,0 +1,132 @@
+//! AdamW (Loshchilov & Hutter, "Decoupled Weight Decay Regularization", ICLR 2019) exactly as
+//! PyTorch's single-tensor CPU path computes it, so that our loss curves follow MIScope's.
+//!
+//! burn ships an AdamW too, but its defaults differ from PyTorch's (ε 1e-5, β2 0.999, wd 1e-4)
+//! and it forms the bias corrections in f32 and in a different order. Here every
+//! hyper-parameter is explicit and the update is PyTorch's, step for step:
+//!
+//! ```text
+//! θ ← θ·(1 − lr·wd)
+//! m ← m + (1 − β1)·(g − m)            (torch: exp_avg.lerp_(grad, 1 − β1))
+//! v ← β2·v + (1 − β2)·g²
+//! θ ← θ − (lr / (1 − β1ᵗ)) · m / (√v / √(1 − β2ᵗ) + ε)
+//! ```
+//! Parameters without a gradient (the frozen biases) are skipped entirely, weight decay
+//! included, as torch skips parameters whose `.grad` is `None`.
+
+use std::collections::HashMap;
+
+use burn::tensor::{Gradients, Tensor};
+
+use crate::model::config::is_bias;
+use crate::model::transformer::{Transformer, WeightMapper};
+
+/// AdamW hyper-parameters. There are no defaults on purpose: see the module docs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamWConfig {
+    /// Learning rate (MIScope: 1e-3).
+    pub lr: f64,
+    /// Decoupled weight decay (MIScope: 1.0).
+    pub weight_decay: f64,
+    /// First-moment decay β1 (MIScope: 0.9).
+    pub beta1: f64,
+    /// Second-moment decay β2 (MIScope: 0.98).
+    pub beta2: f64,
+    /// Denominator guard ε (torch's default 1e-8).
+    pub eps: f64,
+}
+
+/// The optimizer: hyper-parameters, step count and the moments of every trainable weight.
+pub struct AdamW {
+    config: AdamWConfig,
+    step: u64,
+    /// (m, v) per weight name, flattened.
+    moments: HashMap<String, (Tensor<1>, Tensor<1>)>,
+}
+
+impl AdamW {
+    pub fn new(config: AdamWConfig) -> Self {
+        AdamW {
+            config,
+            step: 0,
+            moments: HashMap::new(),
+        }
+    }
+
+    /// Number of steps taken so far.
+    pub fn steps(&self) -> u64 {
+        self.step
+    }
+
+    /// One update of `model` with the gradients that `grads` holds for the leaves of `leaves`
+    /// (the copy of `model` made by [`Transformer::with_trainable_leaves`]).
+    pub fn step(&mut self, model: Transformer, leaves: &Transformer, grads: &Gradients) -> Transformer {
+        struct CollectGrads<'a> {
+            grads: &'a Gradients,
+            found: HashMap<String, Tensor<1>>,
+        }
+        impl WeightMapper for CollectGrads<'_> {
+            fn map<const D: usize>(&mut self, name: &str, weight: Tensor<D>) -> Tensor<D> {
+                if !is_bias(name)
+                    && let Some(grad) = weight.grad(self.grads)
+                {
+                    let n = grad.shape().num_elements();
+                    self.found.insert(name.to_string(), grad.reshape([n]));
+                }
+                weight
+            }
+        }
+        let mut collect = CollectGrads {
+            grads,
+            found: HashMap::new(),
+        };
+        let _leaves = leaves.clone().map_weights(&mut collect);
+
+        self.step += 1;
+        let c = self.config;
+        let t = self.step as i32;
+        let mut update = Update {
+            grads: collect.found,
+            moments: &mut self.moments,
+            decay: 1.0 - c.lr * c.weight_decay,
+            beta1: c.beta1,
+            beta2: c.beta2,
+            step_size: c.lr / (1.0 - c.beta1.powi(t)),
+            bias_correction2_sqrt: (1.0 - c.beta2.powi(t)).sqrt(),
+            eps: c.eps,
+        };
+        model.map_weights(&mut update)
+    }
+}
+
+struct Update<'a> {
+    grads: HashMap<String, Tensor<1>>,
+    moments: &'a mut HashMap<String, (Tensor<1>, Tensor<1>)>,
+    decay: f64,
+    beta1: f64,
+    beta2: f64,
+    step_size: f64,
+    bias_correction2_sqrt: f64,
+    eps: f64,
+}
+
+impl WeightMapper for Update<'_> {
+    fn map<const D: usize>(&mut self, name: &str, weight: Tensor<D>) -> Tensor<D> {
+        let Some(grad) = self.grads.remove(name) else {
+            return weight;
+        };
+        let dims = weight.dims();
+        let n = grad.dims()[0];
+        let (m, v) = self
+            .moments
+            .remove(name)
+            .unwrap_or_else(|| (Tensor::zeros([n], &grad.device()), Tensor::zeros([n], &grad.device())));
+        let theta = weight.reshape([n]).mul_scalar(self.decay);
+        let m = m.clone() + (grad.clone() - m).mul_scalar(1.0 - self.beta1);
+        let v = v.mul_scalar(self.beta2) + grad.square().mul_scalar(1.0 - self.beta2);
+        let denom = v.clone().sqrt().div_scalar(self.bias_correction2_sqrt).add_scalar(self.eps);
+        let theta = theta - (m.clone() / denom).mul_scalar(self.step_size);
+        self.moments.insert(name.to_string(), (m, v));
+        theta.reshape(dims)
+    }
+}

@@ -1,0 +1,151 @@
+//! Full-batch training with checkpoints, as MIScope's `Variant.train` (spec §3.3–3.5).
+//!
+//! One "epoch" is one AdamW step on the whole training split. Per epoch we record the training
+//! loss *before* the step and the test loss *after* it, both as f64 cross-entropy of the last
+//! position's logits. Checkpoints hold the weights after the step of their epoch; the final epoch
+//! is always saved. Files are written atomically; `metadata.json` and `config.json` carry
+//! MIScope's keys, so either tool can read a run made by the other.
+
+pub mod adamw;
+pub mod progress;
+pub mod schedule;
+
+use std::path::PathBuf;
+
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{DType, Device, Int, Tensor, TensorData};
+
+use crate::family::Dataset;
+use crate::family::spec::TrainingSpec;
+use crate::model::transformer::Transformer;
+pub use adamw::{AdamW, AdamWConfig};
+pub use progress::{NoProgress, Progress, TrainEvent};
+
+/// Hyper-parameters of a training run, with a family's defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingConfig {
+    /// AdamW learning rate.
+    pub learning_rate: f64,
+    /// AdamW decoupled weight decay.
+    pub weight_decay: f64,
+    /// AdamW (β1, β2).
+    pub betas: (f64, f64),
+    /// AdamW ε (torch's default, 1e-8; burn's default would be 1e-5).
+    pub eps: f64,
+    /// Number of full-batch steps.
+    pub num_epochs: u64,
+    /// Fraction of all pairs used for training.
+    pub training_fraction: f64,
+    /// Requested checkpoint epochs (the final epoch is added by the loop).
+    pub checkpoint_epochs: Vec<u64>,
+}
+
+impl TrainingConfig {
+    /// Overrides defaults with what a family.json declares.
+    pub fn apply(&mut self, spec: &TrainingSpec) {
+        if let Some(v) = spec.learning_rate {
+            self.learning_rate = v;
+        }
+        if let Some(v) = spec.weight_decay {
+            self.weight_decay = v;
+        }
+        if let Some(v) = spec.betas {
+            self.betas = v;
+        }
+        if let Some(v) = spec.num_epochs {
+            self.num_epochs = v;
+        }
+        if let Some(v) = spec.training_fraction {
+            self.training_fraction = v;
+        }
+        if let Some(ranges) = &spec.checkpoint_ranges {
+            self.checkpoint_epochs = schedule::from_ranges(ranges);
+        }
+    }
+
+    /// The optimizer settings.
+    pub fn adamw(&self) -> AdamWConfig {
+        AdamWConfig {
+            lr: self.learning_rate,
+            weight_decay: self.weight_decay,
+            beta1: self.betas.0,
+            beta2: self.betas.1,
+            eps: self.eps,
+        }
+    }
+}
+
+/// What a caller may change for one run; `None` keeps the family's default.
+#[derive(Debug, Clone, Default)]
+pub struct TrainOptions {
+    /// Number of epochs (default: the family's, 25,000 for the one-layer family).
+    pub num_epochs: Option<u64>,
+    /// Checkpoint epochs (default: the family's schedule).
+    pub checkpoint_epochs: Option<Vec<u64>>,
+    /// Training fraction (default 0.3).
+    pub training_fraction: Option<f64>,
+    /// Retrain a variant that already has checkpoints, deleting its old checkpoints, metadata
+    /// and artifacts first.
+    pub overwrite: bool,
+}
+
+/// The outcome of a run, as MIScope's `TrainingResult`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingResult {
+    /// Train loss before each epoch's step.
+    pub train_losses: Vec<f64>,
+    /// Test loss after each epoch's step.
+    pub test_losses: Vec<f64>,
+    /// Epochs saved as checkpoints.
+    pub checkpoint_epochs: Vec<u64>,
+    /// Last entry of `train_losses`.
+    pub final_train_loss: f64,
+    /// Last entry of `test_losses`.
+    pub final_test_loss: f64,
+    /// Where the run was written.
+    pub variant_dir: PathBuf,
+}
+
+/// Rows of a dataset as tensors on a device.
+pub struct Batch {
+    pub tokens: Tensor<2, Int>,
+    pub labels: Tensor<1, Int>,
+}
+
+impl Batch {
+    /// Uploads a dataset.
+    pub fn new(data: &Dataset, device: &Device) -> Self {
+        let rows = data.len();
+        Batch {
+            tokens: Tensor::from_data(TensorData::new(data.tokens.clone(), [rows, data.n_ctx]), device),
+            labels: Tensor::from_data(TensorData::new(data.labels.clone(), [rows]), device),
+        }
+    }
+}
+
+/// MIScope's `compute_loss`: mean negative log-likelihood of the labels under the last
+/// position's logits, with the log-softmax taken in f64. In f32 the loss of a memorised training
+/// set underflows to exactly 0 and its gradient vanishes; Nanda's code uses f64 for this reason.
+///
+/// # Shapes
+/// - `logits`: `[batch, d_vocab_out]`, `labels`: `[batch]`; returns a one-element f64 tensor.
+pub fn cross_entropy_f64(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
+    let log_probs = log_softmax(logits.cast(DType::F64), 1);
+    log_probs.gather(1, labels.unsqueeze_dim(1)).mean().neg()
+}
+
+/// The loss of a model on a batch, read back as an f64.
+pub fn loss_value(model: &Transformer, batch: &Batch) -> f64 {
+    let logits = model.forward_last(batch.tokens.clone());
+    cross_entropy_f64(logits, batch.labels.clone()).into_scalar::<f64>()
+}
+
+/// One full-batch step: returns the loss before the step and the updated model.
+pub fn train_step(model: Transformer, optimizer: &mut AdamW, batch: &Batch) -> (f64, Transformer) {
+    let leaves = model.with_trainable_leaves();
+    let loss = cross_entropy_f64(leaves.forward_last(batch.tokens.clone()), batch.labels.clone());
+    let grads = loss.backward();
+    let value = loss.into_scalar::<f64>();
+    let model = optimizer.step(model, &leaves, &grads);
+    (value, model)
+}

@@ -1,0 +1,37 @@
+//! Progress events of long work. The library never prints: it emits these, and the CLI (an
+//! indicatif bar) or the notebook extension (throttled lines) decides how to show them.
+
+/// What happened in a training run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrainEvent {
+    /// Training starts; `total_epochs` steps will follow.
+    Started { variant: String, total_epochs: u64 },
+    /// One epoch finished: the train loss before its step and the test loss after it.
+    Epoch {
+        epoch: u64,
+        train_loss: f64,
+        test_loss: f64,
+    },
+    /// A checkpoint was written.
+    Checkpoint { epoch: u64 },
+    /// All files are written.
+    Finished { final_train_loss: f64, final_test_loss: f64 },
+}
+
+/// A receiver of progress events.
+pub trait Progress {
+    fn event(&mut self, event: &TrainEvent);
+}
+
+/// Ignores every event.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn event(&mut self, _event: &TrainEvent) {}
+}
+
+impl<F: FnMut(&TrainEvent)> Progress for F {
+    fn event(&mut self, event: &TrainEvent) {
+        self(event)
+    }
+}

@@ -1,0 +1,1 @@
+pub use tdw_core::prelude;
