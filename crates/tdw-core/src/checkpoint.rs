@@ -87,7 +87,12 @@ pub fn from_bytes(bytes: &[u8], path: &Path, config: &TransformerConfig) -> Resu
     })?;
     let expected = config.parameter_shapes();
     let buffer_names: Vec<String> = (0..config.n_layers)
-        .flat_map(|l| [format!("blocks.{l}.attn.mask"), format!("blocks.{l}.attn.IGNORE")])
+        .flat_map(|l| {
+            [
+                format!("blocks.{l}.attn.mask"),
+                format!("blocks.{l}.attn.IGNORE"),
+            ]
+        })
         .collect();
     let mut unexpected: Vec<String> = file
         .names()
@@ -151,7 +156,6 @@ fn f32_bytes(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,7 +191,10 @@ mod tests {
         other.d_mlp = 32;
         let err = from_bytes(&bytes, Path::new("ck.safetensors"), &other).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("ck.safetensors") && msg.contains("blocks.0.mlp.W_in"), "{msg}");
+        assert!(
+            msg.contains("ck.safetensors") && msg.contains("blocks.0.mlp.W_in"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -203,7 +210,10 @@ mod tests {
     fn names_parse_back() {
         assert_eq!(file_name(100), "checkpoint_epoch_00100.safetensors");
         assert_eq!(epoch_of("checkpoint_epoch_24999.safetensors"), Some(24999));
-        assert_eq!(epoch_of("checkpoint_epoch_123456.safetensors"), Some(123456));
+        assert_eq!(
+            epoch_of("checkpoint_epoch_123456.safetensors"),
+            Some(123456)
+        );
         assert_eq!(epoch_of("checkpoint_epoch_x.safetensors"), None);
     }
 }

@@ -73,7 +73,9 @@ pub enum Error {
     NoImplementation { family: String, known: Vec<String> },
 
     /// The requested checkpoint is not on disk.
-    #[error("no checkpoint for epoch {epoch} of variant '{variant}' at {path}; available epochs: {available:?}")]
+    #[error(
+        "no checkpoint for epoch {epoch} of variant '{variant}' at {path}; available epochs: {available:?}"
+    )]
     MissingCheckpoint {
         variant: String,
         epoch: u64,

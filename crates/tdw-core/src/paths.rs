@@ -33,7 +33,8 @@ fn find_root(start: &Path) -> Option<PathBuf> {
 
 /// `results/` (env `MISCOPE_RESULTS_DIR` / `TDW_RESULTS_DIR`).
 pub fn results_dir() -> PathBuf {
-    env_path(&["MISCOPE_RESULTS_DIR", "TDW_RESULTS_DIR"]).unwrap_or_else(|| project_root().join("results"))
+    env_path(&["MISCOPE_RESULTS_DIR", "TDW_RESULTS_DIR"])
+        .unwrap_or_else(|| project_root().join("results"))
 }
 
 /// `model_families/` (env `MISCOPE_MODEL_FAMILIES_DIR` / `TDW_MODEL_FAMILIES_DIR`).

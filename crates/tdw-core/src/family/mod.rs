@@ -44,7 +44,11 @@ impl Dataset {
         Dataset {
             tokens: indices
                 .iter()
-                .flat_map(|&i| self.tokens[i * self.n_ctx..(i + 1) * self.n_ctx].iter().copied())
+                .flat_map(|&i| {
+                    self.tokens[i * self.n_ctx..(i + 1) * self.n_ctx]
+                        .iter()
+                        .copied()
+                })
                 .collect(),
             n_ctx: self.n_ctx,
             labels: indices.iter().map(|&i| self.labels[i]).collect(),

@@ -160,10 +160,13 @@ impl Params {
         for (name, param) in &spec.domain_parameters {
             let value = match given.get(name) {
                 Some(value) => coerce(name, value, param.ty)?,
-                None => param.default.clone().ok_or_else(|| Error::MissingParameter {
-                    family: spec.name.clone(),
-                    name: name.clone(),
-                })?,
+                None => param
+                    .default
+                    .clone()
+                    .ok_or_else(|| Error::MissingParameter {
+                        family: spec.name.clone(),
+                        name: name.clone(),
+                    })?,
             };
             value
                 .check_domain(name)

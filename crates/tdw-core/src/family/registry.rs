@@ -55,8 +55,10 @@ impl FamilyRegistry {
     /// it has one. A family of the same name is replaced.
     pub fn register(&mut self, spec: FamilySpec) {
         let implementation = families::implementation(&spec.name);
-        self.families
-            .insert(spec.name.clone(), Arc::new(Family::new(spec, implementation)));
+        self.families.insert(
+            spec.name.clone(),
+            Arc::new(Family::new(spec, implementation)),
+        );
     }
 
     /// Errors of family.json files that could not be loaded.
@@ -120,13 +122,14 @@ impl FamilyRegistry {
     pub fn variants(&self, family: &str) -> Result<Vec<Variant>> {
         let family = self.family(family)?;
         let spec = family.spec();
-        let parser = NameParser::new(&spec.variant_pattern, &spec.domain_parameters).map_err(
-            |reason| Error::FamilyField {
-                path: spec.path.clone(),
-                field: "variant_pattern".into(),
-                reason,
-            },
-        )?;
+        let parser =
+            NameParser::new(&spec.variant_pattern, &spec.domain_parameters).map_err(|reason| {
+                Error::FamilyField {
+                    path: spec.path.clone(),
+                    field: "variant_pattern".into(),
+                    reason,
+                }
+            })?;
         let dir = self.results_dir.join(family.name());
         let entries = match std::fs::read_dir(&dir) {
             Ok(entries) => entries,

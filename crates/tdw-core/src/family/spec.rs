@@ -187,14 +187,22 @@ impl FieldReader<'_> {
         }
     }
 
-    fn required_object(&self, object: &Map<String, Value>, field: &str) -> Result<Map<String, Value>> {
+    fn required_object(
+        &self,
+        object: &Map<String, Value>,
+        field: &str,
+    ) -> Result<Map<String, Value>> {
         match self.required(object, field)? {
             Value::Object(map) => Ok(map.clone()),
             other => Err(self.wrong_type(field, "an object", other)),
         }
     }
 
-    fn optional_object(&self, object: &Map<String, Value>, field: &str) -> Result<Map<String, Value>> {
+    fn optional_object(
+        &self,
+        object: &Map<String, Value>,
+        field: &str,
+    ) -> Result<Map<String, Value>> {
         match object.get(field) {
             None => Ok(Map::new()),
             Some(Value::Object(map)) => Ok(map.clone()),
@@ -245,14 +253,18 @@ impl FieldReader<'_> {
                 return Err(self.wrong_type(&here, "an object", spec));
             };
             let ty = match spec.get("type") {
-                None => return Err(self.error(&format!("{here}.type"), "required field is missing")),
+                None => {
+                    return Err(self.error(&format!("{here}.type"), "required field is missing"));
+                }
                 Some(Value::String(t)) => ParamType::parse(t).ok_or_else(|| {
                     self.error(
                         &format!("{here}.type"),
                         format!("unknown type '{t}' (expected \"int\", \"float\" or \"str\")"),
                     )
                 })?,
-                Some(other) => return Err(self.wrong_type(&format!("{here}.type"), "a string", other)),
+                Some(other) => {
+                    return Err(self.wrong_type(&format!("{here}.type"), "a string", other));
+                }
             };
             let description = match spec.get("description") {
                 None => String::new(),
@@ -264,9 +276,8 @@ impl FieldReader<'_> {
             let default = match spec.get("default") {
                 None | Some(Value::Null) => None,
                 Some(value) => {
-                    let parsed = ParamValue::from_json(value, ty).map_err(|reason| {
-                        self.error(&format!("{here}.default"), reason)
-                    })?;
+                    let parsed = ParamValue::from_json(value, ty)
+                        .map_err(|reason| self.error(&format!("{here}.default"), reason))?;
                     parsed
                         .check_domain(name)
                         .map_err(|reason| self.error(&format!("{here}.default"), reason))?;
@@ -326,7 +337,11 @@ impl FieldReader<'_> {
                 Some((beta(0)?, beta(1)?))
             }
             Some(other) => {
-                return Err(self.wrong_type(&format!("{field}.betas"), "a list of two numbers", other));
+                return Err(self.wrong_type(
+                    &format!("{field}.betas"),
+                    "a list of two numbers",
+                    other,
+                ));
             }
         };
         let num_epochs = match training.get("num_epochs") {
@@ -367,7 +382,10 @@ impl FieldReader<'_> {
                             Some((items[0].as_u64()?, items[1].as_u64()?, items[2].as_u64()?))
                         })
                         .ok_or_else(|| {
-                            self.error(&here, "expected [start, stop, step] of non-negative integers")
+                            self.error(
+                                &here,
+                                "expected [start, stop, step] of non-negative integers",
+                            )
                         })?;
                     if triple.2 == 0 {
                         return Err(self.error(&here, "step must be at least 1"));

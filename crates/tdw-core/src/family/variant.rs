@@ -197,7 +197,11 @@ impl Variant {
     /// The model at `epoch`, on `device`.
     pub fn load_model(&self, epoch: u64, device: &Device) -> Result<Transformer> {
         let state = self.load_checkpoint(epoch)?;
-        Ok(Transformer::from_state(&self.model_config()?, &state, device))
+        Ok(Transformer::from_state(
+            &self.model_config()?,
+            &state,
+            device,
+        ))
     }
 
     /// The parsed `metadata.json`.
@@ -232,7 +236,9 @@ impl Variant {
                 reason: "must be at least 1".into(),
             });
         }
-        let fraction = options.training_fraction.unwrap_or(defaults.training_fraction);
+        let fraction = options
+            .training_fraction
+            .unwrap_or(defaults.training_fraction);
         let requested = options
             .checkpoint_epochs
             .clone()

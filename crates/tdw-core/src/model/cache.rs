@@ -215,7 +215,12 @@ mod tests {
         for hook in all {
             assert_eq!(hook.to_string().parse::<HookName>(), Ok(hook));
         }
-        for bad in ["post", "blocks.00.hook_resid_pre", "blocks.0.hook_post", "blocks.x.attn.hook_q"] {
+        for bad in [
+            "post",
+            "blocks.00.hook_resid_pre",
+            "blocks.0.hook_post",
+            "blocks.x.attn.hook_q",
+        ] {
             assert!(bad.parse::<HookName>().is_err(), "{bad}");
         }
     }

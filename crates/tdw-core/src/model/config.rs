@@ -152,5 +152,7 @@ impl TransformerConfig {
 
 /// Whether a state-dict name is a bias (TransformerLens `b_*`), which the grokking families freeze.
 pub fn is_bias(name: &str) -> bool {
-    name.rsplit('.').next().is_some_and(|leaf| leaf.starts_with("b_"))
+    name.rsplit('.')
+        .next()
+        .is_some_and(|leaf| leaf.starts_with("b_"))
 }

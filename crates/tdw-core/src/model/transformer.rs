@@ -275,7 +275,11 @@ impl Transformer {
     /// - `tokens`: `[batch, pos]` token ids (`[a, b, p]` rows for the grokking task)
     /// - returns logits `[batch, pos, d_vocab_out]` and, when `cache` is true, the 15 hooks of a
     ///   one-layer model under their TransformerLens names.
-    pub fn forward(&self, tokens: Tensor<2, Int>, cache: bool) -> (Tensor<3>, Option<ActivationCache>) {
+    pub fn forward(
+        &self,
+        tokens: Tensor<2, Int>,
+        cache: bool,
+    ) -> (Tensor<3>, Option<ActivationCache>) {
         let mut store = cache.then(ActivationCache::default);
         let [batch, n_pos] = tokens.dims();
         let d_model = self.config.d_model;
@@ -340,7 +344,9 @@ impl Transformer {
         if self.blocks.len() != 1 {
             let (logits, _) = self.forward(tokens, false);
             let d_out = self.config.d_vocab_out;
-            return logits.slice([0..batch, n_pos - 1..n_pos]).reshape([batch, d_out]);
+            return logits
+                .slice([0..batch, n_pos - 1..n_pos])
+                .reshape([batch, d_out]);
         }
         let c = &self.config;
         let (h, dh, d) = (c.n_heads, c.d_head, c.d_model);
@@ -353,26 +359,40 @@ impl Transformer {
             .clone()
             .select(0, tokens.reshape([batch * n_pos]))
             .reshape([batch, n_pos, d])
-            + self.pos_embed.W_pos.clone().slice([0..n_pos]).unsqueeze::<3>();
-        let resid_last = resid.clone().slice([0..batch, n_pos - 1..n_pos]).reshape([batch, d]);
+            + self
+                .pos_embed
+                .W_pos
+                .clone()
+                .slice([0..n_pos])
+                .unsqueeze::<3>();
+        let resid_last = resid
+            .clone()
+            .slice([0..batch, n_pos - 1..n_pos])
+            .reshape([batch, d]);
 
         let a = &block.attn;
         let flat = resid.reshape([batch * n_pos, d]);
         // k, v: [batch, head_index, key_pos, d_head]
-        let k = project(flat.clone(), &a.W_K, &a.b_K).reshape([batch, n_pos, h, dh]).swap_dims(1, 2);
-        let v = project(flat, &a.W_V, &a.b_V).reshape([batch, n_pos, h, dh]).swap_dims(1, 2);
+        let k = project(flat.clone(), &a.W_K, &a.b_K)
+            .reshape([batch, n_pos, h, dh])
+            .swap_dims(1, 2);
+        let v = project(flat, &a.W_V, &a.b_V)
+            .reshape([batch, n_pos, h, dh])
+            .swap_dims(1, 2);
         // q at the last position: [batch, head_index, 1, d_head]
         let q = project(resid_last.clone(), &a.W_Q, &a.b_Q).reshape([batch, h, 1, dh]);
         // The last query may attend to every key: no causal mask is needed on this row.
         let scores = q.matmul(k.swap_dims(2, 3)).div_scalar(c.attn_scale());
         let pattern = softmax(scores, 3);
         let z = pattern.matmul(v).reshape([batch, h * dh]);
-        let attn_out = z.matmul(a.W_O.clone().reshape([h * dh, d])) + a.b_O.clone().unsqueeze::<2>();
+        let attn_out =
+            z.matmul(a.W_O.clone().reshape([h * dh, d])) + a.b_O.clone().unsqueeze::<2>();
         let resid_mid = resid_last + attn_out;
 
         let m = &block.mlp;
         let post = relu(resid_mid.clone().matmul(m.W_in.clone()) + m.b_in.clone().unsqueeze::<2>());
-        let resid_post = resid_mid + post.matmul(m.W_out.clone()) + m.b_out.clone().unsqueeze::<2>();
+        let resid_post =
+            resid_mid + post.matmul(m.W_out.clone()) + m.b_out.clone().unsqueeze::<2>();
         resid_post.matmul(self.unembed.W_U.clone()) + self.unembed.b_U.clone().unsqueeze::<2>()
     }
 }
@@ -428,7 +448,10 @@ impl Attention {
         // hook_pattern: softmax over key_pos
         let pattern = softmax(scores.clone(), 3);
         // hook_z: [batch, pos, head_index, d_head]
-        let z = pattern.clone().matmul(v.clone().swap_dims(1, 2)).swap_dims(1, 2);
+        let z = pattern
+            .clone()
+            .matmul(v.clone().swap_dims(1, 2))
+            .swap_dims(1, 2);
         // hook_attn_out: Σ_h z_h @ W_O[h] + b_O
         let out = z
             .clone()
@@ -451,7 +474,13 @@ impl Attention {
 /// the diagonal, so the cached scores hold −inf exactly where TransformerLens writes `IGNORE`.
 fn causal_mask(n_pos: usize, device: &Device) -> Tensor<4> {
     let values: Vec<f32> = (0..n_pos * n_pos)
-        .map(|i| if i % n_pos > i / n_pos { f32::NEG_INFINITY } else { 0.0 })
+        .map(|i| {
+            if i % n_pos > i / n_pos {
+                f32::NEG_INFINITY
+            } else {
+                0.0
+            }
+        })
         .collect();
     Tensor::from_data(TensorData::new(values, [1, 1, n_pos, n_pos]), device)
 }

@@ -60,7 +60,12 @@ impl AdamW {
 
     /// One update of `model` with the gradients that `grads` holds for the leaves of `leaves`
     /// (the copy of `model` made by [`Transformer::with_trainable_leaves`]).
-    pub fn step(&mut self, model: Transformer, leaves: &Transformer, grads: &Gradients) -> Transformer {
+    pub fn step(
+        &mut self,
+        model: Transformer,
+        leaves: &Transformer,
+        grads: &Gradients,
+    ) -> Transformer {
         struct CollectGrads<'a> {
             grads: &'a Gradients,
             found: HashMap<String, Tensor<1>>,
@@ -117,14 +122,20 @@ impl WeightMapper for Update<'_> {
         };
         let dims = weight.dims();
         let n = grad.dims()[0];
-        let (m, v) = self
-            .moments
-            .remove(name)
-            .unwrap_or_else(|| (Tensor::zeros([n], &grad.device()), Tensor::zeros([n], &grad.device())));
+        let (m, v) = self.moments.remove(name).unwrap_or_else(|| {
+            (
+                Tensor::zeros([n], &grad.device()),
+                Tensor::zeros([n], &grad.device()),
+            )
+        });
         let theta = weight.reshape([n]).mul_scalar(self.decay);
         let m = m.clone() + (grad.clone() - m).mul_scalar(1.0 - self.beta1);
         let v = v.mul_scalar(self.beta2) + grad.square().mul_scalar(1.0 - self.beta2);
-        let denom = v.clone().sqrt().div_scalar(self.bias_correction2_sqrt).add_scalar(self.eps);
+        let denom = v
+            .clone()
+            .sqrt()
+            .div_scalar(self.bias_correction2_sqrt)
+            .add_scalar(self.eps);
         let theta = theta - (m.clone() / denom).mul_scalar(self.step_size);
         self.moments.insert(name.to_string(), (m, v));
         theta.reshape(dims)

@@ -117,7 +117,10 @@ impl Batch {
     pub fn new(data: &Dataset, device: &Device) -> Self {
         let rows = data.len();
         Batch {
-            tokens: Tensor::from_data(TensorData::new(data.tokens.clone(), [rows, data.n_ctx]), device),
+            tokens: Tensor::from_data(
+                TensorData::new(data.tokens.clone(), [rows, data.n_ctx]),
+                device,
+            ),
             labels: Tensor::from_data(TensorData::new(data.labels.clone(), [rows]), device),
         }
     }
@@ -143,7 +146,10 @@ pub fn loss_value(model: &Transformer, batch: &Batch) -> f64 {
 /// One full-batch step: returns the loss before the step and the updated model.
 pub fn train_step(model: Transformer, optimizer: &mut AdamW, batch: &Batch) -> (f64, Transformer) {
     let leaves = model.with_trainable_leaves();
-    let loss = cross_entropy_f64(leaves.forward_last(batch.tokens.clone()), batch.labels.clone());
+    let loss = cross_entropy_f64(
+        leaves.forward_last(batch.tokens.clone()),
+        batch.labels.clone(),
+    );
     let grads = loss.backward();
     let value = loss.into_scalar::<f64>();
     let model = optimizer.step(model, &leaves, &grads);

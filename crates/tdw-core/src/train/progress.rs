@@ -15,7 +15,10 @@ pub enum TrainEvent {
     /// A checkpoint was written.
     Checkpoint { epoch: u64 },
     /// All files are written.
-    Finished { final_train_loss: f64, final_test_loss: f64 },
+    Finished {
+        final_train_loss: f64,
+        final_test_loss: f64,
+    },
 }
 
 /// A receiver of progress events.

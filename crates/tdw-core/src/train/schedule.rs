@@ -44,7 +44,11 @@ pub fn parse_list(text: &str) -> Result<Vec<u64>> {
 /// The epochs actually saved in a run of `num_epochs`: the requested ones below `num_epochs`,
 /// plus the final epoch, which is always saved.
 pub fn effective(requested: &[u64], num_epochs: u64) -> Vec<u64> {
-    let mut epochs: Vec<u64> = requested.iter().copied().filter(|&e| e < num_epochs).collect();
+    let mut epochs: Vec<u64> = requested
+        .iter()
+        .copied()
+        .filter(|&e| e < num_epochs)
+        .collect();
     epochs.push(num_epochs - 1);
     epochs.sort_unstable();
     epochs.dedup();
@@ -61,7 +65,13 @@ mod tests {
         assert_eq!(epochs.len(), 95);
         assert_eq!(&epochs[..3], &[0, 100, 200]);
         assert_eq!(&epochs[epochs.len() - 2..], &[24_500, 24_999]);
-        assert_eq!(epochs.iter().filter(|&&e| (9000..13000).contains(&e)).count(), 40);
+        assert_eq!(
+            epochs
+                .iter()
+                .filter(|&&e| (9000..13000).contains(&e))
+                .count(),
+            40
+        );
     }
 
     #[test]

@@ -1,0 +1,250 @@
+//! A short training run: every file written, found again by a fresh registry, never overwritten
+//! silently.
+
+use indexmap::IndexMap;
+use tdw_core::{Error, FamilyRegistry, ParamValue, TrainEvent, TrainOptions, VariantState};
+
+use crate::common;
+
+fn small_params() -> IndexMap<String, ParamValue> {
+    [
+        ("prime".to_string(), ParamValue::Int(13)),
+        ("seed".to_string(), ParamValue::Int(1)),
+    ]
+    .into_iter()
+    .collect()
+}
+
+#[test]
+fn short_run_writes_reference_layout_and_is_rediscovered() {
+    let (registry, results) = common::registry();
+    let variant = registry
+        .create_variant("modulo_addition_1layer", small_params())
+        .unwrap();
+    let options = TrainOptions {
+        num_epochs: Some(30),
+        checkpoint_epochs: Some(vec![0, 10, 20, 100]),
+        training_fraction: Some(0.5),
+        overwrite: false,
+    };
+    let mut events = Vec::new();
+    let result = variant
+        .train(
+            &options,
+            &tdw_core::default_device(),
+            &mut |e: &TrainEvent| events.push(e.clone()),
+        )
+        .unwrap();
+    assert_eq!(result.checkpoint_epochs, vec![0, 10, 20, 29]);
+    assert_eq!(result.train_losses.len(), 30);
+    assert!(
+        result.final_train_loss < result.train_losses[0],
+        "training lowers the train loss"
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e, TrainEvent::Epoch { .. }))
+            .count(),
+        30
+    );
+    assert!(matches!(
+        events.first(),
+        Some(TrainEvent::Started {
+            total_epochs: 30,
+            ..
+        })
+    ));
+    assert!(matches!(events.last(), Some(TrainEvent::Finished { .. })));
+
+    // config.json: MIScope's keys in MIScope's order.
+    let config: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(variant.config_path()).unwrap()).unwrap();
+    let keys: Vec<&str> = config.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "n_layers",
+            "n_heads",
+            "d_model",
+            "d_head",
+            "d_mlp",
+            "act_fn",
+            "normalization_type",
+            "d_vocab",
+            "d_vocab_out",
+            "n_ctx",
+            "seed",
+            "prime",
+            "data_seed",
+            "model_seed",
+            "training_fraction"
+        ]
+    );
+    assert_eq!(config["d_vocab"], 14);
+    assert_eq!(config["training_fraction"], 0.5);
+
+    // metadata.json: MIScope's keys in order, consistent lengths.
+    let text = std::fs::read_to_string(variant.metadata_path()).unwrap();
+    let raw: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text).unwrap();
+    let keys: Vec<&str> = raw.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "train_losses",
+            "test_losses",
+            "train_indices",
+            "test_indices",
+            "checkpoint_epochs",
+            "num_epochs"
+        ]
+    );
+    let metadata = variant.metadata().unwrap();
+    assert_eq!(metadata.train_indices.len(), 84);
+    assert_eq!(
+        metadata.train_indices.len() + metadata.test_indices.len(),
+        169
+    );
+    assert_eq!(metadata.test_losses, result.test_losses);
+
+    // Checkpoints load back into a model of the right size.
+    assert_eq!(variant.checkpoints().unwrap(), vec![0, 10, 20, 29]);
+    let model = variant.load_model(29, &tdw_core::default_device()).unwrap();
+    assert_eq!(model.config().d_vocab_out, 13);
+    let state = variant.load_checkpoint(29).unwrap();
+    assert!(
+        state["blocks.0.mlp.b_in"].data.iter().all(|&b| b == 0.0),
+        "biases never train"
+    );
+    assert_ne!(
+        state["blocks.0.mlp.W_in"],
+        variant.load_checkpoint(0).unwrap()["blocks.0.mlp.W_in"]
+    );
+
+    // Nothing temporary is left behind.
+    for entry in std::fs::read_dir(variant.checkpoints_dir()).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(name.starts_with("checkpoint_epoch_"), "stray file {name}");
+    }
+
+    // A fresh registry finds the run from the directory alone.
+    let fresh = FamilyRegistry::open(&common::families_dir(), results.path()).unwrap();
+    let found = fresh.variants("modulo_addition_1layer").unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].state(), VariantState::Trained);
+    assert_eq!(found[0].metadata().unwrap(), metadata);
+}
+
+#[test]
+fn trained_variant_is_not_overwritten_without_force() {
+    let (registry, _results) = common::registry();
+    let variant = registry
+        .create_variant("modulo_addition_1layer", small_params())
+        .unwrap();
+    let device = tdw_core::default_device();
+    let first = TrainOptions {
+        num_epochs: Some(5),
+        ..Default::default()
+    };
+    variant
+        .train(&first, &device, &mut tdw_core::NoProgress)
+        .unwrap();
+    let before = std::fs::read(variant.checkpoint_path(4)).unwrap();
+
+    let err = variant
+        .train(&first, &device, &mut tdw_core::NoProgress)
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::AlreadyTrained { checkpoints: 2, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("--force"));
+    assert_eq!(
+        std::fs::read(variant.checkpoint_path(4)).unwrap(),
+        before,
+        "refusal leaves files intact"
+    );
+
+    let again = TrainOptions {
+        num_epochs: Some(3),
+        overwrite: true,
+        ..Default::default()
+    };
+    variant
+        .train(&again, &device, &mut tdw_core::NoProgress)
+        .unwrap();
+    assert_eq!(
+        variant.checkpoints().unwrap(),
+        vec![0, 2],
+        "old checkpoints are gone after a forced retrain"
+    );
+    assert_eq!(variant.metadata().unwrap().num_epochs, 3);
+}
+
+#[test]
+fn training_is_deterministic() {
+    let (registry, _results) = common::registry();
+    let a = registry
+        .create_variant("modulo_addition_1layer", small_params())
+        .unwrap();
+    let options = TrainOptions {
+        num_epochs: Some(8),
+        ..Default::default()
+    };
+    let first = a
+        .train(
+            &options,
+            &tdw_core::default_device(),
+            &mut tdw_core::NoProgress,
+        )
+        .unwrap();
+    let again = TrainOptions {
+        overwrite: true,
+        ..options
+    };
+    let second = a
+        .train(
+            &again,
+            &tdw_core::default_device(),
+            &mut tdw_core::NoProgress,
+        )
+        .unwrap();
+    assert_eq!(first.train_losses, second.train_losses);
+    assert_eq!(first.test_losses, second.test_losses);
+}
+
+#[test]
+fn bad_training_options_are_errors() {
+    let (registry, _results) = common::registry();
+    let variant = registry
+        .create_variant("modulo_addition_1layer", small_params())
+        .unwrap();
+    let device = tdw_core::default_device();
+    let zero = TrainOptions {
+        num_epochs: Some(0),
+        ..Default::default()
+    };
+    assert!(
+        variant
+            .train(&zero, &device, &mut tdw_core::NoProgress)
+            .unwrap_err()
+            .to_string()
+            .contains("epochs")
+    );
+    for fraction in [0.0, 1.0, 1.2] {
+        let options = TrainOptions {
+            num_epochs: Some(2),
+            training_fraction: Some(fraction),
+            ..Default::default()
+        };
+        let err = variant
+            .train(&options, &device, &mut tdw_core::NoProgress)
+            .unwrap_err();
+        assert!(err.to_string().contains("training_fraction"), "{err}");
+    }
+    assert_eq!(
+        variant.state(),
+        VariantState::Untrained,
+        "a rejected run writes no checkpoint"
+    );
+}
