@@ -12,6 +12,7 @@
 //! - `tch`: libtorch through burn-tch (needs the PyPI torch wheel; see the README).
 
 pub mod atomic_file;
+pub mod bench;
 pub mod checkpoint;
 pub mod error;
 pub mod families;

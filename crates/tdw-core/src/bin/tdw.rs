@@ -4,6 +4,7 @@
 //! `main` calls `run`, prints the error chain once and exits non-zero; user errors never show a
 //! backtrace.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -61,10 +62,40 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Time the training loop, ours and (where its venv exists) the Python reference side by side.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
     /// Show a variant: parameters, state, checkpoints and final losses.
     Info {
         /// Variant directory name, e.g. modulo_addition_1layer_p113_seed999_dseed598.
         variant: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Seconds per training epoch (one AdamW step + the test loss), canonical variant by default.
+    Train {
+        /// Family name.
+        #[arg(long, default_value = "modulo_addition_1layer")]
+        family: String,
+        /// A domain parameter, `name=value` (repeatable).
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// Timed epochs per run.
+        #[arg(long, default_value_t = 20)]
+        epochs: usize,
+        /// Runs of each implementation, interleaved; medians are reported.
+        #[arg(long, default_value_t = 3)]
+        repeats: usize,
+        /// Python with torch + transformer-lens (default: .venv-peer/bin/python if present).
+        #[arg(long)]
+        python: Option<PathBuf>,
+        /// Threads for torch.
+        #[arg(long, default_value_t = 2)]
+        torch_threads: usize,
     },
 }
 
@@ -178,40 +209,106 @@ fn run(cli: Cli) -> Result<()> {
             train(&variant, &options)?;
         }
         Command::Info { variant } => info(&registry.find_variant(&variant)?)?,
+        Command::Bench { what: BenchCommand::Train { family, params, epochs, repeats, python, torch_threads } } => {
+            let pairs = parse_pairs(&params)?;
+            let variant = registry.create_variant_from_text(&family, pairs)?;
+            let python = python.or_else(|| {
+                let candidate = tdw_core::paths::project_root().join(".venv-peer/bin/python");
+                candidate.exists().then_some(candidate)
+            });
+            bench_train(&variant, epochs, repeats.max(1), python.as_deref(), torch_threads)?;
+        }
     }
     Ok(())
 }
 
+fn parse_pairs(params: &[String]) -> Result<Vec<(&str, &str)>> {
+    params
+        .iter()
+        .map(|p| {
+            p.split_once('=').ok_or_else(|| tdw_core::Error::InvalidSetting {
+                setting: "--param".into(),
+                value: p.clone(),
+                reason: "expected NAME=VALUE".into(),
+            })
+        })
+        .collect()
+}
+
+/// Runs ours and the Python reference alternately so both see the same machine load.
+fn bench_train(
+    variant: &Variant,
+    epochs: usize,
+    repeats: usize,
+    python: Option<&std::path::Path>,
+    torch_threads: usize,
+) -> Result<()> {
+    let device = tdw_core::default_device();
+    let script = tdw_core::paths::project_root().join("scripts/python-peer/bench_train.py");
+    let prime = variant.params().int("prime")?;
+    let seed = variant.params().int("seed")?;
+    let data_seed = variant.params().int("data_seed")?;
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
+    for repeat in 0..repeats {
+        let timing = tdw_core::bench::time_training(variant, 2, epochs, &device)?;
+        let median = tdw_core::bench::median(&timing.seconds_per_epoch);
+        println!("run {}: tdw (burn flex)      {median:.4} s/epoch  first losses {:?}", repeat + 1, timing.train_losses);
+        ours.push(median);
+        let Some(python) = python else { continue };
+        let output = std::process::Command::new(python)
+            .arg(&script)
+            .args(["--prime", &prime.to_string(), "--seed", &seed.to_string()])
+            .args(["--data-seed", &data_seed.to_string(), "--epochs", &epochs.to_string()])
+            .args(["--threads", &torch_threads.to_string()])
+            .output()
+            .map_err(|e| tdw_core::Error::io(python, e))?;
+        if !output.status.success() {
+            eprintln!("python peer failed:\n{}", String::from_utf8_lossy(&output.stderr));
+            continue;
+        }
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let line = stdout.lines().last().unwrap_or_default();
+        let parsed: serde_json::Value = serde_json::from_str(line).map_err(|source| tdw_core::Error::Json {
+            path: script.clone(),
+            source,
+        })?;
+        let times: Vec<f64> = parsed["seconds_per_epoch"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_f64()).collect())
+            .unwrap_or_default();
+        let median = tdw_core::bench::median(&times);
+        println!("run {}: PyTorch+TransformerLens {median:.4} s/epoch  first losses {}", repeat + 1, parsed["train_losses"]);
+        theirs.push(median);
+    }
+    let ours_median = tdw_core::bench::median(&ours);
+    println!("\nmedian over {repeats} runs of {epochs} epochs, p = {prime}:");
+    println!("  tdw (burn flex, {} rayon threads)  {ours_median:.4} s/epoch", rayon_threads());
+    if theirs.is_empty() {
+        println!("  PyTorch + TransformerLens: not run (install it with scripts/python-peer/setup.sh)");
+    } else {
+        let theirs_median = tdw_core::bench::median(&theirs);
+        println!("  PyTorch + TransformerLens ({torch_threads} threads)  {theirs_median:.4} s/epoch");
+        println!("  ratio (reference / tdw): {:.2}x", theirs_median / ours_median);
+    }
+    Ok(())
+}
+
+fn rayon_threads() -> String {
+    std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| {
+        std::thread::available_parallelism().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+    })
+}
+
 fn train(variant: &Variant, options: &TrainOptions) -> Result<()> {
-    let bar = ProgressBar::new(0);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{prefix} [{bar:30}] {pos}/{len} epochs  {per_sec}  ETA {eta}  {msg}",
-        )
-        .expect("static template")
-        .progress_chars("=> "),
-    );
     let started = Instant::now();
-    let mut on_event = |event: &TrainEvent| match event {
-        TrainEvent::Started {
-            variant,
-            total_epochs,
-        } => {
-            bar.set_length(*total_epochs);
-            bar.set_prefix(variant.clone());
-        }
-        TrainEvent::Epoch {
-            epoch,
-            train_loss,
-            test_loss,
-        } => {
-            bar.set_position(epoch + 1);
-            bar.set_message(format!("train {train_loss:.3e}  test {test_loss:.3e}"));
-        }
-        TrainEvent::Checkpoint { .. } => {}
-        TrainEvent::Finished { .. } => bar.finish(),
+    let result = if std::io::stderr().is_terminal() {
+        let mut bar = BarProgress::new();
+        variant.train(options, &tdw_core::default_device(), &mut |e: &TrainEvent| bar.event(e))?
+    } else {
+        let mut lines = LineProgress::new(started);
+        variant.train(options, &tdw_core::default_device(), &mut |e: &TrainEvent| lines.event(e))?
     };
-    let result = variant.train(options, &tdw_core::default_device(), &mut on_event)?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "trained {} for {} epochs in {seconds:.1} s ({:.1} ms/epoch): train loss {:.3e}, test loss {:.3e}",
@@ -227,6 +324,75 @@ fn train(variant: &Variant, options: &TrainOptions) -> Result<()> {
         variant.checkpoints_dir().display()
     );
     Ok(())
+}
+
+/// An indicatif bar on a terminal: epoch, rate, ETA and the latest losses.
+struct BarProgress {
+    bar: ProgressBar,
+}
+
+impl BarProgress {
+    fn new() -> Self {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} epochs  {per_sec}  ETA {eta}  {msg}")
+                .expect("static template")
+                .progress_chars("=> "),
+        );
+        BarProgress { bar }
+    }
+
+    fn event(&mut self, event: &TrainEvent) {
+        match event {
+            TrainEvent::Started { variant, total_epochs } => {
+                self.bar.set_length(*total_epochs);
+                self.bar.set_prefix(variant.clone());
+            }
+            TrainEvent::Epoch { epoch, train_loss, test_loss } => {
+                self.bar.set_position(epoch + 1);
+                self.bar.set_message(format!("train {train_loss:.3e}  test {test_loss:.3e}"));
+            }
+            TrainEvent::Checkpoint { .. } => {}
+            TrainEvent::Finished { .. } => self.bar.finish(),
+        }
+    }
+}
+
+/// Plain lines when stderr is a log file or a pipe: about 20 per run, each with epoch, losses,
+/// rate and ETA.
+struct LineProgress {
+    started: Instant,
+    total: u64,
+    every: u64,
+}
+
+impl LineProgress {
+    fn new(started: Instant) -> Self {
+        LineProgress { started, total: 0, every: 1 }
+    }
+
+    fn event(&mut self, event: &TrainEvent) {
+        match event {
+            TrainEvent::Started { variant, total_epochs } => {
+                self.total = *total_epochs;
+                self.every = (total_epochs / 20).max(1);
+                eprintln!("training {variant}: {total_epochs} epochs");
+            }
+            TrainEvent::Epoch { epoch, train_loss, test_loss } => {
+                let done = epoch + 1;
+                if done % self.every == 0 || done == self.total {
+                    let elapsed = self.started.elapsed().as_secs_f64();
+                    let rate = done as f64 / elapsed.max(1e-9);
+                    let eta = (self.total - done) as f64 / rate;
+                    eprintln!(
+                        "epoch {done}/{}  train {train_loss:.3e}  test {test_loss:.3e}  {rate:.1} epochs/s  ETA {eta:.0} s",
+                        self.total
+                    );
+                }
+            }
+            TrainEvent::Checkpoint { .. } | TrainEvent::Finished { .. } => {}
+        }
+    }
 }
 
 fn info(variant: &Variant) -> Result<()> {

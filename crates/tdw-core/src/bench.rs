@@ -1,0 +1,68 @@
+//! Timing of the training loop, for `tdw bench train`. Speed targets live here and in
+//! BENCHMARKS.md, never in timed unit tests.
+
+use std::time::Instant;
+
+use burn::tensor::Device;
+
+use crate::error::Result;
+use crate::family::variant::Variant;
+use crate::model::transformer::Transformer;
+use crate::train::{AdamW, Batch, loss_value, train_step};
+
+/// Per-epoch wall times of one timed run.
+#[derive(Debug, Clone)]
+pub struct TrainTiming {
+    /// Seconds of each timed epoch (one AdamW step on the train split + the test loss).
+    pub seconds_per_epoch: Vec<f64>,
+    /// The first train losses, to show both sides ran the same problem.
+    pub train_losses: Vec<f64>,
+}
+
+/// Times `epochs` epochs of `variant`'s training loop after `warmup` untimed ones, without
+/// writing anything to disk.
+pub fn time_training(variant: &Variant, warmup: usize, epochs: usize, device: &Device) -> Result<TrainTiming> {
+    let family = variant.family().implementation()?;
+    let spec = variant.family().spec();
+    let config = variant.family().training_config()?;
+    let params = variant.params();
+    let data = family.dataset(params)?;
+    let split = family.split(params, config.training_fraction)?;
+    let train = Batch::new(&data.subset(&split.train_indices), device);
+    let test = Batch::new(&data.subset(&split.test_indices), device);
+    let model_config = family.model_config(spec, params)?;
+    let mut model = Transformer::from_state(&model_config, &family.init_state(spec, params)?, device);
+    let mut optimizer = AdamW::new(config.adamw());
+    let mut timing = TrainTiming {
+        seconds_per_epoch: Vec::with_capacity(epochs),
+        train_losses: Vec::new(),
+    };
+    for epoch in 0..warmup + epochs {
+        let start = Instant::now();
+        let (train_loss, updated) = train_step(model, &mut optimizer, &train);
+        model = updated;
+        let _test_loss = loss_value(&model, &test);
+        let elapsed = start.elapsed().as_secs_f64();
+        if timing.train_losses.len() < 3 {
+            timing.train_losses.push(train_loss);
+        }
+        if epoch >= warmup {
+            timing.seconds_per_epoch.push(elapsed);
+        }
+    }
+    Ok(timing)
+}
+
+/// The median of a non-empty sample (the mean of the middle two for even sizes).
+pub fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    }
+}

@@ -1,0 +1,81 @@
+"""The Python reference's training loop (MIScope `Variant.train` on a TransformerLens
+HookedTransformer), timed per epoch, for `tdw bench train` to compare against.
+
+One epoch = forward on the 3,830 training pairs (all positions, as TransformerLens computes it),
+f64 cross-entropy on the last position, backward, AdamW step, then the test loss on the other
+8,939 pairs under inference mode. Prints one JSON line: {"seconds_per_epoch": [...], ...}.
+"""
+
+import argparse
+import json
+import time
+
+import torch
+from transformer_lens import HookedTransformer, HookedTransformerConfig
+
+
+def compute_loss(logits, labels):
+    logits = logits[:, -1].to(torch.float64)
+    log_probs = logits.log_softmax(dim=-1)
+    return -log_probs.gather(dim=-1, index=labels[:, None])[:, 0].mean()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--prime", type=int, default=113)
+    parser.add_argument("--seed", type=int, default=999)
+    parser.add_argument("--data-seed", type=int, default=598)
+    parser.add_argument("--fraction", type=float, default=0.3)
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    p = args.prime
+    cfg = HookedTransformerConfig(
+        n_layers=1, n_heads=4, d_model=128, d_head=32, d_mlp=512, act_fn="relu",
+        normalization_type=None, d_vocab=p + 1, d_vocab_out=p, n_ctx=3,
+        init_weights=True, seed=args.seed, device="cpu",
+    )
+    model = HookedTransformer(cfg)
+    for name, param in model.named_parameters():
+        if "b_" in name:
+            param.requires_grad = False
+
+    a = torch.arange(p).repeat_interleave(p)
+    b = torch.arange(p).repeat(p)
+    dataset = torch.stack([a, b, torch.full_like(a, p)], dim=1)
+    labels = (a + b) % p
+    torch.manual_seed(args.data_seed)
+    indices = torch.randperm(p * p)
+    cutoff = int(p * p * args.fraction)
+    train_idx, test_idx = indices[:cutoff], indices[cutoff:]
+    train_data, train_labels = dataset[train_idx], labels[train_idx]
+    test_data, test_labels = dataset[test_idx], labels[test_idx]
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1.0, betas=(0.9, 0.98))
+    times, train_losses, test_losses = [], [], []
+    for epoch in range(args.warmup + args.epochs):
+        start = time.perf_counter()
+        loss = compute_loss(model(train_data), train_labels)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        train_losses.append(loss.item())
+        with torch.inference_mode():
+            test_losses.append(compute_loss(model(test_data), test_labels).item())
+        elapsed = time.perf_counter() - start
+        if epoch >= args.warmup:
+            times.append(elapsed)
+    print(json.dumps({
+        "implementation": f"TransformerLens {__import__('transformer_lens').__version__} / torch {torch.__version__}",
+        "threads": args.threads,
+        "seconds_per_epoch": times,
+        "train_losses": train_losses[:3],
+        "test_losses": test_losses[:3],
+    }))
+
+
+if __name__ == "__main__":
+    main()
