@@ -21,7 +21,12 @@ pub struct TrainTiming {
 
 /// Times `epochs` epochs of `variant`'s training loop after `warmup` untimed ones, without
 /// writing anything to disk.
-pub fn time_training(variant: &Variant, warmup: usize, epochs: usize, device: &Device) -> Result<TrainTiming> {
+pub fn time_training(
+    variant: &Variant,
+    warmup: usize,
+    epochs: usize,
+    device: &Device,
+) -> Result<TrainTiming> {
     let family = variant.family().implementation()?;
     let spec = variant.family().spec();
     let config = variant.family().training_config()?;
@@ -31,7 +36,8 @@ pub fn time_training(variant: &Variant, warmup: usize, epochs: usize, device: &D
     let train = Batch::new(&data.subset(&split.train_indices), device);
     let test = Batch::new(&data.subset(&split.test_indices), device);
     let model_config = family.model_config(spec, params)?;
-    let mut model = Transformer::from_state(&model_config, &family.init_state(spec, params)?, device);
+    let mut model =
+        Transformer::from_state(&model_config, &family.init_state(spec, params)?, device);
     let mut optimizer = AdamW::new(config.adamw());
     let mut timing = TrainTiming {
         seconds_per_epoch: Vec::with_capacity(epochs),

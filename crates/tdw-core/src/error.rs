@@ -122,6 +122,44 @@ pub enum Error {
         pattern: String,
     },
 
+    /// An `.npz` artifact cannot be read or written.
+    #[error("{path}{}: {reason}", key.as_ref().map(|k| format!(" (key `{k}`)")).unwrap_or_default())]
+    Npz {
+        path: PathBuf,
+        key: Option<String>,
+        reason: String,
+    },
+
+    /// An artifact that an analyzer or a view needs is not on disk.
+    #[error("no artifact for '{analyzer}'{}: expected {path}", epoch.map(|e| format!(" at epoch {e}")).unwrap_or_default())]
+    MissingArtifact {
+        analyzer: String,
+        epoch: Option<u64>,
+        path: PathBuf,
+    },
+
+    /// An analyzer name that is not registered.
+    #[error("unknown analyzer '{name}'; registered {kind} analyzers: [{}]", known.join(", "))]
+    UnknownAnalyzer {
+        name: String,
+        kind: &'static str,
+        known: Vec<String>,
+    },
+
+    /// An analyzer whose inputs have not been computed.
+    #[error(
+        "analyzer '{analyzer}' requires '{requires}', but no epochs of it have been analyzed; run '{requires}' first"
+    )]
+    MissingDependency { analyzer: String, requires: String },
+
+    /// An analyzer got input it cannot use (wrong key, dtype or shape in an artifact it reads).
+    #[error("analyzer '{analyzer}': {reason}")]
+    AnalyzerInput { analyzer: String, reason: String },
+
+    /// A declaration in `analyzers/<name>/analyzer.json` is malformed.
+    #[error("{path}: {reason}")]
+    AnalyzerSpec { path: PathBuf, reason: String },
+
     /// No variant directory of that name exists in any family.
     #[error("variant '{name}' not found under {results_dir}; known variants: [{}]", known.join(", "))]
     UnknownVariant {

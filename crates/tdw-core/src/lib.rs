@@ -11,6 +11,8 @@
 //! - default: `flex`, burn's pure-Rust CPU backend, with the `simd` and `rayon` features;
 //! - `tch`: libtorch through burn-tch (needs the PyPI torch wheel; see the README).
 
+pub mod analysis;
+pub mod analyzers;
 pub mod atomic_file;
 pub mod bench;
 pub mod checkpoint;

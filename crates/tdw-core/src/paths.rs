@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 fn env_path(names: &[&str]) -> Option<PathBuf> {
     names
         .iter()
-        .filter_map(|name| std::env::var_os(name))
+        .filter_map(std::env::var_os)
         .find(|value| !value.is_empty())
         .map(PathBuf::from)
 }

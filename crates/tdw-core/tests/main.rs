@@ -1,5 +1,6 @@
 //! Integration tests of tdw-core, as modules of one test binary (each extra binary re-links burn).
 
+mod analysis;
 mod common;
 mod families;
 mod reference;

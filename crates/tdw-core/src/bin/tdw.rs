@@ -209,14 +209,30 @@ fn run(cli: Cli) -> Result<()> {
             train(&variant, &options)?;
         }
         Command::Info { variant } => info(&registry.find_variant(&variant)?)?,
-        Command::Bench { what: BenchCommand::Train { family, params, epochs, repeats, python, torch_threads } } => {
+        Command::Bench {
+            what:
+                BenchCommand::Train {
+                    family,
+                    params,
+                    epochs,
+                    repeats,
+                    python,
+                    torch_threads,
+                },
+        } => {
             let pairs = parse_pairs(&params)?;
             let variant = registry.create_variant_from_text(&family, pairs)?;
             let python = python.or_else(|| {
                 let candidate = tdw_core::paths::project_root().join(".venv-peer/bin/python");
                 candidate.exists().then_some(candidate)
             });
-            bench_train(&variant, epochs, repeats.max(1), python.as_deref(), torch_threads)?;
+            bench_train(
+                &variant,
+                epochs,
+                repeats.max(1),
+                python.as_deref(),
+                torch_threads,
+            )?;
         }
     }
     Ok(())
@@ -226,11 +242,12 @@ fn parse_pairs(params: &[String]) -> Result<Vec<(&str, &str)>> {
     params
         .iter()
         .map(|p| {
-            p.split_once('=').ok_or_else(|| tdw_core::Error::InvalidSetting {
-                setting: "--param".into(),
-                value: p.clone(),
-                reason: "expected NAME=VALUE".into(),
-            })
+            p.split_once('=')
+                .ok_or_else(|| tdw_core::Error::InvalidSetting {
+                    setting: "--param".into(),
+                    value: p.clone(),
+                    reason: "expected NAME=VALUE".into(),
+                })
         })
         .collect()
 }
@@ -253,50 +270,79 @@ fn bench_train(
     for repeat in 0..repeats {
         let timing = tdw_core::bench::time_training(variant, 2, epochs, &device)?;
         let median = tdw_core::bench::median(&timing.seconds_per_epoch);
-        println!("run {}: tdw (burn flex)      {median:.4} s/epoch  first losses {:?}", repeat + 1, timing.train_losses);
+        println!(
+            "run {}: tdw (burn flex)      {median:.4} s/epoch  first losses {:?}",
+            repeat + 1,
+            timing.train_losses
+        );
         ours.push(median);
         let Some(python) = python else { continue };
         let output = std::process::Command::new(python)
             .arg(&script)
             .args(["--prime", &prime.to_string(), "--seed", &seed.to_string()])
-            .args(["--data-seed", &data_seed.to_string(), "--epochs", &epochs.to_string()])
+            .args([
+                "--data-seed",
+                &data_seed.to_string(),
+                "--epochs",
+                &epochs.to_string(),
+            ])
             .args(["--threads", &torch_threads.to_string()])
             .output()
             .map_err(|e| tdw_core::Error::io(python, e))?;
         if !output.status.success() {
-            eprintln!("python peer failed:\n{}", String::from_utf8_lossy(&output.stderr));
+            eprintln!(
+                "python peer failed:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
             continue;
         }
         let stdout = String::from_utf8_lossy(&output.stdout);
         let line = stdout.lines().last().unwrap_or_default();
-        let parsed: serde_json::Value = serde_json::from_str(line).map_err(|source| tdw_core::Error::Json {
-            path: script.clone(),
-            source,
-        })?;
+        let parsed: serde_json::Value =
+            serde_json::from_str(line).map_err(|source| tdw_core::Error::Json {
+                path: script.clone(),
+                source,
+            })?;
         let times: Vec<f64> = parsed["seconds_per_epoch"]
             .as_array()
             .map(|a| a.iter().filter_map(|v| v.as_f64()).collect())
             .unwrap_or_default();
         let median = tdw_core::bench::median(&times);
-        println!("run {}: PyTorch+TransformerLens {median:.4} s/epoch  first losses {}", repeat + 1, parsed["train_losses"]);
+        println!(
+            "run {}: PyTorch+TransformerLens {median:.4} s/epoch  first losses {}",
+            repeat + 1,
+            parsed["train_losses"]
+        );
         theirs.push(median);
     }
     let ours_median = tdw_core::bench::median(&ours);
     println!("\nmedian over {repeats} runs of {epochs} epochs, p = {prime}:");
-    println!("  tdw (burn flex, {} rayon threads)  {ours_median:.4} s/epoch", rayon_threads());
+    println!(
+        "  tdw (burn flex, {} rayon threads)  {ours_median:.4} s/epoch",
+        rayon_threads()
+    );
     if theirs.is_empty() {
-        println!("  PyTorch + TransformerLens: not run (install it with scripts/python-peer/setup.sh)");
+        println!(
+            "  PyTorch + TransformerLens: not run (install it with scripts/python-peer/setup.sh)"
+        );
     } else {
         let theirs_median = tdw_core::bench::median(&theirs);
-        println!("  PyTorch + TransformerLens ({torch_threads} threads)  {theirs_median:.4} s/epoch");
-        println!("  ratio (reference / tdw): {:.2}x", theirs_median / ours_median);
+        println!(
+            "  PyTorch + TransformerLens ({torch_threads} threads)  {theirs_median:.4} s/epoch"
+        );
+        println!(
+            "  ratio (reference / tdw): {:.2}x",
+            theirs_median / ours_median
+        );
     }
     Ok(())
 }
 
 fn rayon_threads() -> String {
     std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| {
-        std::thread::available_parallelism().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+        std::thread::available_parallelism()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| "?".into())
     })
 }
 
@@ -304,10 +350,18 @@ fn train(variant: &Variant, options: &TrainOptions) -> Result<()> {
     let started = Instant::now();
     let result = if std::io::stderr().is_terminal() {
         let mut bar = BarProgress::new();
-        variant.train(options, &tdw_core::default_device(), &mut |e: &TrainEvent| bar.event(e))?
+        variant.train(
+            options,
+            &tdw_core::default_device(),
+            &mut |e: &TrainEvent| bar.event(e),
+        )?
     } else {
         let mut lines = LineProgress::new(started);
-        variant.train(options, &tdw_core::default_device(), &mut |e: &TrainEvent| lines.event(e))?
+        variant.train(
+            options,
+            &tdw_core::default_device(),
+            &mut |e: &TrainEvent| lines.event(e),
+        )?
     };
     let seconds = started.elapsed().as_secs_f64();
     println!(
@@ -335,22 +389,32 @@ impl BarProgress {
     fn new() -> Self {
         let bar = ProgressBar::new(0);
         bar.set_style(
-            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} epochs  {per_sec}  ETA {eta}  {msg}")
-                .expect("static template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {pos}/{len} epochs  {per_sec}  ETA {eta}  {msg}",
+            )
+            .expect("static template")
+            .progress_chars("=> "),
         );
         BarProgress { bar }
     }
 
     fn event(&mut self, event: &TrainEvent) {
         match event {
-            TrainEvent::Started { variant, total_epochs } => {
+            TrainEvent::Started {
+                variant,
+                total_epochs,
+            } => {
                 self.bar.set_length(*total_epochs);
                 self.bar.set_prefix(variant.clone());
             }
-            TrainEvent::Epoch { epoch, train_loss, test_loss } => {
+            TrainEvent::Epoch {
+                epoch,
+                train_loss,
+                test_loss,
+            } => {
                 self.bar.set_position(epoch + 1);
-                self.bar.set_message(format!("train {train_loss:.3e}  test {test_loss:.3e}"));
+                self.bar
+                    .set_message(format!("train {train_loss:.3e}  test {test_loss:.3e}"));
             }
             TrainEvent::Checkpoint { .. } => {}
             TrainEvent::Finished { .. } => self.bar.finish(),
@@ -368,17 +432,28 @@ struct LineProgress {
 
 impl LineProgress {
     fn new(started: Instant) -> Self {
-        LineProgress { started, total: 0, every: 1 }
+        LineProgress {
+            started,
+            total: 0,
+            every: 1,
+        }
     }
 
     fn event(&mut self, event: &TrainEvent) {
         match event {
-            TrainEvent::Started { variant, total_epochs } => {
+            TrainEvent::Started {
+                variant,
+                total_epochs,
+            } => {
                 self.total = *total_epochs;
                 self.every = (total_epochs / 20).max(1);
                 eprintln!("training {variant}: {total_epochs} epochs");
             }
-            TrainEvent::Epoch { epoch, train_loss, test_loss } => {
+            TrainEvent::Epoch {
+                epoch,
+                train_loss,
+                test_loss,
+            } => {
                 let done = epoch + 1;
                 if done % self.every == 0 || done == self.total {
                     let elapsed = self.started.elapsed().as_secs_f64();

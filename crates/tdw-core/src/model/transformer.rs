@@ -14,6 +14,8 @@
 //! get no gradient and the optimizer never touches them, exactly as in MIScope.
 
 #![allow(non_snake_case)]
+// burn slices take one range per sliced axis; `[0..n]` is a one-axis slice, not a mistaken range.
+#![allow(clippy::single_range_in_vec_init)]
 
 use burn::tensor::activation::{relu, softmax};
 use burn::tensor::{Device, Int, Tensor, TensorData};

@@ -1,0 +1,156 @@
+//! The three kinds of analyzer (spec §4.1) and what they are given.
+//!
+//! - [`Analyzer`] (per-epoch, "primary"): sees one checkpoint's [`ActivationBundle`] and the
+//!   family [`AnalysisContext`]; writes `artifacts/{name}/epoch_{EEEEE}.npz`.
+//! - [`SecondaryAnalyzer`]: derives a per-epoch artifact from another analyzer's artifact,
+//!   without a model.
+//! - [`CrossEpochAnalyzer`]: reads per-epoch artifacts across all checkpoints; writes
+//!   `artifacts/{name}/cross_epoch.npz`.
+//!
+//! Analyzers with summary keys also return per-epoch summary values, which the run stacks into
+//! `summary.npz`.
+
+use ndarray::Array2;
+
+use crate::analysis::artifact::Artifact;
+use crate::analysis::bundle::{ActivationBundle, MissingSite};
+use crate::analysis::fourier;
+use crate::analysis::loader::ArtifactLoader;
+use crate::error::{Error, Result};
+use crate::family::{Params, variant::Variant};
+
+/// Family facts every analyzer may use (MIScope's `prepare_analysis_context`, spec §4.2).
+#[derive(Debug, Clone)]
+pub struct AnalysisContext {
+    /// The variant's domain parameters.
+    pub params: Params,
+    /// The modulus p.
+    pub prime: usize,
+    /// The orthonormal Fourier basis of Z/p (p × p for odd p).
+    pub fourier_basis: Array2<f32>,
+    /// Probe tokens, `n_ctx` per row (row k = [a, b, p] with a = k / p, b = k % p).
+    pub probe_tokens: Vec<i64>,
+    /// `(a + b) mod p` of every probe row.
+    pub labels: Vec<i64>,
+    /// Whether each probe row was a training pair. Taken from metadata.json when the run has
+    /// one (MIScope rebuilds it assuming fraction 0.3, which is wrong for other fractions).
+    pub train_mask: Vec<bool>,
+}
+
+impl AnalysisContext {
+    /// The context of a variant.
+    pub fn for_variant(variant: &Variant) -> Result<Self> {
+        let family = variant.family().implementation()?;
+        let params = variant.params().clone();
+        let data = family.dataset(&params)?;
+        let prime = params.int("prime")? as usize;
+        let train_indices = match variant.metadata() {
+            Ok(metadata) => metadata.train_indices,
+            Err(_) => family.split(&params, 0.3)?.train_indices,
+        };
+        let mut train_mask = vec![false; data.len()];
+        for i in train_indices {
+            if let Some(slot) = train_mask.get_mut(i) {
+                *slot = true;
+            }
+        }
+        Ok(AnalysisContext {
+            params,
+            prime,
+            fourier_basis: fourier::basis(prime),
+            probe_tokens: data.tokens,
+            labels: data.labels,
+            train_mask,
+        })
+    }
+
+    /// Number of frequencies, p / 2.
+    pub fn n_freq(&self) -> usize {
+        self.prime / 2
+    }
+}
+
+/// Why an analyzer produced nothing for an epoch.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AnalyzerError {
+    /// The model lacks a site the analyzer needs; recorded and skipped, not an error of the run.
+    #[error("skipped: {0}")]
+    Skipped(#[from] MissingSite),
+    /// The inputs are present but unusable (a key missing from an artifact, a wrong shape).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl AnalyzerError {
+    /// Converts into the crate error, naming the analyzer.
+    pub fn into_error(self, analyzer: &str) -> Error {
+        Error::AnalyzerInput {
+            analyzer: analyzer.to_string(),
+            reason: self.to_string(),
+        }
+    }
+}
+
+impl From<String> for AnalyzerError {
+    fn from(reason: String) -> Self {
+        AnalyzerError::Invalid(reason)
+    }
+}
+
+/// Result of one analyzer call.
+pub type AnalyzerResult<T> = std::result::Result<T, AnalyzerError>;
+
+/// A per-epoch analyzer.
+pub trait Analyzer: Send + Sync {
+    /// Name in family.json, artifact directory and `analyzers/<name>/analyzer.json`.
+    fn name(&self) -> &'static str;
+    /// The artifact for one checkpoint.
+    fn analyze(
+        &self,
+        bundle: &ActivationBundle,
+        context: &AnalysisContext,
+    ) -> AnalyzerResult<Artifact>;
+    /// Keys of the per-epoch summary (empty: no summary.npz).
+    fn summary_keys(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Summary values of one epoch's artifact, keyed as [`Analyzer::summary_keys`].
+    fn summary(
+        &self,
+        _artifact: &Artifact,
+        _context: &AnalysisContext,
+    ) -> AnalyzerResult<Artifact> {
+        Ok(Artifact::new())
+    }
+}
+
+/// A per-epoch analyzer computed from another analyzer's artifact.
+pub trait SecondaryAnalyzer: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// The primary analyzer whose artifacts this one reads.
+    fn depends_on(&self) -> &'static str;
+    fn analyze(&self, input: &Artifact, context: &AnalysisContext) -> AnalyzerResult<Artifact>;
+    fn summary_keys(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn summary(
+        &self,
+        _artifact: &Artifact,
+        _context: &AnalysisContext,
+    ) -> AnalyzerResult<Artifact> {
+        Ok(Artifact::new())
+    }
+}
+
+/// An analyzer over all checkpoints at once.
+pub trait CrossEpochAnalyzer: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// Analyzers whose artifacts must exist first.
+    fn requires(&self) -> &'static [&'static str];
+    fn analyze(
+        &self,
+        loader: &ArtifactLoader,
+        epochs: &[u64],
+        context: &AnalysisContext,
+    ) -> Result<Artifact>;
+}

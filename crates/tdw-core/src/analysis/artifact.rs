@@ -1,0 +1,220 @@
+//! An analysis artifact: an ordered set of named n-d arrays, as one `.npz` file holds them.
+//!
+//! The dtypes are those MIScope writes (f16, f32, f64, i16, i32, i64, bool); key order is kept,
+//! because numpy keeps it and the reference files list keys in a documented order.
+
+use indexmap::IndexMap;
+use ndarray::{ArrayD, IxDyn};
+
+/// Element type of an array, with numpy's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DType {
+    F16,
+    F32,
+    F64,
+    I16,
+    I32,
+    I64,
+    Bool,
+}
+
+impl DType {
+    /// numpy's dtype name (`float32`, `int16`, `bool`, ...), as manifest.json records it.
+    pub fn numpy_name(self) -> &'static str {
+        match self {
+            DType::F16 => "float16",
+            DType::F32 => "float32",
+            DType::F64 => "float64",
+            DType::I16 => "int16",
+            DType::I32 => "int32",
+            DType::I64 => "int64",
+            DType::Bool => "bool",
+        }
+    }
+
+    /// The little-endian `descr` of an `.npy` header (`<f4`, `|b1`, ...).
+    pub fn descr(self) -> &'static str {
+        match self {
+            DType::F16 => "<f2",
+            DType::F32 => "<f4",
+            DType::F64 => "<f8",
+            DType::I16 => "<i2",
+            DType::I32 => "<i4",
+            DType::I64 => "<i8",
+            DType::Bool => "|b1",
+        }
+    }
+
+    /// Parses a `descr`; `None` for types artifacts never hold.
+    pub fn from_descr(descr: &str) -> Option<Self> {
+        Some(match descr {
+            "<f2" => DType::F16,
+            "<f4" => DType::F32,
+            "<f8" => DType::F64,
+            "<i2" => DType::I16,
+            "<i4" => DType::I32,
+            "<i8" => DType::I64,
+            "|b1" | "<b1" | "b1" | "?" | "|?" => DType::Bool,
+            _ => return None,
+        })
+    }
+
+    /// Bytes per element.
+    pub fn size(self) -> usize {
+        match self {
+            DType::Bool => 1,
+            DType::F16 | DType::I16 => 2,
+            DType::F32 | DType::I32 => 4,
+            DType::F64 | DType::I64 => 8,
+        }
+    }
+}
+
+/// One array of an artifact.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Array {
+    F16(ArrayD<half::f16>),
+    F32(ArrayD<f32>),
+    F64(ArrayD<f64>),
+    I16(ArrayD<i16>),
+    I32(ArrayD<i32>),
+    I64(ArrayD<i64>),
+    Bool(ArrayD<bool>),
+}
+
+macro_rules! array_from {
+    ($($t:ty => $variant:ident),*) => {$(
+        impl<D: ndarray::Dimension> From<ndarray::Array<$t, D>> for Array {
+            fn from(a: ndarray::Array<$t, D>) -> Self {
+                Array::$variant(a.into_dyn())
+            }
+        }
+        impl From<$t> for Array {
+            /// A 0-d array (numpy's scalar entries).
+            fn from(v: $t) -> Self {
+                Array::$variant(ArrayD::from_elem(IxDyn(&[]), v))
+            }
+        }
+    )*};
+}
+
+impl Array {
+    /// The element type.
+    pub fn dtype(&self) -> DType {
+        match self {
+            Array::F16(_) => DType::F16,
+            Array::F32(_) => DType::F32,
+            Array::F64(_) => DType::F64,
+            Array::I16(_) => DType::I16,
+            Array::I32(_) => DType::I32,
+            Array::I64(_) => DType::I64,
+            Array::Bool(_) => DType::Bool,
+        }
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &[usize] {
+        match self {
+            Array::F16(a) => a.shape(),
+            Array::F32(a) => a.shape(),
+            Array::F64(a) => a.shape(),
+            Array::I16(a) => a.shape(),
+            Array::I32(a) => a.shape(),
+            Array::I64(a) => a.shape(),
+            Array::Bool(a) => a.shape(),
+        }
+    }
+
+    /// The values widened to f64 (bools as 0/1), in row-major order; for comparisons and charts.
+    pub fn to_f64(&self) -> ArrayD<f64> {
+        match self {
+            Array::F16(a) => a.mapv(|v| v.to_f64()),
+            Array::F32(a) => a.mapv(f64::from),
+            Array::F64(a) => a.clone(),
+            Array::I16(a) => a.mapv(f64::from),
+            Array::I32(a) => a.mapv(f64::from),
+            Array::I64(a) => a.mapv(|v| v as f64),
+            Array::Bool(a) => a.mapv(|v| if v { 1.0 } else { 0.0 }),
+        }
+    }
+}
+
+array_from!(half::f16 => F16, f32 => F32, f64 => F64, i16 => I16, i32 => I32, i64 => I64, bool => Bool);
+
+/// Named arrays in insertion order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Artifact {
+    arrays: IndexMap<String, Array>,
+}
+
+impl Artifact {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces, keeping its slot) an array.
+    pub fn insert(&mut self, key: impl Into<String>, array: impl Into<Array>) {
+        self.arrays.insert(key.into(), array.into());
+    }
+
+    /// Builder form of [`Artifact::insert`].
+    pub fn with(mut self, key: impl Into<String>, array: impl Into<Array>) -> Self {
+        self.insert(key, array);
+        self
+    }
+
+    /// The array under `key`.
+    pub fn get(&self, key: &str) -> Option<&Array> {
+        self.arrays.get(key)
+    }
+
+    /// Removes and returns an array.
+    pub fn remove(&mut self, key: &str) -> Option<Array> {
+        self.arrays.shift_remove(key)
+    }
+
+    /// Keys in order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.arrays.keys().map(String::as_str)
+    }
+
+    /// (key, array) pairs in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Array)> {
+        self.arrays.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Number of arrays.
+    pub fn len(&self) -> usize {
+        self.arrays.len()
+    }
+
+    /// Whether there are no arrays.
+    pub fn is_empty(&self) -> bool {
+        self.arrays.is_empty()
+    }
+
+    /// An f32 array, or why not.
+    pub fn f32(&self, key: &str) -> Result<&ArrayD<f32>, String> {
+        match self.arrays.get(key) {
+            Some(Array::F32(a)) => Ok(a),
+            Some(other) => Err(format!(
+                "`{key}` is {}, expected float32",
+                other.dtype().numpy_name()
+            )),
+            None => Err(format!(
+                "no key `{key}` (keys: {})",
+                self.keys().collect::<Vec<_>>().join(", ")
+            )),
+        }
+    }
+
+    /// Any numeric array widened to f64, or why not.
+    pub fn as_f64(&self, key: &str) -> Result<ArrayD<f64>, String> {
+        self.arrays.get(key).map(Array::to_f64).ok_or_else(|| {
+            format!(
+                "no key `{key}` (keys: {})",
+                self.keys().collect::<Vec<_>>().join(", ")
+            )
+        })
+    }
+}

@@ -1,0 +1,22 @@
+//! Analysis of a trained variant: analyzer traits, the run over checkpoints, npz artifacts and
+//! their loader, the Fourier library shared by analyzers.
+
+pub mod analyzer;
+pub mod artifact;
+pub mod bundle;
+pub mod fourier;
+pub mod loader;
+pub mod manifest;
+pub mod npz;
+pub mod registry;
+pub mod run;
+pub mod summary;
+
+pub use analyzer::{
+    AnalysisContext, Analyzer, AnalyzerError, CrossEpochAnalyzer, SecondaryAnalyzer,
+};
+pub use artifact::{Array, Artifact, DType};
+pub use bundle::ActivationBundle;
+pub use loader::ArtifactLoader;
+pub use registry::{AnalysisPlan, AnalyzerRegistry, AnalyzerSpec};
+pub use run::{AnalysisEvent, AnalysisProgress, AnalysisReport, AnalysisRun};

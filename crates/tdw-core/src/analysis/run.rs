@@ -1,0 +1,502 @@
+//! An analysis run over a variant's checkpoints (MIScope's `AnalysisPipeline`, spec §4.3).
+//!
+//! Phase 1 loads each checkpoint that some per-epoch analyzer still needs, runs ONE forward pass
+//! of the probe (the full p² grid) and hands the same [`ActivationBundle`] to every such
+//! analyzer; checkpoints are independent and run in parallel (rayon), each writing its files as
+//! soon as they are computed, so only the checkpoints in flight are held in memory. Phase 1.5
+//! runs secondary analyzers on the artifacts they read, phase 2 the cross-epoch analyzers.
+//!
+//! Resumable by construction: "done" means the `.npz` is on disk, every file is written
+//! atomically, and summaries are re-derived for epochs whose artifacts exist but whose summary
+//! row was lost (a run killed before it wrote `summary.npz`).
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use rayon::prelude::*;
+
+use crate::analysis::analyzer::{AnalysisContext, AnalyzerError};
+use crate::analysis::artifact::{Array, Artifact};
+use crate::analysis::bundle::ActivationBundle;
+use crate::analysis::loader::ArtifactLoader;
+use crate::analysis::manifest::Manifest;
+use crate::analysis::npz;
+use crate::analysis::registry::{AnalysisPlan, AnalyzerRegistry};
+use crate::analysis::summary::{self, SummaryCollector};
+use crate::error::{Error, Result};
+use crate::family::variant::Variant;
+
+/// What an analysis run reports while it works.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AnalysisEvent {
+    /// Phase 1 starts: `total` checkpoints need a forward pass.
+    Started { variant: String, total: usize },
+    /// One checkpoint's per-epoch artifacts are written.
+    Checkpoint {
+        epoch: u64,
+        done: usize,
+        total: usize,
+    },
+    /// A secondary analyzer finished an epoch.
+    Secondary { analyzer: String, epoch: u64 },
+    /// A cross-epoch analyzer is running.
+    CrossEpoch { analyzer: String },
+    /// Everything is written.
+    Finished,
+}
+
+/// A receiver of analysis events (called from worker threads, hence `Send`).
+pub trait AnalysisProgress: Send {
+    fn event(&mut self, event: &AnalysisEvent);
+}
+
+impl<F: FnMut(&AnalysisEvent) + Send> AnalysisProgress for F {
+    fn event(&mut self, event: &AnalysisEvent) {
+        self(event)
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default)]
+pub struct AnalysisReport {
+    /// Checkpoints that got a forward pass.
+    pub epochs_analyzed: Vec<u64>,
+    /// Per-epoch (primary + secondary) files written.
+    pub files_written: usize,
+    /// Cross-epoch analyzers that ran.
+    pub cross_epoch_run: Vec<String>,
+    /// (analyzer, reason) of analyzers skipped because the model lacks a site they need.
+    pub skipped: Vec<(String, String)>,
+    /// Names in the family's lists that this build does not implement.
+    pub not_implemented: Vec<String>,
+    /// Wall time of the whole run.
+    pub seconds: f64,
+}
+
+/// Builder and executor of one analysis run.
+pub struct AnalysisRun<'a> {
+    variant: &'a Variant,
+    registry: &'a AnalyzerRegistry,
+    only: Option<Vec<String>>,
+    checkpoints: Option<Vec<u64>>,
+    force: bool,
+    device: Device,
+}
+
+impl<'a> AnalysisRun<'a> {
+    /// A run of the family's analyzers over all checkpoints.
+    pub fn new(variant: &'a Variant, registry: &'a AnalyzerRegistry) -> Self {
+        AnalysisRun {
+            variant,
+            registry,
+            only: None,
+            checkpoints: None,
+            force: false,
+            device: crate::default_device(),
+        }
+    }
+
+    /// Only these analyzers (any kind), in the family's order.
+    pub fn analyzers(mut self, names: Vec<String>) -> Self {
+        self.only = Some(names);
+        self
+    }
+
+    /// Only these checkpoint epochs (others on disk are left alone).
+    pub fn checkpoints(mut self, epochs: Vec<u64>) -> Self {
+        self.checkpoints = Some(epochs);
+        self
+    }
+
+    /// Recompute artifacts that already exist.
+    pub fn force(mut self, force: bool) -> Self {
+        self.force = force;
+        self
+    }
+
+    /// The device for forward passes.
+    pub fn device(mut self, device: Device) -> Self {
+        self.device = device;
+        self
+    }
+
+    /// Runs the three phases and writes the manifest.
+    pub fn run(self, progress: &mut dyn AnalysisProgress) -> Result<AnalysisReport> {
+        let started = Instant::now();
+        let variant = self.variant;
+        let plan = self
+            .registry
+            .plan(variant.family().spec(), self.only.as_deref())?;
+        let mut report = AnalysisReport {
+            not_implemented: plan.not_implemented.clone(),
+            ..Default::default()
+        };
+        let available = variant.checkpoints()?;
+        let target: Vec<u64> = match &self.checkpoints {
+            Some(wanted) => available
+                .iter()
+                .copied()
+                .filter(|e| wanted.contains(e))
+                .collect(),
+            None => available.clone(),
+        };
+        if target.is_empty()
+            || (plan.primary.is_empty() && plan.secondary.is_empty() && plan.cross_epoch.is_empty())
+        {
+            report.seconds = started.elapsed().as_secs_f64();
+            return Ok(report);
+        }
+        let artifacts_dir = variant.artifacts_dir();
+        std::fs::create_dir_all(&artifacts_dir).map_err(|e| Error::io(&artifacts_dir, e))?;
+        let loader = ArtifactLoader::new(&artifacts_dir);
+        let manifest_path = artifacts_dir.join("manifest.json");
+        let mut manifest = Manifest::load(&manifest_path)?;
+        let context = AnalysisContext::for_variant(variant)?;
+        let progress = Mutex::new(progress);
+
+        let queue =
+            self.primary_phase(&plan, &target, &loader, &context, &progress, &mut report)?;
+        self.secondary_phase(&plan, &loader, &context, &progress, &mut report)?;
+        self.cross_epoch_phase(&plan, &available, &loader, &context, &progress, &mut report)?;
+
+        for name in &queue {
+            let epochs = loader.epochs(name);
+            if let Some(&first) = epochs.first() {
+                let artifact = loader.load_epoch(name, first)?;
+                manifest.update_analyzer(name, &epochs, &artifact);
+            }
+        }
+        manifest.set_variant(variant.family().name(), variant.params());
+        manifest.save(&manifest_path)?;
+        emit(&progress, AnalysisEvent::Finished);
+        report.seconds = started.elapsed().as_secs_f64();
+        Ok(report)
+    }
+
+    /// Phase 1; returns the names of primary analyzers that had work.
+    fn primary_phase(
+        &self,
+        plan: &AnalysisPlan,
+        target: &[u64],
+        loader: &ArtifactLoader,
+        context: &AnalysisContext,
+        progress: &Mutex<&mut dyn AnalysisProgress>,
+        report: &mut AnalysisReport,
+    ) -> Result<Vec<&'static str>> {
+        // Which epochs each analyzer still needs.
+        let mut work: Vec<(usize, Vec<u64>)> = Vec::new();
+        for (i, analyzer) in plan.primary.iter().enumerate() {
+            let done: BTreeSet<u64> = if self.force {
+                BTreeSet::new()
+            } else {
+                loader.epochs(analyzer.name()).into_iter().collect()
+            };
+            let missing: Vec<u64> = target
+                .iter()
+                .copied()
+                .filter(|e| !done.contains(e))
+                .collect();
+            if !missing.is_empty() {
+                work.push((i, missing));
+            }
+        }
+        let queue: Vec<&'static str> = work.iter().map(|(i, _)| plan.primary[*i].name()).collect();
+        let epochs: Vec<u64> = work
+            .iter()
+            .flat_map(|(_, e)| e.iter().copied())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let total = epochs.len();
+        if total > 0 {
+            emit(
+                progress,
+                AnalysisEvent::Started {
+                    variant: self.variant.name().to_string(),
+                    total,
+                },
+            );
+        }
+        let probe_rows = context.labels.len();
+        let n_ctx = context.probe_tokens.len() / probe_rows.max(1);
+        let done_count = Mutex::new(0usize);
+
+        let results: Vec<Result<Vec<(usize, u64, std::result::Result<Artifact, AnalyzerError>)>>> =
+            epochs
+                .par_iter()
+                .map(|&epoch| {
+                    let model = self.variant.load_model(epoch, &self.device)?;
+                    let tokens: Tensor<2, Int> = Tensor::from_data(
+                        TensorData::new(context.probe_tokens.clone(), [probe_rows, n_ctx]),
+                        &self.device,
+                    );
+                    let bundle = ActivationBundle::from_transformer(&model, tokens);
+                    drop(model);
+                    let mut out = Vec::new();
+                    for (i, needed) in &work {
+                        if !needed.contains(&epoch) {
+                            continue;
+                        }
+                        let analyzer = &plan.primary[*i];
+                        match analyzer.analyze(&bundle, context) {
+                            Ok(artifact) => {
+                                npz::write(&loader.epoch_path(analyzer.name(), epoch), &artifact)?;
+                                let summary = if analyzer.summary_keys().is_empty() {
+                                    Ok(Artifact::new())
+                                } else {
+                                    analyzer.summary(&artifact, context)
+                                };
+                                out.push((*i, epoch, summary));
+                            }
+                            Err(AnalyzerError::Skipped(site)) => {
+                                out.push((*i, epoch, Err(AnalyzerError::Skipped(site))))
+                            }
+                            Err(other) => return Err(other.into_error(analyzer.name())),
+                        }
+                    }
+                    let mut done = done_count.lock().unwrap_or_else(|p| p.into_inner());
+                    *done += 1;
+                    emit(
+                        progress,
+                        AnalysisEvent::Checkpoint {
+                            epoch,
+                            done: *done,
+                            total,
+                        },
+                    );
+                    Ok(out)
+                })
+                .collect();
+
+        let mut collectors: Vec<SummaryCollector> = plan
+            .primary
+            .iter()
+            .map(|_| SummaryCollector::default())
+            .collect();
+        let mut first_error = None;
+        for result in results {
+            match result {
+                Ok(rows) => {
+                    for (i, epoch, summary) in rows {
+                        match summary {
+                            Ok(values) => {
+                                report.files_written += 1;
+                                if !plan.primary[i].summary_keys().is_empty() {
+                                    collectors[i].push(epoch, values);
+                                }
+                            }
+                            Err(AnalyzerError::Skipped(site)) => {
+                                let entry = (plan.primary[i].name().to_string(), site.to_string());
+                                if !report.skipped.contains(&entry) {
+                                    report.skipped.push(entry);
+                                }
+                            }
+                            Err(other) => {
+                                first_error.get_or_insert(other.into_error(plan.primary[i].name()));
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        report.epochs_analyzed = epochs;
+        // Summaries: this run's rows, plus rows re-derived for artifacts on disk that the
+        // summary lacks (a run killed before writing it).
+        for (i, analyzer) in plan.primary.iter().enumerate() {
+            let keys = analyzer.summary_keys();
+            if keys.is_empty() {
+                continue;
+            }
+            let collector = std::mem::take(&mut collectors[i]);
+            let mut collector = collector;
+            let path = loader.summary_path(analyzer.name());
+            let old = if path.is_file() && !self.force {
+                Some(npz::read(&path, None)?)
+            } else {
+                None
+            };
+            let mut covered: BTreeSet<u64> = old.as_ref().map(summary_epochs).unwrap_or_default();
+            covered.extend(collector_epochs(&collector));
+            for epoch in loader.epochs(analyzer.name()) {
+                if !covered.contains(&epoch) {
+                    let artifact = loader.load_epoch(analyzer.name(), epoch)?;
+                    let values = analyzer
+                        .summary(&artifact, context)
+                        .map_err(|e| e.into_error(analyzer.name()))?;
+                    collector.push(epoch, values);
+                }
+            }
+            if collector.is_empty() {
+                continue;
+            }
+            write_summary(&path, collector, keys, old.as_ref())?;
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(queue),
+        }
+    }
+
+    fn secondary_phase(
+        &self,
+        plan: &AnalysisPlan,
+        loader: &ArtifactLoader,
+        context: &AnalysisContext,
+        progress: &Mutex<&mut dyn AnalysisProgress>,
+        report: &mut AnalysisReport,
+    ) -> Result<()> {
+        for analyzer in &plan.secondary {
+            let source = analyzer.depends_on();
+            let available = loader.epochs(source);
+            if available.is_empty() {
+                return Err(Error::MissingDependency {
+                    analyzer: analyzer.name().to_string(),
+                    requires: source.to_string(),
+                });
+            }
+            let done: BTreeSet<u64> = if self.force {
+                BTreeSet::new()
+            } else {
+                loader.epochs(analyzer.name()).into_iter().collect()
+            };
+            let todo: Vec<u64> = available
+                .into_iter()
+                .filter(|e| !done.contains(e))
+                .collect();
+            let rows: Vec<Result<(u64, Artifact)>> = todo
+                .par_iter()
+                .map(|&epoch| {
+                    let input = loader.load_epoch(source, epoch)?;
+                    let artifact = analyzer
+                        .analyze(&input, context)
+                        .map_err(|e| e.into_error(analyzer.name()))?;
+                    npz::write(&loader.epoch_path(analyzer.name(), epoch), &artifact)?;
+                    let values = if analyzer.summary_keys().is_empty() {
+                        Artifact::new()
+                    } else {
+                        analyzer
+                            .summary(&artifact, context)
+                            .map_err(|e| e.into_error(analyzer.name()))?
+                    };
+                    emit(
+                        progress,
+                        AnalysisEvent::Secondary {
+                            analyzer: analyzer.name().to_string(),
+                            epoch,
+                        },
+                    );
+                    Ok((epoch, values))
+                })
+                .collect();
+            let mut collector = SummaryCollector::default();
+            for row in rows {
+                let (epoch, values) = row?;
+                report.files_written += 1;
+                collector.push(epoch, values);
+            }
+            let keys = analyzer.summary_keys();
+            if !keys.is_empty() && !collector.is_empty() {
+                let path = loader.summary_path(analyzer.name());
+                let old = if path.is_file() && !self.force {
+                    Some(npz::read(&path, None)?)
+                } else {
+                    None
+                };
+                write_summary(&path, collector, keys, old.as_ref())?;
+            }
+        }
+        Ok(())
+    }
+
+    fn cross_epoch_phase(
+        &self,
+        plan: &AnalysisPlan,
+        available: &[u64],
+        loader: &ArtifactLoader,
+        context: &AnalysisContext,
+        progress: &Mutex<&mut dyn AnalysisProgress>,
+        report: &mut AnalysisReport,
+    ) -> Result<()> {
+        for analyzer in &plan.cross_epoch {
+            let name = analyzer.name();
+            if loader.has_cross_epoch(name)
+                && !self.force
+                && !is_stale(loader, name, analyzer.requires())
+            {
+                continue;
+            }
+            for required in analyzer.requires() {
+                if loader.epochs(required).is_empty() && !loader.has_cross_epoch(required) {
+                    return Err(Error::MissingDependency {
+                        analyzer: name.to_string(),
+                        requires: required.to_string(),
+                    });
+                }
+            }
+            emit(
+                progress,
+                AnalysisEvent::CrossEpoch {
+                    analyzer: name.to_string(),
+                },
+            );
+            let artifact = analyzer.analyze(loader, available, context)?;
+            npz::write(&loader.cross_epoch_path(name), &artifact)?;
+            report.cross_epoch_run.push(name.to_string());
+        }
+        Ok(())
+    }
+}
+
+/// A cross-epoch artifact is stale when it has no `epochs` key or covers fewer epochs than the
+/// most complete of its per-epoch inputs.
+pub fn is_stale(loader: &ArtifactLoader, name: &str, requires: &[&str]) -> bool {
+    let Some(covered) = loader.cross_epoch_coverage(name) else {
+        return true;
+    };
+    let inputs = requires
+        .iter()
+        .map(|r| loader.epochs(r).len())
+        .max()
+        .unwrap_or(0);
+    inputs > covered
+}
+
+fn emit(progress: &Mutex<&mut dyn AnalysisProgress>, event: AnalysisEvent) {
+    let mut guard = progress.lock().unwrap_or_else(|p| p.into_inner());
+    guard.event(&event);
+}
+
+fn summary_epochs(artifact: &Artifact) -> BTreeSet<u64> {
+    match artifact.get("epochs") {
+        Some(Array::I64(e)) => e.iter().map(|&v| v as u64).collect(),
+        _ => BTreeSet::new(),
+    }
+}
+
+fn collector_epochs(collector: &SummaryCollector) -> Vec<u64> {
+    collector.epochs()
+}
+
+fn write_summary(
+    path: &std::path::Path,
+    collector: SummaryCollector,
+    keys: &[&str],
+    old: Option<&Artifact>,
+) -> Result<()> {
+    let invalid = |reason: String| Error::Npz {
+        path: path.to_path_buf(),
+        key: None,
+        reason,
+    };
+    let new = collector.stack(keys).map_err(invalid)?;
+    let merged = match old {
+        Some(old) => summary::merge(old, &new, keys).map_err(invalid)?,
+        None => new,
+    };
+    npz::write(path, &merged)
+}

@@ -1,0 +1,279 @@
+//! `summary.npz`: per-epoch summary values stacked along a leading epoch axis, merged with what an
+//! earlier run wrote (spec §4.4).
+
+use ndarray::{ArrayD, Axis, IxDyn};
+
+use crate::analysis::artifact::{Array, Artifact};
+
+/// Collects one analyzer's summary values epoch by epoch.
+#[derive(Debug, Default)]
+pub struct SummaryCollector {
+    rows: Vec<(u64, Artifact)>,
+}
+
+impl SummaryCollector {
+    /// Records the summary of one epoch.
+    pub fn push(&mut self, epoch: u64, values: Artifact) {
+        self.rows.push((epoch, values));
+    }
+
+    /// The epochs collected so far.
+    pub fn epochs(&self) -> Vec<u64> {
+        self.rows.iter().map(|(e, _)| *e).collect()
+    }
+
+    /// Whether nothing was collected.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Stacks the collected rows (sorted by epoch) under `keys`: `epochs` (i64) first.
+    pub fn stack(mut self, keys: &[&str]) -> Result<Artifact, String> {
+        self.rows.sort_by_key(|(epoch, _)| *epoch);
+        let mut out = Artifact::new();
+        out.insert(
+            "epochs",
+            ArrayD::from_shape_vec(
+                IxDyn(&[self.rows.len()]),
+                self.rows.iter().map(|(e, _)| *e as i64).collect::<Vec<_>>(),
+            )
+            .expect("1-d"),
+        );
+        for key in keys {
+            let values: Vec<&Array> = self
+                .rows
+                .iter()
+                .map(|(epoch, row)| {
+                    row.get(key)
+                        .ok_or_else(|| format!("summary of epoch {epoch} has no `{key}`"))
+                })
+                .collect::<Result<_, _>>()?;
+            out.insert(*key, stack(&values)?);
+        }
+        Ok(out)
+    }
+}
+
+/// Stacks arrays of one dtype and shape along a new leading axis.
+pub fn stack(values: &[&Array]) -> Result<Array, String> {
+    macro_rules! stack_as {
+        ($variant:ident) => {{
+            let views = values
+                .iter()
+                .map(|a| match a {
+                    Array::$variant(x) => Ok(x.view()),
+                    other => Err(format!("mixed dtypes ({:?})", other.dtype())),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let stacked = if views.is_empty() {
+                ArrayD::from_shape_vec(IxDyn(&[0]), Vec::new()).expect("empty")
+            } else {
+                ndarray::stack(Axis(0), &views).map_err(|e| format!("shapes differ: {e}"))?
+            };
+            Array::$variant(stacked)
+        }};
+    }
+    Ok(match values.first() {
+        None | Some(Array::F64(_)) => stack_as!(F64),
+        Some(Array::F32(_)) => stack_as!(F32),
+        Some(Array::F16(_)) => stack_as!(F16),
+        Some(Array::I16(_)) => stack_as!(I16),
+        Some(Array::I32(_)) => stack_as!(I32),
+        Some(Array::I64(_)) => stack_as!(I64),
+        Some(Array::Bool(_)) => stack_as!(Bool),
+    })
+}
+
+/// Merges a new summary into an existing one (MIScope's gap-filling rule): epochs the old file
+/// lacks are appended (keys absent in the old file are zero-filled for its epochs); epochs it
+/// already has keep their old values unless *every* new epoch is already present (a forced
+/// rerun), in which case the new values replace the old. Everything is sorted by epoch.
+pub fn merge(old: &Artifact, new: &Artifact, keys: &[&str]) -> Result<Artifact, String> {
+    let epochs_of = |a: &Artifact| -> Result<Vec<i64>, String> {
+        match a.get("epochs") {
+            Some(Array::I64(e)) => Ok(e.iter().copied().collect()),
+            Some(other) => Ok(other.to_f64().iter().map(|&v| v as i64).collect()),
+            None => Err("summary has no `epochs`".into()),
+        }
+    };
+    let old_epochs = epochs_of(old)?;
+    let new_epochs = epochs_of(new)?;
+    let kept: Vec<usize> = (0..new_epochs.len())
+        .filter(|&i| !old_epochs.contains(&new_epochs[i]))
+        .collect();
+    if kept.is_empty() {
+        // Forced rerun over the same epochs: the new values win; rows follow the old epoch order.
+        let mut merged = Artifact::new().with(
+            "epochs",
+            ArrayD::from_shape_vec(IxDyn(&[old_epochs.len()]), old_epochs.clone()).expect("1-d"),
+        );
+        let order: Vec<usize> = old_epochs
+            .iter()
+            .map(|e| new_epochs.iter().position(|n| n == e))
+            .collect::<Option<_>>()
+            .ok_or("forced rerun covered different epochs")?;
+        for key in keys {
+            let values = new
+                .get(key)
+                .ok_or_else(|| format!("new summary has no `{key}`"))?;
+            merged.insert(*key, take_rows(values, &order));
+        }
+        return sort_by_epoch(merged, keys);
+    }
+    let mut epochs = old_epochs.clone();
+    epochs.extend(kept.iter().map(|&i| new_epochs[i]));
+    let mut merged = Artifact::new().with(
+        "epochs",
+        ArrayD::from_shape_vec(IxDyn(&[epochs.len()]), epochs).expect("1-d"),
+    );
+    for key in keys {
+        let new_values = new
+            .get(key)
+            .ok_or_else(|| format!("new summary has no `{key}`"))?;
+        let appended = take_rows(new_values, &kept);
+        let old_values = match old.get(key) {
+            Some(values) => values.clone(),
+            None => zeros_like_rows(new_values, old_epochs.len()),
+        };
+        merged.insert(*key, stack_rows(&old_values, &appended)?);
+    }
+    sort_by_epoch(merged, keys)
+}
+
+fn sort_by_epoch(artifact: Artifact, keys: &[&str]) -> Result<Artifact, String> {
+    let Some(Array::I64(epochs)) = artifact.get("epochs") else {
+        return Err("merged summary lost its epochs".into());
+    };
+    let mut order: Vec<usize> = (0..epochs.len()).collect();
+    order.sort_by_key(|&i| epochs[i]);
+    let mut sorted = Artifact::new();
+    sorted.insert(
+        "epochs",
+        take_rows(artifact.get("epochs").expect("checked"), &order),
+    );
+    for key in keys {
+        sorted.insert(
+            *key,
+            take_rows(artifact.get(key).expect("merged above"), &order),
+        );
+    }
+    Ok(sorted)
+}
+
+macro_rules! map_array {
+    ($array:expr, $x:ident => $body:expr) => {
+        match $array {
+            Array::F16($x) => Array::F16($body),
+            Array::F32($x) => Array::F32($body),
+            Array::F64($x) => Array::F64($body),
+            Array::I16($x) => Array::I16($body),
+            Array::I32($x) => Array::I32($body),
+            Array::I64($x) => Array::I64($body),
+            Array::Bool($x) => Array::Bool($body),
+        }
+    };
+}
+
+fn take_rows(array: &Array, rows: &[usize]) -> Array {
+    map_array!(array, a => a.select(Axis(0), rows))
+}
+
+fn zeros_like_rows(array: &Array, n: usize) -> Array {
+    let mut shape = array.shape().to_vec();
+    shape[0] = n;
+    map_array!(array, _a => ArrayD::default(IxDyn(&shape)))
+}
+
+fn stack_rows(a: &Array, b: &Array) -> Result<Array, String> {
+    macro_rules! cat {
+        ($v:ident, $x:expr, $y:expr) => {
+            Array::$v(
+                ndarray::concatenate(Axis(0), &[$x.view(), $y.view()])
+                    .map_err(|e| e.to_string())?,
+            )
+        };
+    }
+    Ok(match (a, b) {
+        (Array::F16(x), Array::F16(y)) => cat!(F16, x, y),
+        (Array::F32(x), Array::F32(y)) => cat!(F32, x, y),
+        (Array::F64(x), Array::F64(y)) => cat!(F64, x, y),
+        (Array::I16(x), Array::I16(y)) => cat!(I16, x, y),
+        (Array::I32(x), Array::I32(y)) => cat!(I32, x, y),
+        (Array::I64(x), Array::I64(y)) => cat!(I64, x, y),
+        (Array::Bool(x), Array::Bool(y)) => cat!(Bool, x, y),
+        _ => return Err("old and new summaries have different dtypes".into()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    fn summary(epochs: &[i64], values: &[f64]) -> Artifact {
+        Artifact::new()
+            .with(
+                "epochs",
+                ArrayD::from_shape_vec(IxDyn(&[epochs.len()]), epochs.to_vec()).unwrap(),
+            )
+            .with(
+                "x",
+                ArrayD::from_shape_vec(IxDyn(&[values.len()]), values.to_vec()).unwrap(),
+            )
+    }
+
+    #[test]
+    fn collector_stacks_scalars_and_vectors_in_epoch_order() {
+        let mut c = SummaryCollector::default();
+        c.push(
+            100,
+            Artifact::new()
+                .with("s", 2.0f64)
+                .with("v", array![1.0f64, 2.0]),
+        );
+        c.push(
+            0,
+            Artifact::new()
+                .with("s", 1.0f64)
+                .with("v", array![3.0f64, 4.0]),
+        );
+        let out = c.stack(&["s", "v"]).unwrap();
+        assert_eq!(out.get("epochs").unwrap(), &Array::from(array![0i64, 100]));
+        assert_eq!(out.get("s").unwrap(), &Array::from(array![1.0f64, 2.0]));
+        assert_eq!(
+            out.get("v").unwrap(),
+            &Array::from(array![[3.0f64, 4.0], [1.0, 2.0]])
+        );
+    }
+
+    #[test]
+    fn merge_fills_gaps_and_keeps_old_values() {
+        let old = summary(&[0, 200], &[1.0, 3.0]);
+        let new = summary(&[100, 200], &[2.0, 9.0]);
+        let merged = merge(&old, &new, &["x"]).unwrap();
+        assert_eq!(
+            merged.get("epochs").unwrap(),
+            &Array::from(array![0i64, 100, 200])
+        );
+        assert_eq!(
+            merged.get("x").unwrap(),
+            &Array::from(array![1.0f64, 2.0, 3.0])
+        );
+    }
+
+    #[test]
+    fn forced_rerun_replaces_values() {
+        let old = summary(&[0, 100], &[1.0, 2.0]);
+        let new = summary(&[0, 100], &[5.0, 6.0]);
+        let merged = merge(&old, &new, &["x"]).unwrap();
+        assert_eq!(merged.get("x").unwrap(), &Array::from(array![5.0f64, 6.0]));
+    }
+
+    #[test]
+    fn new_keys_are_zero_filled_for_old_epochs() {
+        let old = summary(&[0], &[1.0]);
+        let new = summary(&[100], &[2.0]).with("y", array![7.0f64]);
+        let merged = merge(&old, &new, &["x", "y"]).unwrap();
+        assert_eq!(merged.get("y").unwrap(), &Array::from(array![0.0f64, 7.0]));
+    }
+}

@@ -1,0 +1,94 @@
+//! The built-in analyzers, one file each, named as in family.json and `analyzers/<name>/`.
+
+mod attention_freq;
+mod attention_patterns;
+mod dominant_frequencies;
+mod effective_dimensionality;
+mod neuron_activations;
+mod neuron_freq_norm;
+mod parameter_snapshot;
+
+use std::sync::Arc;
+
+use crate::analysis::analyzer::{Analyzer, CrossEpochAnalyzer, SecondaryAnalyzer};
+
+/// Built-in per-epoch analyzers.
+pub fn primary() -> Vec<Arc<dyn Analyzer>> {
+    vec![
+        Arc::new(attention_freq::AttentionFreq),
+        Arc::new(attention_patterns::AttentionPatterns),
+        Arc::new(dominant_frequencies::DominantFrequencies),
+        Arc::new(neuron_activations::NeuronActivations),
+        Arc::new(neuron_freq_norm::NeuronFreqNorm),
+        Arc::new(parameter_snapshot::ParameterSnapshot),
+        Arc::new(effective_dimensionality::EffectiveDimensionality),
+    ]
+}
+
+/// Built-in secondary analyzers.
+pub fn secondary() -> Vec<Arc<dyn SecondaryAnalyzer>> {
+    vec![]
+}
+
+/// Built-in cross-epoch analyzers.
+pub fn cross_epoch() -> Vec<Arc<dyn CrossEpochAnalyzer>> {
+    vec![]
+}
+
+/// Shared helpers for analyzers: converting host arrays and basic statistics.
+pub(crate) mod stats {
+    use ndarray::{Array2, ArrayD, Ix2, Ix3};
+
+    use crate::analysis::analyzer::AnalyzerError;
+
+    /// A weight as a matrix, or why not.
+    pub fn matrix(a: &ArrayD<f32>, name: &str) -> Result<Array2<f32>, AnalyzerError> {
+        a.clone().into_dimensionality::<Ix2>().map_err(|_| {
+            AnalyzerError::Invalid(format!("{name} has shape {:?}, expected 2-d", a.shape()))
+        })
+    }
+
+    /// A weight as a stack of per-head matrices, or why not.
+    pub fn heads(a: &ArrayD<f32>, name: &str) -> Result<ndarray::Array3<f32>, AnalyzerError> {
+        a.clone().into_dimensionality::<Ix3>().map_err(|_| {
+            AnalyzerError::Invalid(format!("{name} has shape {:?}, expected 3-d", a.shape()))
+        })
+    }
+
+    /// numpy's median (mean of the two middle values for an even count).
+    pub fn median(values: &[f64]) -> f64 {
+        percentile(values, 50.0)
+    }
+
+    /// numpy's default (linear interpolation) percentile.
+    pub fn percentile(values: &[f64], q: f64) -> f64 {
+        if values.is_empty() {
+            return f64::NAN;
+        }
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let rank = q / 100.0 * (sorted.len() - 1) as f64;
+        let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
+        sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo as f64)
+    }
+
+    /// Index of the first maximum.
+    pub fn argmax(values: impl Iterator<Item = f32>) -> (usize, f32) {
+        let mut best = (0, f32::NEG_INFINITY);
+        for (i, v) in values.enumerate() {
+            if v > best.1 {
+                best = (i, v);
+            }
+        }
+        best
+    }
+
+    /// Singular values of a matrix, descending, computed in f64.
+    pub fn singular_values(m: ndarray::ArrayView2<f32>) -> Vec<f64> {
+        let (rows, cols) = m.dim();
+        let matrix = nalgebra::DMatrix::<f64>::from_fn(rows, cols, |i, j| f64::from(m[[i, j]]));
+        let mut values: Vec<f64> = matrix.singular_values().iter().copied().collect();
+        values.sort_by(|a, b| b.total_cmp(a));
+        values
+    }
+}

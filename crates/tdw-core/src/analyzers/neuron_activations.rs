@@ -1,0 +1,45 @@
+//! `neuron_activations`: every MLP neuron's ReLU output over the whole (a, b) grid (spec §5.3).
+//!
+//! Reads `blocks.0.mlp.hook_post` at the "=" position for the p² probe rows (row a·p + b).
+//! Writes `activations` f32 (d_mlp, p, p) with `activations[n, a, b]`.
+
+use ndarray::Array3;
+
+use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerError, AnalyzerResult};
+use crate::analysis::artifact::Artifact;
+use crate::analysis::bundle::ActivationBundle;
+
+pub struct NeuronActivations;
+
+/// The MLP activations as (d_mlp, p, p) grids.
+pub fn activation_grids(bundle: &ActivationBundle, p: usize) -> AnalyzerResult<Array3<f32>> {
+    let post = bundle.mlp_post()?;
+    let (rows, d_mlp) = post.dim();
+    if rows != p * p {
+        return Err(AnalyzerError::Invalid(format!(
+            "probe has {rows} rows, not p² = {}",
+            p * p
+        )));
+    }
+    let grids = post
+        .t()
+        .as_standard_layout()
+        .into_owned()
+        .into_shape_with_order((d_mlp, p, p))
+        .expect("d_mlp × p² elements");
+    Ok(grids)
+}
+
+impl Analyzer for NeuronActivations {
+    fn name(&self) -> &'static str {
+        "neuron_activations"
+    }
+
+    fn analyze(
+        &self,
+        bundle: &ActivationBundle,
+        context: &AnalysisContext,
+    ) -> AnalyzerResult<Artifact> {
+        Ok(Artifact::new().with("activations", activation_grids(bundle, context.prime)?))
+    }
+}
