@@ -7,6 +7,7 @@ f64 cross-entropy on the last position, backward, AdamW step, then the test loss
 """
 
 import argparse
+import importlib.metadata
 import json
 import time
 
@@ -69,7 +70,7 @@ def main():
         if epoch >= args.warmup:
             times.append(elapsed)
     print(json.dumps({
-        "implementation": f"TransformerLens {__import__('transformer_lens').__version__} / torch {torch.__version__}",
+        "implementation": f"TransformerLens {importlib.metadata.version('transformer-lens')} / torch {torch.__version__}",
         "threads": args.threads,
         "seconds_per_epoch": times,
         "train_losses": train_losses[:3],

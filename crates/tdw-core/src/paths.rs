@@ -42,3 +42,8 @@ pub fn model_families_dir() -> PathBuf {
     env_path(&["MISCOPE_MODEL_FAMILIES_DIR", "TDW_MODEL_FAMILIES_DIR"])
         .unwrap_or_else(|| project_root().join("model_families"))
 }
+
+/// `analyzers/` (analyzer declarations; env `TDW_ANALYZERS_DIR`).
+pub fn analyzers_dir() -> PathBuf {
+    env_path(&["TDW_ANALYZERS_DIR"]).unwrap_or_else(|| project_root().join("analyzers"))
+}

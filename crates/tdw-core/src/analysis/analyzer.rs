@@ -142,15 +142,24 @@ pub trait SecondaryAnalyzer: Send + Sync {
     }
 }
 
+/// What a cross-epoch analyzer is given.
+pub struct CrossEpochInput<'a> {
+    /// Reads the per-epoch artifacts of the variant.
+    pub loader: &'a ArtifactLoader,
+    /// Every checkpoint epoch of the variant, ascending.
+    pub epochs: &'a [u64],
+    /// The family context.
+    pub context: &'a AnalysisContext,
+    /// The variant (metadata, checkpoints) for analyzers that need more than artifacts.
+    pub variant: &'a Variant,
+    /// Device for analyzers that run the model.
+    pub device: &'a burn::tensor::Device,
+}
+
 /// An analyzer over all checkpoints at once.
 pub trait CrossEpochAnalyzer: Send + Sync {
     fn name(&self) -> &'static str;
     /// Analyzers whose artifacts must exist first.
     fn requires(&self) -> &'static [&'static str];
-    fn analyze(
-        &self,
-        loader: &ArtifactLoader,
-        epochs: &[u64],
-        context: &AnalysisContext,
-    ) -> Result<Artifact>;
+    fn analyze(&self, input: &CrossEpochInput<'_>) -> Result<Artifact>;
 }

@@ -17,7 +17,7 @@ use std::time::Instant;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rayon::prelude::*;
 
-use crate::analysis::analyzer::{AnalysisContext, AnalyzerError};
+use crate::analysis::analyzer::{AnalysisContext, AnalyzerError, CrossEpochInput};
 use crate::analysis::artifact::{Array, Artifact};
 use crate::analysis::bundle::ActivationBundle;
 use crate::analysis::loader::ArtifactLoader;
@@ -444,7 +444,14 @@ impl<'a> AnalysisRun<'a> {
                     analyzer: name.to_string(),
                 },
             );
-            let artifact = analyzer.analyze(loader, available, context)?;
+            let input = CrossEpochInput {
+                loader,
+                epochs: available,
+                context,
+                variant: self.variant,
+                device: &self.device,
+            };
+            let artifact = analyzer.analyze(&input)?;
             npz::write(&loader.cross_epoch_path(name), &artifact)?;
             report.cross_epoch_run.push(name.to_string());
         }

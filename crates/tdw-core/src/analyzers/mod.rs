@@ -1,12 +1,21 @@
 //! The built-in analyzers, one file each, named as in family.json and `analyzers/<name>/`.
 
+mod attention_fourier;
 mod attention_freq;
 mod attention_patterns;
+mod coarseness;
 mod dominant_frequencies;
 mod effective_dimensionality;
+mod fourier_frequency_quality;
+mod fourier_nucleation;
+mod input_trace;
 mod neuron_activations;
+mod neuron_dynamics;
+mod neuron_fourier;
 mod neuron_freq_norm;
 mod parameter_snapshot;
+mod parameter_trajectory;
+mod transient_frequency;
 
 use std::sync::Arc;
 
@@ -22,17 +31,28 @@ pub fn primary() -> Vec<Arc<dyn Analyzer>> {
         Arc::new(neuron_freq_norm::NeuronFreqNorm),
         Arc::new(parameter_snapshot::ParameterSnapshot),
         Arc::new(effective_dimensionality::EffectiveDimensionality),
+        Arc::new(attention_fourier::AttentionFourier),
+        Arc::new(fourier_nucleation::FourierNucleation),
+        Arc::new(input_trace::InputTrace),
+        Arc::new(coarseness::Coarseness),
     ]
 }
 
 /// Built-in secondary analyzers.
 pub fn secondary() -> Vec<Arc<dyn SecondaryAnalyzer>> {
-    vec![]
+    vec![
+        Arc::new(neuron_fourier::NeuronFourier),
+        Arc::new(fourier_frequency_quality::FourierFrequencyQuality),
+    ]
 }
 
 /// Built-in cross-epoch analyzers.
 pub fn cross_epoch() -> Vec<Arc<dyn CrossEpochAnalyzer>> {
-    vec![]
+    vec![
+        Arc::new(parameter_trajectory::ParameterTrajectory),
+        Arc::new(neuron_dynamics::NeuronDynamics),
+        Arc::new(transient_frequency::TransientFrequency),
+    ]
 }
 
 /// Shared helpers for analyzers: converting host arrays and basic statistics.

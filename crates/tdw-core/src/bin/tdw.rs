@@ -62,6 +62,20 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Run the family's analyzers over a variant's checkpoints (resumable; skips what is on disk).
+    Analyze {
+        /// Variant directory name.
+        variant: String,
+        /// Only these analyzers, comma-separated (any kind).
+        #[arg(long, value_delimiter = ',')]
+        analyzers: Option<Vec<String>>,
+        /// Only these checkpoint epochs, comma-separated.
+        #[arg(long)]
+        epochs: Option<String>,
+        /// Recompute artifacts that already exist.
+        #[arg(long)]
+        force: bool,
+    },
     /// Time the training loop, ours and (where its venv exists) the Python reference side by side.
     Bench {
         #[command(subcommand)]
@@ -209,6 +223,25 @@ fn run(cli: Cli) -> Result<()> {
             train(&variant, &options)?;
         }
         Command::Info { variant } => info(&registry.find_variant(&variant)?)?,
+        Command::Analyze {
+            variant,
+            analyzers,
+            epochs,
+            force,
+        } => {
+            let variant = registry.find_variant(&variant)?;
+            let analyzer_registry =
+                tdw_core::analysis::AnalyzerRegistry::open(&tdw_core::paths::analyzers_dir())?;
+            let mut run =
+                tdw_core::analysis::AnalysisRun::new(&variant, &analyzer_registry).force(force);
+            if let Some(names) = analyzers {
+                run = run.analyzers(names);
+            }
+            if let Some(list) = epochs {
+                run = run.checkpoints(schedule::parse_list(&list)?);
+            }
+            analyze(run)?;
+        }
         Command::Bench {
             what:
                 BenchCommand::Train {
@@ -468,6 +501,75 @@ impl LineProgress {
             TrainEvent::Checkpoint { .. } | TrainEvent::Finished { .. } => {}
         }
     }
+}
+
+fn analyze(run: tdw_core::analysis::AnalysisRun<'_>) -> Result<()> {
+    use tdw_core::analysis::AnalysisEvent;
+    let terminal = std::io::stderr().is_terminal();
+    let bar = ProgressBar::new(0);
+    if terminal {
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {pos}/{len} checkpoints  ETA {eta}  {msg}",
+            )
+            .expect("static template")
+            .progress_chars("=> "),
+        );
+    } else {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let started = Instant::now();
+    let mut on_event = |event: &AnalysisEvent| match event {
+        AnalysisEvent::Started { variant, total } => {
+            bar.set_length(*total as u64);
+            bar.set_prefix(variant.clone());
+            if !terminal {
+                eprintln!("analyzing {variant}: {total} checkpoints");
+            }
+        }
+        AnalysisEvent::Checkpoint { epoch, done, total } => {
+            bar.set_position(*done as u64);
+            bar.set_message(format!("epoch {epoch}"));
+            let every = (total / 20).max(1);
+            if !terminal && (done % every == 0 || done == total) {
+                eprintln!(
+                    "checkpoint {done}/{total} (epoch {epoch})  {:.1} s",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        }
+        AnalysisEvent::Secondary { analyzer, .. } => bar.set_message(format!("{analyzer}")),
+        AnalysisEvent::CrossEpoch { analyzer } => {
+            bar.set_message(format!("{analyzer}"));
+            if !terminal {
+                eprintln!("cross-epoch: {analyzer}");
+            }
+        }
+        AnalysisEvent::Finished => bar.finish_and_clear(),
+    };
+    let report = run.run(&mut on_event)?;
+    let n = report.epochs_analyzed.len();
+    println!(
+        "analyzed {n} checkpoints, wrote {} per-epoch files and {} cross-epoch results in {:.1} s{}",
+        report.files_written,
+        report.cross_epoch_run.len(),
+        report.seconds,
+        if n > 0 {
+            format!(" ({:.2} s per checkpoint)", report.seconds / n as f64)
+        } else {
+            String::new()
+        }
+    );
+    for (analyzer, reason) in &report.skipped {
+        println!("skipped {analyzer}: {reason}");
+    }
+    if !report.not_implemented.is_empty() {
+        println!(
+            "not implemented in this version (listed by the family): {}",
+            report.not_implemented.join(", ")
+        );
+    }
+    Ok(())
 }
 
 fn info(variant: &Variant) -> Result<()> {

@@ -1,0 +1,51 @@
+//! `neuron_fourier` (secondary, reads `parameter_snapshot`): each MLP neuron's input and output
+//! weights in the Fourier basis, as magnitude and phase per frequency (spec §5.15).
+//!
+//! θ = W_E[:p] · W_in (token → neuron), ξ = (W_out · W_U)ᵀ (neuron → logit), both (p, d_mlp);
+//! G = B·θ, R = B·ξ. Writes `alpha_mk`, `phi_mk` (input magnitude, phase), `beta_mk`, `psi_mk`
+//! (output magnitude, phase), all f32 (d_mlp, (p−1)/2), and `freq_indices` i32 = 1..(p−1)/2.
+//! Phases follow He et al.: `atan2(−sin, cos)`.
+
+use ndarray::{Array1, s};
+
+use crate::analysis::analyzer::{
+    AnalysisContext, AnalyzerError, AnalyzerResult, SecondaryAnalyzer,
+};
+use crate::analysis::artifact::Artifact;
+use crate::analysis::fourier;
+use crate::analyzers::stats;
+
+pub struct NeuronFourier;
+
+impl SecondaryAnalyzer for NeuronFourier {
+    fn name(&self) -> &'static str {
+        "neuron_fourier"
+    }
+
+    fn depends_on(&self) -> &'static str {
+        "parameter_snapshot"
+    }
+
+    fn analyze(&self, snapshot: &Artifact, context: &AnalysisContext) -> AnalyzerResult<Artifact> {
+        let p = context.prime;
+        let get = |key: &str| {
+            snapshot
+                .f32(key)
+                .map_err(AnalyzerError::Invalid)
+                .and_then(|a| stats::matrix(a, key))
+        };
+        let (w_e, w_in, w_out, w_u) = (get("W_E")?, get("W_in")?, get("W_out")?, get("W_U")?);
+        let theta = w_e.slice(s![..p, ..]).dot(&w_in);
+        let xi = w_out.dot(&w_u).reversed_axes();
+        let basis = &context.fourier_basis;
+        let (alpha, phi) = fourier::frequency_pairs(basis.dot(&theta).view(), p);
+        let (beta, psi) = fourier::frequency_pairs(basis.dot(&xi).view(), p);
+        let k_count = (p - 1) / 2;
+        Ok(Artifact::new()
+            .with("alpha_mk", alpha)
+            .with("phi_mk", phi)
+            .with("beta_mk", beta)
+            .with("psi_mk", psi)
+            .with("freq_indices", Array1::from_iter(1..=k_count as i32)))
+    }
+}
