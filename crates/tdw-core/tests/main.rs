@@ -1,6 +1,7 @@
 //! Integration tests of tdw-core, as modules of one test binary (each extra binary re-links burn).
 
 mod analysis;
+mod analyzers;
 mod common;
 mod families;
 mod reference;

@@ -145,6 +145,11 @@ impl AnalyzerRegistry {
         self.cross_epoch.keys().copied().collect()
     }
 
+    /// A built-in secondary analyzer.
+    pub fn secondary(&self, name: &str) -> Option<Arc<dyn SecondaryAnalyzer>> {
+        self.secondary.get(name).cloned()
+    }
+
     /// A built-in per-epoch analyzer.
     pub fn primary(&self, name: &str) -> Option<Arc<dyn Analyzer>> {
         self.primary.get(name).cloned()

@@ -8,13 +8,16 @@ mod dominant_frequencies;
 mod effective_dimensionality;
 mod fourier_frequency_quality;
 mod fourier_nucleation;
+mod global_centroid_pca;
 mod input_trace;
+mod input_trace_graduation;
 mod neuron_activations;
 mod neuron_dynamics;
 mod neuron_fourier;
 mod neuron_freq_norm;
 mod parameter_snapshot;
 mod parameter_trajectory;
+pub(crate) mod repr_geometry;
 mod transient_frequency;
 
 use std::sync::Arc;
@@ -35,6 +38,7 @@ pub fn primary() -> Vec<Arc<dyn Analyzer>> {
         Arc::new(fourier_nucleation::FourierNucleation),
         Arc::new(input_trace::InputTrace),
         Arc::new(coarseness::Coarseness),
+        Arc::new(repr_geometry::ReprGeometry),
     ]
 }
 
@@ -52,6 +56,8 @@ pub fn cross_epoch() -> Vec<Arc<dyn CrossEpochAnalyzer>> {
         Arc::new(parameter_trajectory::ParameterTrajectory),
         Arc::new(neuron_dynamics::NeuronDynamics),
         Arc::new(transient_frequency::TransientFrequency),
+        Arc::new(global_centroid_pca::GlobalCentroidPca),
+        Arc::new(input_trace_graduation::InputTraceGraduation),
     ]
 }
 
