@@ -4,5 +4,6 @@ mod analysis;
 mod analyzers;
 mod common;
 mod families;
+mod pipeline;
 mod reference;
 mod training;

@@ -223,6 +223,27 @@ pub fn decode_npz(bytes: &[u8], path: &Path, fields: Option<&[&str]>) -> Result<
     Ok(artifact)
 }
 
+/// Cheap integrity check of an artifact on disk: the zip directory at the end of the file parses
+/// and lists `.npy` members. Catches truncated and overwritten files without decompressing.
+pub fn check(path: &Path) -> Result<()> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let archive = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| {
+        npz_error(
+            path,
+            None,
+            format!("corrupt or truncated artifact ({e}); rerun with --force to recompute it"),
+        )
+    })?;
+    if !archive.file_names().any(|name| name.ends_with(".npy")) {
+        return Err(npz_error(
+            path,
+            None,
+            "artifact holds no arrays; rerun with --force to recompute it",
+        ));
+    }
+    Ok(())
+}
+
 /// Writes an artifact atomically (temporary file, then rename).
 pub fn write(path: &Path, artifact: &Artifact) -> Result<()> {
     let bytes = encode_npz(artifact).map_err(|e| npz_error(path, None, e.to_string()))?;

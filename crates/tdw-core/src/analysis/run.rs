@@ -193,6 +193,11 @@ impl<'a> AnalysisRun<'a> {
             } else {
                 loader.epochs(analyzer.name()).into_iter().collect()
             };
+            // A file that is present but unreadable is not silently trusted: it is reported, and
+            // only --force recomputes it.
+            for &epoch in target.iter().filter(|e| done.contains(e)) {
+                npz::check(&loader.epoch_path(analyzer.name(), epoch))?;
+            }
             let missing: Vec<u64> = target
                 .iter()
                 .copied()
