@@ -11,12 +11,14 @@ mod fourier_nucleation;
 mod global_centroid_pca;
 mod input_trace;
 mod input_trace_graduation;
+mod landscape_flatness;
 mod neuron_activations;
 mod neuron_dynamics;
 mod neuron_fourier;
 mod neuron_freq_norm;
 mod parameter_snapshot;
 mod parameter_trajectory;
+mod progress_measures;
 pub(crate) mod repr_geometry;
 mod transient_frequency;
 
@@ -39,6 +41,7 @@ pub fn primary() -> Vec<Arc<dyn Analyzer>> {
         Arc::new(input_trace::InputTrace),
         Arc::new(coarseness::Coarseness),
         Arc::new(repr_geometry::ReprGeometry),
+        Arc::new(landscape_flatness::LandscapeFlatness),
     ]
 }
 
@@ -58,6 +61,7 @@ pub fn cross_epoch() -> Vec<Arc<dyn CrossEpochAnalyzer>> {
         Arc::new(transient_frequency::TransientFrequency),
         Arc::new(global_centroid_pca::GlobalCentroidPca),
         Arc::new(input_trace_graduation::InputTraceGraduation),
+        Arc::new(progress_measures::ProgressMeasures),
     ]
 }
 
