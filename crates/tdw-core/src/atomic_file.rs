@@ -22,6 +22,12 @@ fn temp_path(path: &Path) -> PathBuf {
 
 /// Writes `bytes` to `path` atomically, creating parent directories as needed.
 pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_with(path, |file| file.write_all(bytes))
+}
+
+/// Writes `path` atomically with `fill`, which streams into the temporary file (for large
+/// artifacts that should not be assembled in memory first).
+pub fn write_with(path: &Path, fill: impl FnOnce(&mut File) -> std::io::Result<()>) -> Result<()> {
     if let Some(parent) = path.parent()
         && !parent.as_os_str().is_empty()
     {
@@ -30,7 +36,7 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     let temp = temp_path(path);
     let result = (|| -> std::io::Result<()> {
         let mut file = File::create(&temp)?;
-        file.write_all(bytes)?;
+        fill(&mut file)?;
         file.sync_all()?;
         fs::rename(&temp, path)
     })();

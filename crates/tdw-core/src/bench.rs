@@ -59,6 +59,49 @@ pub fn time_training(
     Ok(timing)
 }
 
+/// The seven analyzers MIScope ran for the reference folder: the set `tdw bench analyze` times.
+pub const REFERENCE_ANALYZERS: [&str; 7] = [
+    "dominant_frequencies",
+    "neuron_activations",
+    "neuron_freq_norm",
+    "attention_patterns",
+    "attention_freq",
+    "parameter_snapshot",
+    "effective_dimensionality",
+];
+
+/// Copies a variant directory's checkpoints, metadata.json and config.json (no artifacts) into
+/// `results_dir/{family}/{name}` so that an analysis can be timed from scratch.
+pub fn copy_trained_variant(
+    source: &std::path::Path,
+    family: &str,
+    results_dir: &std::path::Path,
+) -> Result<std::path::PathBuf> {
+    use crate::error::Error;
+    let name = source.file_name().ok_or_else(|| Error::MissingFile {
+        what: "variant directory",
+        path: source.to_path_buf(),
+    })?;
+    let target = results_dir.join(family).join(name);
+    let checkpoints = target.join("checkpoints");
+    std::fs::create_dir_all(&checkpoints).map_err(|e| Error::io(&checkpoints, e))?;
+    let source_checkpoints = source.join("checkpoints");
+    for entry in
+        std::fs::read_dir(&source_checkpoints).map_err(|e| Error::io(&source_checkpoints, e))?
+    {
+        let entry = entry.map_err(|e| Error::io(&source_checkpoints, e))?;
+        std::fs::copy(entry.path(), checkpoints.join(entry.file_name()))
+            .map_err(|e| Error::io(entry.path(), e))?;
+    }
+    for file in ["metadata.json", "config.json"] {
+        let from = source.join(file);
+        if from.exists() {
+            std::fs::copy(&from, target.join(file)).map_err(|e| Error::io(&from, e))?;
+        }
+    }
+    Ok(target)
+}
+
 /// The median of a non-empty sample (the mean of the middle two for even sizes).
 pub fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();

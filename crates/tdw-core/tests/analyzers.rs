@@ -222,3 +222,73 @@ fn frequency_quality_of_four_pairs_is_2m_over_p() {
         "quality",
     );
 }
+
+/// The table-based grid forward gives the same activations as the all-position burn forward.
+#[test]
+fn grid_forward_equals_the_full_forward() {
+    let (variant, full, context, _results) = untrained();
+    let family = variant.family().implementation().unwrap();
+    let mut state = family
+        .init_state(variant.family().spec(), variant.params())
+        .unwrap();
+    // Non-zero biases exercise every term of the decomposition.
+    for (name, tensor) in state.iter_mut() {
+        if name.contains(".b_") {
+            tensor
+                .data
+                .iter_mut()
+                .enumerate()
+                .for_each(|(i, v)| *v = 0.01 * ((i % 7) as f32 - 3.0));
+        }
+    }
+    let model = Transformer::from_state(
+        &variant.model_config().unwrap(),
+        &state,
+        &tdw_core::default_device(),
+    );
+    let reference = {
+        let rows = context.labels.len();
+        let tokens: Tensor<2, Int> = Tensor::from_data(
+            TensorData::new(context.probe_tokens.clone(), [rows, 3]),
+            &model.device(),
+        );
+        ActivationBundle::from_transformer(&model, tokens)
+    };
+    assert!(context.is_grid_probe());
+    let fast = context.bundle(&model);
+    let max_diff = |a: &ndarray::ArrayD<f32>, b: &ndarray::ArrayD<f32>| {
+        assert_eq!(a.shape(), b.shape());
+        a.iter()
+            .zip(b.iter())
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max)
+    };
+    assert!(
+        max_diff(
+            &fast.mlp_post.clone().unwrap().into_dyn(),
+            &reference.mlp_post.clone().unwrap().into_dyn()
+        ) < 1e-5
+    );
+    assert!(
+        max_diff(
+            &fast.logits.clone().unwrap().into_dyn(),
+            &reference.logits.clone().unwrap().into_dyn()
+        ) < 1e-5
+    );
+    assert!(
+        max_diff(
+            &fast.attention_pattern.clone().unwrap().into_dyn(),
+            &reference.attention_pattern.clone().unwrap().into_dyn()
+        ) < 1e-6
+    );
+    for site in ["resid_pre", "attn_out", "resid_post"] {
+        assert!(
+            max_diff(
+                &fast.residual[site].clone().into_dyn(),
+                &reference.residual[site].clone().into_dyn()
+            ) < 1e-5,
+            "{site}"
+        );
+    }
+    drop(full);
+}

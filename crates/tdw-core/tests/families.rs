@@ -39,7 +39,7 @@ fn canonical_family_parses_with_reference_values() {
         spec.secondary_analyzers,
         ["neuron_fourier", "fourier_frequency_quality"]
     );
-    assert_eq!(spec.cross_epoch_analyzers.len(), 8);
+    assert_eq!(spec.cross_epoch_analyzers.len(), 9);
     assert_eq!(spec.architecture["d_mlp"], 512);
     let defaults = spec.default_params();
     assert_eq!(defaults["prime"], ParamValue::Int(113));

@@ -64,6 +64,33 @@ impl AnalysisContext {
         })
     }
 
+    /// Whether the probe is the full grid of `[a, b, =]` rows in a-major order, which lets a
+    /// one-layer model use the table-based forward of `grid_forward`.
+    pub fn is_grid_probe(&self) -> bool {
+        let p = self.prime;
+        self.probe_tokens.len() == 3 * p * p
+            && self
+                .probe_tokens
+                .chunks_exact(3)
+                .enumerate()
+                .all(|(k, row)| row == [(k / p) as i64, (k % p) as i64, p as i64])
+    }
+
+    /// One forward pass of the probe through `model`, reduced to what analyzers read.
+    pub fn bundle(&self, model: &crate::model::transformer::Transformer) -> ActivationBundle {
+        if model.config().n_layers == 1 && self.is_grid_probe() {
+            return crate::analysis::grid_forward::grid_bundle(model, self.prime);
+        }
+        let rows = self.labels.len();
+        let n_ctx = self.probe_tokens.len() / rows.max(1);
+        let device = model.device();
+        let tokens = burn::tensor::Tensor::<2, burn::tensor::Int>::from_data(
+            burn::tensor::TensorData::new(self.probe_tokens.clone(), [rows, n_ctx]),
+            &device,
+        );
+        ActivationBundle::from_transformer(model, tokens)
+    }
+
     /// Number of frequencies, p / 2.
     pub fn n_freq(&self) -> usize {
         self.prime / 2

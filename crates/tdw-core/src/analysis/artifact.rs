@@ -193,6 +193,13 @@ impl Artifact {
         self.arrays.is_empty()
     }
 
+    /// Keys with their shapes and dtypes, without the data (what manifest.json records).
+    pub fn layout(&self) -> Vec<(String, Vec<usize>, DType)> {
+        self.iter()
+            .map(|(k, a)| (k.to_string(), a.shape().to_vec(), a.dtype()))
+            .collect()
+    }
+
     /// An f32 array, or why not.
     pub fn f32(&self, key: &str) -> Result<&ArrayD<f32>, String> {
         match self.arrays.get(key) {

@@ -36,6 +36,10 @@ pub struct ActivationBundle {
     pub logits: Option<Array2<f32>>,
     /// The model itself, for analyzers that perturb weights (landscape flatness).
     pub model: Option<Transformer>,
+    /// MLP activations as (d_mlp, p, p) grids, computed once for the analyzers that share them.
+    pub(crate) neuron_grids: std::sync::OnceLock<ndarray::Array3<f32>>,
+    /// Per-frequency variance fractions of the neurons, computed once (neuron_freq_norm, coarseness).
+    pub(crate) neuron_fractions: std::sync::OnceLock<Array2<f32>>,
 }
 
 /// Why a bundle cannot serve an analyzer.
@@ -133,6 +137,7 @@ impl ActivationBundle {
             attention_pattern: Some(pattern),
             logits: Some(logits),
             model: Some(model.clone()),
+            ..Default::default()
         }
     }
 }

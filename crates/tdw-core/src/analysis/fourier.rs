@@ -110,13 +110,65 @@ pub fn variance_fractions(spectra: &Array3<f32>, p: usize) -> Array2<f32> {
     out
 }
 
-/// Spectra and per-frequency fractions of N p×p grids in one call.
+/// Per-frequency variance fractions of N p×p grids: (p/2, N), equal to
+/// [`variance_fractions`] of the full 2-D spectra.
+///
+/// Only the spectrum entries the fractions use are formed: the constant row and column and the
+/// 2×2 sin/cos blocks, about 4p of the p² entries, after one p×p product per grid; the total
+/// non-DC energy comes from Parseval (‖F‖² = ‖A‖² for the orthonormal square basis of odd p).
+/// Exact for odd p (the only moduli the families accept).
 pub fn grid_variance_fractions(
     grids: ArrayView3<f32>,
     basis: &Array2<f32>,
     p: usize,
 ) -> Array2<f32> {
-    variance_fractions(&fourier_2d_transposed(grids, basis), p)
+    let (count, rows, cols) = grids.dim();
+    let r = basis.nrows();
+    let n_freq = p / 2;
+    let flat = grids
+        .as_standard_layout()
+        .into_owned()
+        .into_shape_with_order((count * rows, cols))
+        .expect("contiguous");
+    // Y[n, a, y] = Σ_b A[n, a, b] B[y, b]; then F[n, x, y] = Σ_a B[x, a] Y[n, a, y].
+    let y = flat
+        .dot(&basis.t())
+        .into_shape_with_order((count, rows, r))
+        .expect("contiguous");
+    let constant = basis.row(0);
+    let mut out = Array2::<f32>::zeros((n_freq, count));
+    for (n, (grid, yn)) in grids.outer_iter().zip(y.outer_iter()).enumerate() {
+        let row0 = constant.dot(&yn); // F[0, y] for every y
+        let col0 = basis.dot(&yn.column(0)); // F[x, 0] for every x
+        // Non-DC energy = Σ(A − mean)² (Parseval, with F[0,0] = p·mean), summed over centred
+        // values: subtracting F[0,0]² from ‖A‖² cancels catastrophically in f32 when the mean
+        // dominates, as it does for attention weights near 1/3.
+        let mean = grid.iter().sum::<f32>() / (rows * cols) as f32;
+        let total = grid
+            .iter()
+            .map(|v| (v - mean) * (v - mean))
+            .sum::<f32>()
+            .max(1e-10);
+        for f in 0..n_freq {
+            let (si, ci) = (2 * f + 1, 2 * f + 2);
+            let mut num = 0f32;
+            for idx in [si, ci] {
+                if idx < r {
+                    num += row0[idx] * row0[idx] + col0[idx] * col0[idx];
+                }
+            }
+            for x in [si, ci] {
+                for yy in [si, ci] {
+                    if x < r && yy < r {
+                        let v = basis.row(x).dot(&yn.column(yy));
+                        num += v * v;
+                    }
+                }
+            }
+            out[[f, n]] = num / total;
+        }
+    }
+    out
 }
 
 /// Magnitude and phase of each frequency in coefficient rows (p, M) → ((M, K), (M, K)),
@@ -184,6 +236,8 @@ mod tests {
         });
         let fractions = grid_variance_fractions(grid.view(), &b, p);
         assert_eq!(fractions.dim(), (3, 1));
+        let full = variance_fractions(&fourier_2d_transposed(grid.view(), &b), p);
+        assert!((&fractions - &full).iter().all(|d| d.abs() < 1e-5));
         assert!((fractions[[2, 0]] - 1.0).abs() < 1e-5, "{fractions}");
         assert!(fractions[[0, 0]] < 1e-6 && fractions[[1, 0]] < 1e-6);
         let exact = fourier_2d_exact(grid.view(), &b);

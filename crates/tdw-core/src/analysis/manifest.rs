@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value, json};
 
-use crate::analysis::artifact::Artifact;
+use crate::analysis::artifact::DType;
 use crate::error::{Error, Result};
 use crate::family::Params;
 
@@ -33,14 +33,19 @@ impl Manifest {
     }
 
     /// Records one analyzer's completed epochs and its first epoch's shapes and dtypes.
-    pub fn update_analyzer(&mut self, name: &str, epochs_completed: &[u64], first: &Artifact) {
-        let shapes: Map<String, Value> = first
+    pub fn update_analyzer(
+        &mut self,
+        name: &str,
+        epochs_completed: &[u64],
+        layout: &[(String, Vec<usize>, DType)],
+    ) {
+        let shapes: Map<String, Value> = layout
             .iter()
-            .map(|(k, a)| (k.to_string(), json!(a.shape())))
+            .map(|(k, shape, _)| (k.clone(), json!(shape)))
             .collect();
-        let dtypes: Map<String, Value> = first
+        let dtypes: Map<String, Value> = layout
             .iter()
-            .map(|(k, a)| (k.to_string(), json!(a.dtype().numpy_name())))
+            .map(|(k, _, dtype)| (k.clone(), json!(dtype.numpy_name())))
             .collect();
         let analyzers = self
             .root

@@ -27,8 +27,9 @@ fn npz_error(path: &Path, key: Option<&str>, reason: impl Into<String>) -> Error
     }
 }
 
-/// Encodes one array as an NPY v1.0 file.
-pub fn encode_npy(array: &Array) -> Vec<u8> {
+/// The NPY v1.0 header of an array: magic, version, length and the dict literal, padded so the
+/// data starts at a multiple of 64 bytes.
+fn npy_header(array: &Array) -> Vec<u8> {
     let shape = array.shape();
     let shape_text = match shape.len() {
         0 => "()".to_string(),
@@ -50,30 +51,46 @@ pub fn encode_npy(array: &Array) -> Vec<u8> {
     let unpadded = 10 + header.len() + 1;
     header.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
     header.push('\n');
-    let mut out = Vec::with_capacity(
-        10 + header.len() + shape.iter().product::<usize>() * array.dtype().size(),
-    );
+    let mut out = Vec::with_capacity(10 + header.len());
     out.extend_from_slice(b"\x93NUMPY\x01\x00");
     out.extend_from_slice(&(header.len() as u16).to_le_bytes());
     out.extend_from_slice(header.as_bytes());
+    out
+}
+
+/// Streams one array as an NPY v1.0 file into `out`, in 64 KiB pieces.
+pub fn write_npy(array: &Array, out: &mut impl Write) -> std::io::Result<()> {
+    out.write_all(&npy_header(array))?;
     fn put<T: Copy, const N: usize>(
-        out: &mut Vec<u8>,
+        out: &mut impl Write,
         a: &ArrayD<T>,
         bytes: impl Fn(T) -> [u8; N],
-    ) {
+    ) -> std::io::Result<()> {
+        let mut buffer = Vec::with_capacity(1 << 16);
         for &v in a.iter() {
-            out.extend_from_slice(&bytes(v));
+            buffer.extend_from_slice(&bytes(v));
+            if buffer.len() >= (1 << 16) - N {
+                out.write_all(&buffer)?;
+                buffer.clear();
+            }
         }
+        out.write_all(&buffer)
     }
     match array {
-        Array::F16(a) => put(&mut out, a, |v: half::f16| v.to_le_bytes()),
-        Array::F32(a) => put(&mut out, a, f32::to_le_bytes),
-        Array::F64(a) => put(&mut out, a, f64::to_le_bytes),
-        Array::I16(a) => put(&mut out, a, i16::to_le_bytes),
-        Array::I32(a) => put(&mut out, a, i32::to_le_bytes),
-        Array::I64(a) => put(&mut out, a, i64::to_le_bytes),
-        Array::Bool(a) => put(&mut out, a, |v: bool| [u8::from(v)]),
+        Array::F16(a) => put(out, a, |v: half::f16| v.to_le_bytes()),
+        Array::F32(a) => put(out, a, f32::to_le_bytes),
+        Array::F64(a) => put(out, a, f64::to_le_bytes),
+        Array::I16(a) => put(out, a, i16::to_le_bytes),
+        Array::I32(a) => put(out, a, i32::to_le_bytes),
+        Array::I64(a) => put(out, a, i64::to_le_bytes),
+        Array::Bool(a) => put(out, a, |v: bool| [u8::from(v)]),
     }
+}
+
+/// Encodes one array as an NPY v1.0 file.
+pub fn encode_npy(array: &Array) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_npy(array, &mut out).expect("writing to a Vec cannot fail");
     out
 }
 
@@ -175,9 +192,9 @@ fn header_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
     Some(rest[..end].trim())
 }
 
-/// Serialises an artifact as an `.npz` in memory.
-pub fn encode_npz(artifact: &Artifact) -> std::io::Result<Vec<u8>> {
-    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+/// Streams an artifact as an `.npz` (zip) archive into `out`.
+fn write_npz<W: Write + std::io::Seek>(artifact: &Artifact, out: W) -> std::io::Result<W> {
+    let mut zip = zip::ZipWriter::new(out);
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
         .compression_level(Some(COMPRESSION_LEVEL))
@@ -185,9 +202,14 @@ pub fn encode_npz(artifact: &Artifact) -> std::io::Result<Vec<u8>> {
         .last_modified_time(zip::DateTime::default());
     for (key, array) in artifact.iter() {
         zip.start_file(format!("{key}.npy"), options)?;
-        zip.write_all(&encode_npy(array))?;
+        write_npy(array, &mut zip)?;
     }
-    Ok(zip.finish()?.into_inner())
+    Ok(zip.finish()?)
+}
+
+/// Serialises an artifact as an `.npz` in memory.
+pub fn encode_npz(artifact: &Artifact) -> std::io::Result<Vec<u8>> {
+    Ok(write_npz(artifact, Cursor::new(Vec::new()))?.into_inner())
 }
 
 /// Parses `.npz` bytes; `path` names the file in errors. `fields` keeps only those keys.
@@ -244,10 +266,12 @@ pub fn check(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes an artifact atomically (temporary file, then rename).
+/// Writes an artifact atomically (streamed into a temporary file, then renamed).
 pub fn write(path: &Path, artifact: &Artifact) -> Result<()> {
-    let bytes = encode_npz(artifact).map_err(|e| npz_error(path, None, e.to_string()))?;
-    atomic_file::write(path, &bytes)
+    atomic_file::write_with(path, |file| {
+        let buffered = std::io::BufWriter::with_capacity(1 << 20, file);
+        write_npz(artifact, buffered)?.flush()
+    })
 }
 
 /// Reads an artifact, optionally only some keys.
@@ -306,10 +330,9 @@ mod tests {
 
     #[test]
     fn fortran_order_is_read_correctly() {
-        let c = encode_npy(&Array::from(array![[1i32, 2, 3], [4, 5, 6]]));
-        let text =
-            String::from_utf8_lossy(&c).replace("'fortran_order': False", "'fortran_order': True ");
-        let mut f = text.into_bytes();
+        let mut f = encode_npy(&Array::from(array![[1i32, 2, 3], [4, 5, 6]]));
+        let at = f.windows(5).position(|w| w == b"False").unwrap();
+        f[at..at + 5].copy_from_slice(b"True ");
         // Column-major data of [[1,2,3],[4,5,6]] is 1,4,2,5,3,6.
         let start = f.len() - 24;
         for (i, v) in [1i32, 4, 2, 5, 3, 6].iter().enumerate() {

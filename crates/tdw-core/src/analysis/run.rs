@@ -14,12 +14,11 @@ use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::Device;
 use rayon::prelude::*;
 
 use crate::analysis::analyzer::{AnalysisContext, AnalyzerError, CrossEpochInput};
 use crate::analysis::artifact::{Array, Artifact};
-use crate::analysis::bundle::ActivationBundle;
 use crate::analysis::loader::ArtifactLoader;
 use crate::analysis::manifest::Manifest;
 use crate::analysis::npz;
@@ -156,16 +155,28 @@ impl<'a> AnalysisRun<'a> {
         let context = AnalysisContext::for_variant(variant)?;
         let progress = Mutex::new(progress);
 
-        let queue =
-            self.primary_phase(&plan, &target, &loader, &context, &progress, &mut report)?;
+        let layouts = Mutex::new(std::collections::HashMap::new());
+        let queue = self.primary_phase(
+            &plan,
+            &target,
+            &loader,
+            &context,
+            &progress,
+            &layouts,
+            &mut report,
+        )?;
         self.secondary_phase(&plan, &loader, &context, &progress, &mut report)?;
         self.cross_epoch_phase(&plan, &available, &loader, &context, &progress, &mut report)?;
 
         for name in &queue {
             let epochs = loader.epochs(name);
             if let Some(&first) = epochs.first() {
-                let artifact = loader.load_epoch(name, first)?;
-                manifest.update_analyzer(name, &epochs, &artifact);
+                // The layout of an artifact computed in this run, else of the first file on disk.
+                let layout = match layouts.lock().unwrap_or_else(|p| p.into_inner()).get(*name) {
+                    Some(layout) => layout.clone(),
+                    None => loader.load_epoch(name, first)?.layout(),
+                };
+                manifest.update_analyzer(name, &epochs, &layout);
             }
         }
         manifest.set_variant(variant.family().name(), variant.params());
@@ -183,6 +194,12 @@ impl<'a> AnalysisRun<'a> {
         loader: &ArtifactLoader,
         context: &AnalysisContext,
         progress: &Mutex<&mut dyn AnalysisProgress>,
+        layouts: &Mutex<
+            std::collections::HashMap<
+                &'static str,
+                Vec<(String, Vec<usize>, crate::analysis::artifact::DType)>,
+            >,
+        >,
         report: &mut AnalysisReport,
     ) -> Result<Vec<&'static str>> {
         // Which epochs each analyzer still needs.
@@ -224,8 +241,6 @@ impl<'a> AnalysisRun<'a> {
                 },
             );
         }
-        let probe_rows = context.labels.len();
-        let n_ctx = context.probe_tokens.len() / probe_rows.max(1);
         let done_count = Mutex::new(0usize);
 
         let results: Vec<Result<Vec<(usize, u64, std::result::Result<Artifact, AnalyzerError>)>>> =
@@ -233,11 +248,7 @@ impl<'a> AnalysisRun<'a> {
                 .par_iter()
                 .map(|&epoch| {
                     let model = self.variant.load_model(epoch, &self.device)?;
-                    let tokens: Tensor<2, Int> = Tensor::from_data(
-                        TensorData::new(context.probe_tokens.clone(), [probe_rows, n_ctx]),
-                        &self.device,
-                    );
-                    let bundle = ActivationBundle::from_transformer(&model, tokens);
+                    let bundle = context.bundle(&model);
                     drop(model);
                     let mut out = Vec::new();
                     for (i, needed) in &work {
@@ -248,6 +259,11 @@ impl<'a> AnalysisRun<'a> {
                         match analyzer.analyze(&bundle, context) {
                             Ok(artifact) => {
                                 npz::write(&loader.epoch_path(analyzer.name(), epoch), &artifact)?;
+                                layouts
+                                    .lock()
+                                    .unwrap_or_else(|p| p.into_inner())
+                                    .entry(analyzer.name())
+                                    .or_insert_with(|| artifact.layout());
                                 let summary = if analyzer.summary_keys().is_empty() {
                                     Ok(Artifact::new())
                                 } else {

@@ -11,8 +11,11 @@ use crate::analysis::bundle::ActivationBundle;
 
 pub struct NeuronActivations;
 
-/// The MLP activations as (d_mlp, p, p) grids.
-pub fn activation_grids(bundle: &ActivationBundle, p: usize) -> AnalyzerResult<Array3<f32>> {
+/// The MLP activations as (d_mlp, p, p) grids (computed once per bundle).
+pub fn activation_grids(bundle: &ActivationBundle, p: usize) -> AnalyzerResult<&Array3<f32>> {
+    if let Some(grids) = bundle.neuron_grids.get() {
+        return Ok(grids);
+    }
     let post = bundle.mlp_post()?;
     let (rows, d_mlp) = post.dim();
     if rows != p * p {
@@ -27,7 +30,7 @@ pub fn activation_grids(bundle: &ActivationBundle, p: usize) -> AnalyzerResult<A
         .into_owned()
         .into_shape_with_order((d_mlp, p, p))
         .expect("d_mlp × p² elements");
-    Ok(grids)
+    Ok(bundle.neuron_grids.get_or_init(|| grids))
 }
 
 impl Analyzer for NeuronActivations {
@@ -40,6 +43,9 @@ impl Analyzer for NeuronActivations {
         bundle: &ActivationBundle,
         context: &AnalysisContext,
     ) -> AnalyzerResult<Artifact> {
-        Ok(Artifact::new().with("activations", activation_grids(bundle, context.prime)?))
+        Ok(Artifact::new().with(
+            "activations",
+            activation_grids(bundle, context.prime)?.clone(),
+        ))
     }
 }

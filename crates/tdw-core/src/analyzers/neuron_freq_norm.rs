@@ -21,17 +21,18 @@ pub struct NeuronFreqNorm;
 /// MIScope's default specialisation threshold for this summary.
 const SPECIALIZATION_THRESHOLD: f32 = 0.9;
 
-/// Per-frequency variance fractions of each neuron: (p/2, d_mlp).
-pub fn norm_matrix(
-    bundle: &ActivationBundle,
+/// Per-frequency variance fractions of each neuron: (p/2, d_mlp), computed once per bundle.
+pub fn norm_matrix<'b>(
+    bundle: &'b ActivationBundle,
     context: &AnalysisContext,
-) -> AnalyzerResult<Array2<f32>> {
+) -> AnalyzerResult<&'b Array2<f32>> {
+    if let Some(norm) = bundle.neuron_fractions.get() {
+        return Ok(norm);
+    }
     let grids = neuron_activations::activation_grids(bundle, context.prime)?;
-    Ok(fourier::grid_variance_fractions(
-        grids.view(),
-        &context.fourier_basis,
-        context.prime,
-    ))
+    let fractions =
+        fourier::grid_variance_fractions(grids.view(), &context.fourier_basis, context.prime);
+    Ok(bundle.neuron_fractions.get_or_init(|| fractions))
 }
 
 impl Analyzer for NeuronFreqNorm {
@@ -44,7 +45,7 @@ impl Analyzer for NeuronFreqNorm {
         bundle: &ActivationBundle,
         context: &AnalysisContext,
     ) -> AnalyzerResult<Artifact> {
-        Ok(Artifact::new().with("norm_matrix", norm_matrix(bundle, context)?))
+        Ok(Artifact::new().with("norm_matrix", norm_matrix(bundle, context)?.clone()))
     }
 
     fn summary_keys(&self) -> &'static [&'static str] {

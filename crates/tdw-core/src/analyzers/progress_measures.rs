@@ -24,7 +24,6 @@ use rayon::prelude::*;
 
 use crate::analysis::analyzer::{CrossEpochAnalyzer, CrossEpochInput};
 use crate::analysis::artifact::Artifact;
-use crate::analysis::bundle::ActivationBundle;
 use crate::error::{Error, Result};
 use crate::model::config::is_bias;
 
@@ -119,7 +118,6 @@ impl CrossEpochAnalyzer for ProgressMeasures {
         let context = input.context;
         let p = context.prime;
         let rows = context.labels.len();
-        let n_ctx = context.probe_tokens.len() / rows.max(1);
         // Unit-norm cos/sin(2πk(a+b)/p) over the probe rows, for each key frequency.
         let waves: Vec<(Array1<f64>, Array1<f64>)> = keys
             .iter()
@@ -143,11 +141,7 @@ impl CrossEpochAnalyzer for ProgressMeasures {
             .par_iter()
             .map(|&epoch| {
                 let model = input.variant.load_model(epoch, input.device)?;
-                let tokens = burn::tensor::Tensor::from_data(
-                    burn::tensor::TensorData::new(context.probe_tokens.clone(), [rows, n_ctx]),
-                    input.device,
-                );
-                let bundle = ActivationBundle::from_transformer(&model, tokens);
+                let bundle = context.bundle(&model);
                 let acts = bundle
                     .mlp_post()
                     .map_err(|e| invalid(e.to_string()))?

@@ -111,6 +111,22 @@ enum BenchCommand {
         #[arg(long, default_value_t = 2)]
         torch_threads: usize,
     },
+    /// Seconds per checkpoint for MIScope's seven reference analyzers, ours and the Python peer,
+    /// on copies of a trained variant's checkpoints (default: the reference variant).
+    Analyze {
+        /// Trained variant directory (default: ../shared/reference/.../p113_seed999_dseed598).
+        #[arg(long)]
+        variant_dir: Option<PathBuf>,
+        /// Runs of each implementation, interleaved; medians are reported.
+        #[arg(long, default_value_t = 3)]
+        repeats: usize,
+        /// Python with torch + transformer-lens (default: .venv-peer/bin/python if present).
+        #[arg(long)]
+        python: Option<PathBuf>,
+        /// Threads for torch.
+        #[arg(long, default_value_t = 2)]
+        torch_threads: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -244,6 +260,31 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Bench {
             what:
+                BenchCommand::Analyze {
+                    variant_dir,
+                    repeats,
+                    python,
+                    torch_threads,
+                },
+        } => {
+            let root = tdw_core::paths::project_root();
+            let source = variant_dir.unwrap_or_else(|| {
+                root.join("../shared/reference/modulo_addition_1layer/modulo_addition_1layer_p113_seed999_dseed598")
+            });
+            let python = python.or_else(|| {
+                let candidate = root.join(".venv-peer/bin/python");
+                candidate.exists().then_some(candidate)
+            });
+            bench_analyze(
+                &families_dir,
+                &source,
+                repeats.max(1),
+                python.as_deref(),
+                torch_threads,
+            )?;
+        }
+        Command::Bench {
+            what:
                 BenchCommand::Train {
                     family,
                     params,
@@ -362,6 +403,104 @@ fn bench_train(
         let theirs_median = tdw_core::bench::median(&theirs);
         println!(
             "  PyTorch + TransformerLens ({torch_threads} threads)  {theirs_median:.4} s/epoch"
+        );
+        println!(
+            "  ratio (reference / tdw): {:.2}x",
+            theirs_median / ours_median
+        );
+    }
+    Ok(())
+}
+
+fn bench_analyze(
+    families_dir: &std::path::Path,
+    source: &std::path::Path,
+    repeats: usize,
+    python: Option<&std::path::Path>,
+    torch_threads: usize,
+) -> Result<()> {
+    use tdw_core::analysis::{AnalysisRun, AnalyzerRegistry};
+    let family = source
+        .parent()
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let analyzers = AnalyzerRegistry::open(&tdw_core::paths::analyzers_dir())?;
+    let script = tdw_core::paths::project_root().join("scripts/python-peer/bench_analyze.py");
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for repeat in 0..repeats {
+        let scratch =
+            std::env::temp_dir().join(format!("tdw-bench-{}-{repeat}", std::process::id()));
+        let copy = tdw_core::bench::copy_trained_variant(source, &family, &scratch)?;
+        let registry = FamilyRegistry::open(families_dir, &scratch)?;
+        let name = copy
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let variant = registry.find_variant(&name)?;
+        let names = tdw_core::bench::REFERENCE_ANALYZERS
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let report = AnalysisRun::new(&variant, &analyzers)
+            .analyzers(names)
+            .run(&mut |_: &tdw_core::analysis::AnalysisEvent| {})?;
+        let per = report.seconds / report.epochs_analyzed.len().max(1) as f64;
+        println!(
+            "run {}: tdw                       {per:.3} s/checkpoint ({} checkpoints)",
+            repeat + 1,
+            report.epochs_analyzed.len()
+        );
+        ours.push(per);
+        if let Some(python) = python {
+            let out = scratch.join("python-artifacts");
+            let output = std::process::Command::new(python)
+                .arg(&script)
+                .arg(source)
+                .arg(&out)
+                .args(["--threads", &torch_threads.to_string()])
+                .output()
+                .map_err(|e| tdw_core::Error::io(python, e))?;
+            if output.status.success() {
+                let stdout = String::from_utf8_lossy(&output.stdout);
+                let parsed: serde_json::Value = serde_json::from_str(
+                    stdout.lines().last().unwrap_or_default(),
+                )
+                .map_err(|source| tdw_core::Error::Json {
+                    path: script.clone(),
+                    source,
+                })?;
+                let times: Vec<f64> = parsed["seconds_per_checkpoint"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|v| v.as_f64()).collect())
+                    .unwrap_or_default();
+                let mean = times.iter().sum::<f64>() / times.len().max(1) as f64;
+                println!(
+                    "run {}: PyTorch+TransformerLens {mean:.3} s/checkpoint",
+                    repeat + 1
+                );
+                theirs.push(mean);
+            } else {
+                eprintln!(
+                    "python peer failed:\n{}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+        }
+        // Scratch copies are disposable; a failure to delete leaves only a temp directory.
+        let _cleanup = std::fs::remove_dir_all(&scratch);
+    }
+    let ours_median = tdw_core::bench::median(&ours);
+    println!("\nmedian over {repeats} runs, 7 analyzers:");
+    println!("  tdw (parallel over checkpoints)  {ours_median:.3} s/checkpoint");
+    if theirs.is_empty() {
+        println!(
+            "  PyTorch + TransformerLens: not run (install it with scripts/python-peer/setup.sh)"
+        );
+    } else {
+        let theirs_median = tdw_core::bench::median(&theirs);
+        println!(
+            "  PyTorch + TransformerLens ({torch_threads} threads)  {theirs_median:.3} s/checkpoint"
         );
         println!(
             "  ratio (reference / tdw): {:.2}x",
