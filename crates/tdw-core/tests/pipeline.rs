@@ -87,7 +87,7 @@ fn full_run_then_resume_recomputes_nothing() {
     );
     assert_eq!(seen.last(), Some(&AnalysisEvent::Finished));
     // Secondary analyzers ran after their inputs, cross-epoch analyzers last.
-    let position = |f: &dyn Fn(&AnalysisEvent) -> bool| seen.iter().position(|e| f(e)).unwrap();
+    let position = |f: &dyn Fn(&AnalysisEvent) -> bool| seen.iter().position(f).unwrap();
     let last_checkpoint = seen
         .iter()
         .rposition(|e| matches!(e, AnalysisEvent::Checkpoint { .. }))
@@ -316,4 +316,44 @@ fn analyzer_declarations_match_the_implementations() {
             );
         }
     }
+}
+
+#[test]
+fn freshness_reports_missing_and_stale_artifacts() {
+    use tdw_core::analysis::freshness::{Freshness, FreshnessReport};
+    let (variant, _results) = trained();
+    let registry = AnalyzerRegistry::open(&analyzers_dir()).unwrap();
+    let report = FreshnessReport::check(&variant).unwrap();
+    assert!(report.per_epoch.is_empty() && !report.any_stale());
+    let only = vec![
+        "neuron_freq_norm".to_string(),
+        "neuron_dynamics".to_string(),
+    ];
+    AnalysisRun::new(&variant, &registry)
+        .analyzers(only.clone())
+        .checkpoints(vec![0, 10])
+        .run(&mut |_: &AnalysisEvent| {})
+        .unwrap();
+    let report = FreshnessReport::check(&variant).unwrap();
+    assert_eq!(
+        report.per_epoch,
+        vec![(
+            "neuron_freq_norm".to_string(),
+            Freshness::Incomplete { missing: 3 }
+        )]
+    );
+    assert_eq!(
+        report.cross_epoch,
+        vec![(
+            "neuron_dynamics".to_string(),
+            Freshness::Stale { new_epochs: 3 }
+        )]
+    );
+    assert!(report.to_string().contains("incomplete (3 missing)"));
+    AnalysisRun::new(&variant, &registry)
+        .analyzers(only)
+        .run(&mut |_: &AnalysisEvent| {})
+        .unwrap();
+    let report = FreshnessReport::check(&variant).unwrap();
+    assert!(!report.any_stale(), "{report}");
 }

@@ -82,8 +82,8 @@ pub fn grid_bundle(model: &Transformer, p: usize) -> ActivationBundle {
         let s21: Vec<f32> = (0..p)
             .map(|b| dot(q2h, k1.slice(s![b, hs.clone()])))
             .collect();
-        for a in 0..p {
-            for b in 0..p {
+        for (a, &t0) in s20.iter().enumerate() {
+            for (b, &t1) in s21.iter().enumerate() {
                 let row = a * p + b;
                 pattern[[row, head, 0, 0]] = 1.0;
                 // Query at b's position attends to a and to itself.
@@ -96,7 +96,6 @@ pub fn grid_bundle(model: &Transformer, p: usize) -> ActivationBundle {
                 pattern[[row, head, 1, 0]] = e0 / (e0 + e1);
                 pattern[[row, head, 1, 1]] = e1 / (e0 + e1);
                 // The "=" query attends to a, b and itself.
-                let (t0, t1) = (s20[a], s21[b]);
                 let m = t0.max(t1).max(s22);
                 let (e0, e1, e2) = ((t0 - m).exp(), (t1 - m).exp(), (s22 - m).exp());
                 let sum = e0 + e1 + e2;

@@ -5,6 +5,7 @@ pub mod analyzer;
 pub mod artifact;
 pub mod bundle;
 pub mod fourier;
+pub mod freshness;
 pub mod grid_forward;
 pub mod loader;
 pub mod manifest;

@@ -10,7 +10,7 @@
 //! atomically, and summaries are re-derived for epochs whose artifacts exist but whose summary
 //! row was lost (a run killed before it wrote `summary.npz`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -18,7 +18,7 @@ use burn::tensor::Device;
 use rayon::prelude::*;
 
 use crate::analysis::analyzer::{AnalysisContext, AnalyzerError, CrossEpochInput};
-use crate::analysis::artifact::{Array, Artifact};
+use crate::analysis::artifact::{Array, Artifact, DType};
 use crate::analysis::loader::ArtifactLoader;
 use crate::analysis::manifest::Manifest;
 use crate::analysis::npz;
@@ -26,6 +26,20 @@ use crate::analysis::registry::{AnalysisPlan, AnalyzerRegistry};
 use crate::analysis::summary::{self, SummaryCollector};
 use crate::error::{Error, Result};
 use crate::family::variant::Variant;
+
+/// Keys, shapes and dtypes of the first artifact each analyzer wrote in this run.
+type Layouts = Mutex<HashMap<&'static str, Vec<(String, Vec<usize>, DType)>>>;
+
+/// What one checkpoint produced: (analyzer index, epoch, summary values or why not).
+type CheckpointRows = Vec<(usize, u64, std::result::Result<Artifact, AnalyzerError>)>;
+
+/// The state the three phases share.
+struct Phase<'p, 'q> {
+    plan: &'p AnalysisPlan,
+    loader: &'p ArtifactLoader,
+    context: &'p AnalysisContext,
+    progress: &'p Mutex<&'q mut dyn AnalysisProgress>,
+}
 
 /// What an analysis run reports while it works.
 #[derive(Debug, Clone, PartialEq)]
@@ -155,18 +169,16 @@ impl<'a> AnalysisRun<'a> {
         let context = AnalysisContext::for_variant(variant)?;
         let progress = Mutex::new(progress);
 
-        let layouts = Mutex::new(std::collections::HashMap::new());
-        let queue = self.primary_phase(
-            &plan,
-            &target,
-            &loader,
-            &context,
-            &progress,
-            &layouts,
-            &mut report,
-        )?;
-        self.secondary_phase(&plan, &loader, &context, &progress, &mut report)?;
-        self.cross_epoch_phase(&plan, &available, &loader, &context, &progress, &mut report)?;
+        let layouts = Layouts::default();
+        let phase = Phase {
+            plan: &plan,
+            loader: &loader,
+            context: &context,
+            progress: &progress,
+        };
+        let queue = self.primary_phase(&phase, &target, &layouts, &mut report)?;
+        self.secondary_phase(&phase, &mut report)?;
+        self.cross_epoch_phase(&phase, &available, &mut report)?;
 
         for name in &queue {
             let epochs = loader.epochs(name);
@@ -189,19 +201,17 @@ impl<'a> AnalysisRun<'a> {
     /// Phase 1; returns the names of primary analyzers that had work.
     fn primary_phase(
         &self,
-        plan: &AnalysisPlan,
+        phase: &Phase<'_, '_>,
         target: &[u64],
-        loader: &ArtifactLoader,
-        context: &AnalysisContext,
-        progress: &Mutex<&mut dyn AnalysisProgress>,
-        layouts: &Mutex<
-            std::collections::HashMap<
-                &'static str,
-                Vec<(String, Vec<usize>, crate::analysis::artifact::DType)>,
-            >,
-        >,
+        layouts: &Layouts,
         report: &mut AnalysisReport,
     ) -> Result<Vec<&'static str>> {
+        let Phase {
+            plan,
+            loader,
+            context,
+            progress,
+        } = *phase;
         // Which epochs each analyzer still needs.
         let mut work: Vec<(usize, Vec<u64>)> = Vec::new();
         for (i, analyzer) in plan.primary.iter().enumerate() {
@@ -243,53 +253,52 @@ impl<'a> AnalysisRun<'a> {
         }
         let done_count = Mutex::new(0usize);
 
-        let results: Vec<Result<Vec<(usize, u64, std::result::Result<Artifact, AnalyzerError>)>>> =
-            epochs
-                .par_iter()
-                .map(|&epoch| {
-                    let model = self.variant.load_model(epoch, &self.device)?;
-                    let bundle = context.bundle(&model);
-                    drop(model);
-                    let mut out = Vec::new();
-                    for (i, needed) in &work {
-                        if !needed.contains(&epoch) {
-                            continue;
-                        }
-                        let analyzer = &plan.primary[*i];
-                        match analyzer.analyze(&bundle, context) {
-                            Ok(artifact) => {
-                                npz::write(&loader.epoch_path(analyzer.name(), epoch), &artifact)?;
-                                layouts
-                                    .lock()
-                                    .unwrap_or_else(|p| p.into_inner())
-                                    .entry(analyzer.name())
-                                    .or_insert_with(|| artifact.layout());
-                                let summary = if analyzer.summary_keys().is_empty() {
-                                    Ok(Artifact::new())
-                                } else {
-                                    analyzer.summary(&artifact, context)
-                                };
-                                out.push((*i, epoch, summary));
-                            }
-                            Err(AnalyzerError::Skipped(site)) => {
-                                out.push((*i, epoch, Err(AnalyzerError::Skipped(site))))
-                            }
-                            Err(other) => return Err(other.into_error(analyzer.name())),
-                        }
+        let results: Vec<Result<CheckpointRows>> = epochs
+            .par_iter()
+            .map(|&epoch| {
+                let model = self.variant.load_model(epoch, &self.device)?;
+                let bundle = context.bundle(&model);
+                drop(model);
+                let mut out = Vec::new();
+                for (i, needed) in &work {
+                    if !needed.contains(&epoch) {
+                        continue;
                     }
-                    let mut done = done_count.lock().unwrap_or_else(|p| p.into_inner());
-                    *done += 1;
-                    emit(
-                        progress,
-                        AnalysisEvent::Checkpoint {
-                            epoch,
-                            done: *done,
-                            total,
-                        },
-                    );
-                    Ok(out)
-                })
-                .collect();
+                    let analyzer = &plan.primary[*i];
+                    match analyzer.analyze(&bundle, context) {
+                        Ok(artifact) => {
+                            npz::write(&loader.epoch_path(analyzer.name(), epoch), &artifact)?;
+                            layouts
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .entry(analyzer.name())
+                                .or_insert_with(|| artifact.layout());
+                            let summary = if analyzer.summary_keys().is_empty() {
+                                Ok(Artifact::new())
+                            } else {
+                                analyzer.summary(&artifact, context)
+                            };
+                            out.push((*i, epoch, summary));
+                        }
+                        Err(AnalyzerError::Skipped(site)) => {
+                            out.push((*i, epoch, Err(AnalyzerError::Skipped(site))))
+                        }
+                        Err(other) => return Err(other.into_error(analyzer.name())),
+                    }
+                }
+                let mut done = done_count.lock().unwrap_or_else(|p| p.into_inner());
+                *done += 1;
+                emit(
+                    progress,
+                    AnalysisEvent::Checkpoint {
+                        epoch,
+                        done: *done,
+                        total,
+                    },
+                );
+                Ok(out)
+            })
+            .collect();
 
         let mut collectors: Vec<SummaryCollector> = plan
             .primary
@@ -363,14 +372,13 @@ impl<'a> AnalysisRun<'a> {
         }
     }
 
-    fn secondary_phase(
-        &self,
-        plan: &AnalysisPlan,
-        loader: &ArtifactLoader,
-        context: &AnalysisContext,
-        progress: &Mutex<&mut dyn AnalysisProgress>,
-        report: &mut AnalysisReport,
-    ) -> Result<()> {
+    fn secondary_phase(&self, phase: &Phase<'_, '_>, report: &mut AnalysisReport) -> Result<()> {
+        let Phase {
+            plan,
+            loader,
+            context,
+            progress,
+        } = *phase;
         for analyzer in &plan.secondary {
             let source = analyzer.depends_on();
             let available = loader.epochs(source);
@@ -436,13 +444,16 @@ impl<'a> AnalysisRun<'a> {
 
     fn cross_epoch_phase(
         &self,
-        plan: &AnalysisPlan,
+        phase: &Phase<'_, '_>,
         available: &[u64],
-        loader: &ArtifactLoader,
-        context: &AnalysisContext,
-        progress: &Mutex<&mut dyn AnalysisProgress>,
         report: &mut AnalysisReport,
     ) -> Result<()> {
+        let Phase {
+            plan,
+            loader,
+            context,
+            progress,
+        } = *phase;
         for analyzer in &plan.cross_epoch {
             let name = analyzer.name();
             if loader.has_cross_epoch(name)
@@ -465,9 +476,22 @@ impl<'a> AnalysisRun<'a> {
                     analyzer: name.to_string(),
                 },
             );
+            // The checkpoints every per-epoch input covers (all of them after a full run; a
+            // partial run gives a partial, and then stale, cross-epoch result instead of an error).
+            let inputs: Vec<Vec<u64>> = analyzer
+                .requires()
+                .iter()
+                .map(|r| loader.epochs(r))
+                .filter(|done| !done.is_empty())
+                .collect();
+            let epochs: Vec<u64> = available
+                .iter()
+                .copied()
+                .filter(|e| inputs.iter().all(|done| done.contains(e)))
+                .collect();
             let input = CrossEpochInput {
                 loader,
-                epochs: available,
+                epochs: &epochs,
                 context,
                 variant: self.variant,
                 device: &self.device,

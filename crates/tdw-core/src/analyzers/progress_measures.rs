@@ -165,11 +165,11 @@ impl CrossEpochAnalyzer for ProgressMeasures {
                     for wave in [c, s] {
                         let coefficient = acts.t().dot(wave).dot(&w_logit);
                         key_part += &(wave.view().insert_axis(Axis(1)).to_owned()
-                            * &coefficient.view().insert_axis(Axis(0)));
+                            * coefficient.view().insert_axis(Axis(0)));
                     }
                 }
                 let mean_part = acts.mean_axis(Axis(0)).expect("rows > 0").dot(&w_logit);
-                let mut restricted = key_part.clone() + &mean_part.view().insert_axis(Axis(0));
+                let mut restricted = key_part.clone() + mean_part.view().insert_axis(Axis(0));
                 let shift = logits.mean_axis(Axis(0)).expect("rows")
                     - restricted.mean_axis(Axis(0)).expect("rows");
                 restricted += &shift.view().insert_axis(Axis(0));

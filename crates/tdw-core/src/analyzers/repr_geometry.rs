@@ -72,7 +72,7 @@ pub fn class_statistics(
         if n == 0 {
             continue;
         }
-        let centred = x.select(Axis(0), &members[c]) - &centroids.row(c);
+        let centred = x.select(Axis(0), &members[c]) - centroids.row(c);
         let sq = centred.iter().map(|v| v * v).sum::<f64>();
         radii[c] = (sq / n as f64).sqrt();
         if n >= 2 {

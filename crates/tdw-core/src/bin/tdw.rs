@@ -677,9 +677,9 @@ fn analyze(run: tdw_core::analysis::AnalysisRun<'_>) -> Result<()> {
                 );
             }
         }
-        AnalysisEvent::Secondary { analyzer, .. } => bar.set_message(format!("{analyzer}")),
+        AnalysisEvent::Secondary { analyzer, .. } => bar.set_message(analyzer.clone()),
         AnalysisEvent::CrossEpoch { analyzer } => {
-            bar.set_message(format!("{analyzer}"));
+            bar.set_message(analyzer.clone());
             if !terminal {
                 eprintln!("cross-epoch: {analyzer}");
             }
@@ -741,6 +741,12 @@ fn info(variant: &Variant) -> Result<()> {
         if let Some(epoch) = test.iter().position(|&l| l < 0.01) {
             println!("test < 0.01 first at epoch {epoch}");
         }
+    }
+    if !checkpoints.is_empty() {
+        print!(
+            "{}",
+            tdw_core::analysis::freshness::FreshnessReport::check(variant)?
+        );
     }
     Ok(())
 }
