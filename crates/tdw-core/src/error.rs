@@ -160,6 +160,17 @@ pub enum Error {
     #[error("{path}: {reason}")]
     AnalyzerSpec { path: PathBuf, reason: String },
 
+    /// Another live process is training or analyzing the variant.
+    #[error(
+        "variant '{variant}' is busy: PID {pid} is running `{operation}` on it (lock file {path}); wait for it or stop it"
+    )]
+    VariantLocked {
+        variant: String,
+        pid: u32,
+        operation: String,
+        path: PathBuf,
+    },
+
     /// No variant directory of that name exists in any family.
     #[error("variant '{name}' not found under {results_dir}; known variants: [{}]", known.join(", "))]
     UnknownVariant {

@@ -19,6 +19,7 @@ pub mod checkpoint;
 pub mod error;
 pub mod families;
 pub mod family;
+pub mod lock;
 pub mod model;
 pub mod paths;
 pub mod torch_rng;

@@ -248,3 +248,40 @@ fn bad_training_options_are_errors() {
         "a rejected run writes no checkpoint"
     );
 }
+
+#[test]
+fn a_variant_busy_in_another_process_is_refused() {
+    let (registry, _results) = common::registry();
+    let variant = registry
+        .create_variant("modulo_addition_1layer", small_params())
+        .unwrap();
+    std::fs::create_dir_all(variant.dir()).unwrap();
+    // PID 1 is always alive on Linux: it stands for another workbench process.
+    std::fs::write(variant.dir().join(".lock"), "1 analyze\n").unwrap();
+    let options = TrainOptions {
+        num_epochs: Some(2),
+        ..Default::default()
+    };
+    let err = variant
+        .train(
+            &options,
+            &tdw_core::default_device(),
+            &mut tdw_core::NoProgress,
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::VariantLocked { pid: 1, .. }), "{err}");
+    assert_eq!(variant.state(), VariantState::Untrained);
+    // Once the holder is gone (a PID that cannot exist), the lock is taken over.
+    std::fs::write(variant.dir().join(".lock"), "4000000000 train\n").unwrap();
+    variant
+        .train(
+            &options,
+            &tdw_core::default_device(),
+            &mut tdw_core::NoProgress,
+        )
+        .unwrap();
+    assert!(
+        !variant.dir().join(".lock").exists(),
+        "released after training"
+    );
+}

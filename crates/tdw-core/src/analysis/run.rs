@@ -161,6 +161,7 @@ impl<'a> AnalysisRun<'a> {
             report.seconds = started.elapsed().as_secs_f64();
             return Ok(report);
         }
+        let _lock = crate::lock::VariantLock::acquire(variant.dir(), variant.name(), "analyze")?;
         let artifacts_dir = variant.artifacts_dir();
         std::fs::create_dir_all(&artifacts_dir).map_err(|e| Error::io(&artifacts_dir, e))?;
         let loader = ArtifactLoader::new(&artifacts_dir);

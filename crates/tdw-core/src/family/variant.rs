@@ -245,6 +245,7 @@ impl Variant {
             .unwrap_or_else(|| defaults.checkpoint_epochs.clone());
         let checkpoint_epochs = schedule::effective(&requested, num_epochs);
 
+        let _lock = crate::lock::VariantLock::acquire(&self.dir, &self.name, "train")?;
         let existing = self.checkpoints()?;
         if !existing.is_empty() {
             if !options.overwrite {
