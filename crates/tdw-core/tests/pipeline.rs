@@ -28,7 +28,7 @@ fn trained() -> (Variant, tempfile::TempDir) {
         num_epochs: Some(40),
         checkpoint_epochs: Some(vec![0, 10, 20, 30]),
         training_fraction: Some(0.5),
-        overwrite: false,
+        ..Default::default()
     };
     variant
         .train(

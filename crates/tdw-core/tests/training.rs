@@ -25,7 +25,7 @@ fn short_run_writes_reference_layout_and_is_rediscovered() {
         num_epochs: Some(30),
         checkpoint_epochs: Some(vec![0, 10, 20, 100]),
         training_fraction: Some(0.5),
-        overwrite: false,
+        ..Default::default()
     };
     let mut events = Vec::new();
     let result = variant
@@ -124,7 +124,10 @@ fn short_run_writes_reference_layout_and_is_rediscovered() {
     // Nothing temporary is left behind.
     for entry in std::fs::read_dir(variant.checkpoints_dir()).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        assert!(name.starts_with("checkpoint_epoch_"), "stray file {name}");
+        assert!(
+            name.starts_with("checkpoint_epoch_") || name == "optimizer_state.safetensors",
+            "stray file {name}"
+        );
     }
 
     // A fresh registry finds the run from the directory alone.
@@ -284,4 +287,91 @@ fn a_variant_busy_in_another_process_is_refused() {
         !variant.dir().join(".lock").exists(),
         "released after training"
     );
+}
+
+/// A run stopped after epoch 14 (last checkpoint 10) and resumed continues bit for bit: the same
+/// losses and byte-identical checkpoints as an uninterrupted run.
+#[test]
+fn resumed_training_is_bit_identical_to_an_uninterrupted_run() {
+    let (registry, _results) = common::registry();
+    let whole = registry
+        .create_variant("modulo_addition_1layer", small_params())
+        .unwrap();
+    let options = TrainOptions {
+        num_epochs: Some(30),
+        checkpoint_epochs: Some(vec![0, 10, 20]),
+        ..Default::default()
+    };
+    let device = tdw_core::default_device();
+    let reference = whole
+        .train(&options, &device, &mut tdw_core::NoProgress)
+        .unwrap();
+
+    let (registry, _results2) = common::registry();
+    let split = registry
+        .create_variant("modulo_addition_1layer", small_params())
+        .unwrap();
+    let first = TrainOptions {
+        stop_after_epoch: Some(14),
+        ..options.clone()
+    };
+    split
+        .train(&first, &device, &mut tdw_core::NoProgress)
+        .unwrap();
+    assert_eq!(split.checkpoints().unwrap(), vec![0, 10]);
+    let partial = split.metadata().unwrap();
+    assert_eq!(
+        partial.train_losses.len(),
+        11,
+        "metadata is written at every checkpoint"
+    );
+    assert_eq!(partial.num_epochs, 30);
+    // Without --resume or --force the partial run is protected.
+    assert!(
+        split
+            .train(&options, &device, &mut tdw_core::NoProgress)
+            .is_err()
+    );
+
+    let mut first_epoch = None;
+    let resumed = split
+        .train(
+            &TrainOptions {
+                resume: true,
+                ..options.clone()
+            },
+            &device,
+            &mut |e: &TrainEvent| {
+                if let TrainEvent::Started { first_epoch: f, .. } = e {
+                    first_epoch = Some(*f);
+                }
+            },
+        )
+        .unwrap();
+    assert_eq!(first_epoch, Some(11));
+    assert_eq!(resumed.train_losses, reference.train_losses);
+    assert_eq!(resumed.test_losses, reference.test_losses);
+    assert_eq!(split.metadata().unwrap(), whole.metadata().unwrap());
+    for epoch in [0, 10, 20, 29] {
+        assert_eq!(
+            std::fs::read(split.checkpoint_path(epoch)).unwrap(),
+            std::fs::read(whole.checkpoint_path(epoch)).unwrap(),
+            "epoch {epoch}"
+        );
+    }
+    // Extending a finished run with more epochs continues it too.
+    let extended = split
+        .train(
+            &TrainOptions {
+                resume: true,
+                num_epochs: Some(35),
+                ..options
+            },
+            &device,
+            &mut tdw_core::NoProgress,
+        )
+        .unwrap();
+    assert_eq!(extended.train_losses.len(), 35);
+    assert_eq!(&extended.train_losses[..30], &reference.train_losses[..]);
+    assert_eq!(split.checkpoints().unwrap(), vec![0, 10, 20, 29, 34]);
 }

@@ -59,8 +59,15 @@ enum Command {
         #[arg(long)]
         fraction: Option<f64>,
         /// Retrain a variant that already has checkpoints (deletes them and its artifacts).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "resume")]
         force: bool,
+        /// Continue an interrupted run from its last checkpoint (or extend a finished one with
+        /// more --epochs); bit-identical to an uninterrupted run.
+        #[arg(long)]
+        resume: bool,
+        /// Stop after this epoch (e.g. a cluster time limit); resume later with --resume.
+        #[arg(long)]
+        stop_after: Option<u64>,
     },
     /// Run the family's analyzers over a variant's checkpoints (resumable; skips what is on disk).
     Analyze {
@@ -214,18 +221,10 @@ fn run(cli: Cli) -> Result<()> {
             checkpoints,
             fraction,
             force,
+            resume,
+            stop_after,
         } => {
-            let pairs = params
-                .iter()
-                .map(|p| {
-                    p.split_once('=')
-                        .ok_or_else(|| tdw_core::Error::InvalidSetting {
-                            setting: "--param".into(),
-                            value: p.clone(),
-                            reason: "expected NAME=VALUE".into(),
-                        })
-                })
-                .collect::<Result<Vec<_>>>()?;
+            let pairs = parse_pairs(&params)?;
             let variant = registry.create_variant_from_text(&family, pairs)?;
             let options = TrainOptions {
                 num_epochs: epochs,
@@ -235,6 +234,8 @@ fn run(cli: Cli) -> Result<()> {
                     .transpose()?,
                 training_fraction: fraction,
                 overwrite: force,
+                resume,
+                stop_after_epoch: stop_after,
             };
             train(&variant, &options)?;
         }
@@ -574,9 +575,12 @@ impl BarProgress {
         match event {
             TrainEvent::Started {
                 variant,
+                first_epoch,
                 total_epochs,
             } => {
                 self.bar.set_length(*total_epochs);
+                self.bar.set_position(*first_epoch);
+                self.bar.reset_eta();
                 self.bar.set_prefix(variant.clone());
             }
             TrainEvent::Epoch {
@@ -598,6 +602,7 @@ impl BarProgress {
 /// rate and ETA.
 struct LineProgress {
     started: Instant,
+    first: u64,
     total: u64,
     every: u64,
 }
@@ -606,6 +611,7 @@ impl LineProgress {
     fn new(started: Instant) -> Self {
         LineProgress {
             started,
+            first: 0,
             total: 0,
             every: 1,
         }
@@ -615,11 +621,17 @@ impl LineProgress {
         match event {
             TrainEvent::Started {
                 variant,
+                first_epoch,
                 total_epochs,
             } => {
+                self.first = *first_epoch;
                 self.total = *total_epochs;
                 self.every = (total_epochs / 20).max(1);
-                eprintln!("training {variant}: {total_epochs} epochs");
+                if *first_epoch > 0 {
+                    eprintln!("resuming {variant} at epoch {first_epoch} of {total_epochs}");
+                } else {
+                    eprintln!("training {variant}: {total_epochs} epochs");
+                }
             }
             TrainEvent::Epoch {
                 epoch,
@@ -629,7 +641,7 @@ impl LineProgress {
                 let done = epoch + 1;
                 if done % self.every == 0 || done == self.total {
                     let elapsed = self.started.elapsed().as_secs_f64();
-                    let rate = done as f64 / elapsed.max(1e-9);
+                    let rate = (done - self.first) as f64 / elapsed.max(1e-9);
                     let eta = (self.total - done) as f64 / rate;
                     eprintln!(
                         "epoch {done}/{}  train {train_loss:.3e}  test {test_loss:.3e}  {rate:.1} epochs/s  ETA {eta:.0} s",

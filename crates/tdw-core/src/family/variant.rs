@@ -18,9 +18,7 @@ use crate::family::{Family, Params, pattern};
 use crate::model::config::TransformerConfig;
 use crate::model::state::StateDict;
 use crate::model::transformer::Transformer;
-use crate::train::{
-    self, AdamW, Batch, Progress, TrainEvent, TrainOptions, TrainingResult, schedule,
-};
+use crate::train::{Progress, TrainOptions, TrainingResult};
 
 /// Where a variant is in its life, derived from disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -215,121 +213,17 @@ impl Variant {
     }
 
     /// Trains the variant from its seeded initialisation (spec §3.4) and writes checkpoints,
-    /// `config.json` and `metadata.json`.
+    /// `config.json` and `metadata.json`; see [`crate::train::run`].
     ///
-    /// Refuses a variant that already has checkpoints unless `options.overwrite` is set, in
-    /// which case its old checkpoints, metadata and artifacts are deleted first.
+    /// Refuses a variant that already has checkpoints unless `options.overwrite` (retrain from
+    /// scratch) or `options.resume` (continue from the last saved state) is set.
     pub fn train(
         &self,
         options: &TrainOptions,
         device: &Device,
         progress: &mut dyn Progress,
     ) -> Result<TrainingResult> {
-        let implementation = self.family.implementation()?;
-        let spec = self.family.spec();
-        let defaults = self.family.training_config()?;
-        let num_epochs = options.num_epochs.unwrap_or(defaults.num_epochs);
-        if num_epochs == 0 {
-            return Err(Error::InvalidSetting {
-                setting: "epochs".into(),
-                value: "0".into(),
-                reason: "must be at least 1".into(),
-            });
-        }
-        let fraction = options
-            .training_fraction
-            .unwrap_or(defaults.training_fraction);
-        let requested = options
-            .checkpoint_epochs
-            .clone()
-            .unwrap_or_else(|| defaults.checkpoint_epochs.clone());
-        let checkpoint_epochs = schedule::effective(&requested, num_epochs);
-
-        let _lock = crate::lock::VariantLock::acquire(&self.dir, &self.name, "train")?;
-        let existing = self.checkpoints()?;
-        if !existing.is_empty() {
-            if !options.overwrite {
-                return Err(Error::AlreadyTrained {
-                    variant: self.name.clone(),
-                    dir: self.dir.clone(),
-                    checkpoints: existing.len(),
-                });
-            }
-            for stale in [self.checkpoints_dir(), self.artifacts_dir()] {
-                if stale.exists() {
-                    std::fs::remove_dir_all(&stale).map_err(|e| Error::io(&stale, e))?;
-                }
-            }
-            for stale in [self.metadata_path(), self.config_path()] {
-                if stale.exists() {
-                    std::fs::remove_file(&stale).map_err(|e| Error::io(&stale, e))?;
-                }
-            }
-        }
-
-        let config = implementation.model_config(spec, &self.params)?;
-        let data = implementation.dataset(&self.params)?;
-        let split = implementation.split(&self.params, fraction)?;
-        let train_batch = Batch::new(&data.subset(&split.train_indices), device);
-        let test_batch = Batch::new(&data.subset(&split.test_indices), device);
-        let init = implementation.init_state(spec, &self.params)?;
-        for dir in [self.checkpoints_dir(), self.artifacts_dir()] {
-            std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        }
-
-        let mut model = Transformer::from_state(&config, &init, device);
-        let mut optimizer = AdamW::new(defaults.adamw());
-        let mut train_losses = Vec::with_capacity(num_epochs as usize);
-        let mut test_losses = Vec::with_capacity(num_epochs as usize);
-        let mut next_checkpoint = checkpoint_epochs.iter().peekable();
-        progress.event(&TrainEvent::Started {
-            variant: self.name.clone(),
-            total_epochs: num_epochs,
-        });
-        for epoch in 0..num_epochs {
-            let (train_loss, updated) = train::train_step(model, &mut optimizer, &train_batch);
-            model = updated;
-            let test_loss = train::loss_value(&model, &test_batch);
-            train_losses.push(train_loss);
-            test_losses.push(test_loss);
-            progress.event(&TrainEvent::Epoch {
-                epoch,
-                train_loss,
-                test_loss,
-            });
-            if next_checkpoint.peek() == Some(&&epoch) {
-                next_checkpoint.next();
-                checkpoint::save(&self.checkpoint_path(epoch), &config, &model.to_state())?;
-                progress.event(&TrainEvent::Checkpoint { epoch });
-            }
-        }
-
-        let config_json = implementation.config_json(spec, &self.params, fraction)?;
-        write_json(&self.config_path(), &config_json, true)?;
-        let metadata = Metadata {
-            train_losses: train_losses.clone(),
-            test_losses: test_losses.clone(),
-            train_indices: split.train_indices,
-            test_indices: split.test_indices,
-            checkpoint_epochs: checkpoint_epochs.clone(),
-            num_epochs,
-        };
-        write_json(&self.metadata_path(), &metadata, false)?;
-
-        let final_train_loss = *train_losses.last().expect("num_epochs >= 1");
-        let final_test_loss = *test_losses.last().expect("num_epochs >= 1");
-        progress.event(&TrainEvent::Finished {
-            final_train_loss,
-            final_test_loss,
-        });
-        Ok(TrainingResult {
-            train_losses,
-            test_losses,
-            checkpoint_epochs,
-            final_train_loss,
-            final_test_loss,
-            variant_dir: self.dir.clone(),
-        })
+        crate::train::run::train(self, options, device, progress)
     }
 }
 
@@ -347,7 +241,10 @@ fn contains_npz(dir: &Path) -> bool {
     })
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &'static str) -> Result<T> {
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    what: &'static str,
+) -> Result<T> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

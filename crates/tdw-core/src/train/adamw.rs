@@ -20,6 +20,7 @@ use burn::tensor::{Gradients, Tensor};
 
 use crate::model::config::is_bias;
 use crate::model::transformer::{Transformer, WeightMapper};
+use crate::train::state::Moments;
 
 /// AdamW hyper-parameters. There are no defaults on purpose: see the module docs.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -56,6 +57,45 @@ impl AdamW {
     /// Number of steps taken so far.
     pub fn steps(&self) -> u64 {
         self.step
+    }
+
+    /// The step count and each weight's moments (m, v) on the host, for saving.
+    pub fn export(&self) -> (u64, Moments) {
+        let host = |t: &Tensor<1>| {
+            t.to_data()
+                .convert::<f32>()
+                .as_slice::<f32>()
+                .expect("f32")
+                .to_vec()
+        };
+        let mut moments: Moments = self
+            .moments
+            .iter()
+            .map(|(name, (m, v))| (name.clone(), host(m), host(v)))
+            .collect();
+        moments.sort_by(|a, b| a.0.cmp(&b.0));
+        (self.step, moments)
+    }
+
+    /// Restores a saved state (bit-exact: the moments are f32 values copied verbatim).
+    pub fn restore(
+        config: AdamWConfig,
+        step: u64,
+        moments: Moments,
+        device: &burn::tensor::Device,
+    ) -> Self {
+        let tensor = |values: Vec<f32>| {
+            let n = values.len();
+            Tensor::<1>::from_data(burn::tensor::TensorData::new(values, [n]), device)
+        };
+        AdamW {
+            config,
+            step,
+            moments: moments
+                .into_iter()
+                .map(|(name, m, v)| (name, (tensor(m), tensor(v))))
+                .collect(),
+        }
     }
 
     /// One update of `model` with the gradients that `grads` holds for the leaves of `leaves`

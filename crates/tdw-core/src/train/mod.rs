@@ -8,7 +8,9 @@
 
 pub mod adamw;
 pub mod progress;
+pub mod run;
 pub mod schedule;
+pub mod state;
 
 use std::path::PathBuf;
 
@@ -87,6 +89,12 @@ pub struct TrainOptions {
     /// Retrain a variant that already has checkpoints, deleting its old checkpoints, metadata
     /// and artifacts first.
     pub overwrite: bool,
+    /// Continue an interrupted (or extend a finished) run from its last saved state instead of
+    /// refusing; a variant without checkpoints starts fresh.
+    pub resume: bool,
+    /// Stop after this epoch (a time-boxed session); the run stays resumable from its last
+    /// checkpoint.
+    pub stop_after_epoch: Option<u64>,
 }
 
 /// The outcome of a run, as MIScope's `TrainingResult`.

@@ -4,8 +4,13 @@
 /// What happened in a training run.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TrainEvent {
-    /// Training starts; `total_epochs` steps will follow.
-    Started { variant: String, total_epochs: u64 },
+    /// Training starts at `first_epoch` (0, or the epoch after a resumed checkpoint) of
+    /// `total_epochs`.
+    Started {
+        variant: String,
+        first_epoch: u64,
+        total_epochs: u64,
+    },
     /// One epoch finished: the train loss before its step and the test loss after it.
     Epoch {
         epoch: u64,

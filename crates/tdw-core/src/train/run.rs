@@ -1,0 +1,225 @@
+//! The training loop of a variant (MIScope's `Variant.train`, spec §3.4), resumable.
+//!
+//! Every checkpoint epoch writes, in this order: the checkpoint, `metadata.json` with the losses
+//! so far, and the optimizer state. A run that is killed therefore loses at most the epochs since
+//! its last checkpoint, and `resume` continues from there: same weights, same AdamW moments and
+//! step count, same split (taken from metadata.json), so the resumed losses are bit-identical to
+//! an uninterrupted run's on the same machine and backend.
+
+use burn::tensor::Device;
+
+use crate::checkpoint;
+use crate::error::{Error, Result};
+use crate::family::variant::{Metadata, Variant, write_json};
+use crate::lock::VariantLock;
+use crate::model::transformer::Transformer;
+use crate::train::state::{self, OptimizerState};
+use crate::train::{
+    AdamW, Batch, Progress, TrainEvent, TrainOptions, TrainingResult, loss_value, schedule,
+    train_step,
+};
+
+/// Where a run starts: fresh, or from a saved epoch.
+struct Start {
+    model: Transformer,
+    optimizer: AdamW,
+    first_epoch: u64,
+    metadata: Metadata,
+}
+
+/// Trains `variant`; see [`Variant::train`].
+pub fn train(
+    variant: &Variant,
+    options: &TrainOptions,
+    device: &Device,
+    progress: &mut dyn Progress,
+) -> Result<TrainingResult> {
+    let implementation = variant.family().implementation()?;
+    let spec = variant.family().spec();
+    let defaults = variant.family().training_config()?;
+    let fraction = options
+        .training_fraction
+        .unwrap_or(defaults.training_fraction);
+    if !(fraction > 0.0 && fraction < 1.0) {
+        return Err(Error::InvalidSetting {
+            setting: "training_fraction".into(),
+            value: fraction.to_string(),
+            reason: "must lie strictly between 0 and 1".into(),
+        });
+    }
+    if options.num_epochs == Some(0) {
+        return Err(Error::InvalidSetting {
+            setting: "epochs".into(),
+            value: "0".into(),
+            reason: "must be at least 1".into(),
+        });
+    }
+    let config = implementation.model_config(spec, variant.params())?;
+    let _lock = VariantLock::acquire(variant.dir(), variant.name(), "train")?;
+
+    let existing = variant.checkpoints()?;
+    let resuming = options.resume && !existing.is_empty();
+    if !existing.is_empty() && !options.resume {
+        if !options.overwrite {
+            return Err(Error::AlreadyTrained {
+                variant: variant.name().to_string(),
+                dir: variant.dir().to_path_buf(),
+                checkpoints: existing.len(),
+            });
+        }
+        for stale in [variant.checkpoints_dir(), variant.artifacts_dir()] {
+            if stale.exists() {
+                std::fs::remove_dir_all(&stale).map_err(|e| Error::io(&stale, e))?;
+            }
+        }
+        for stale in [variant.metadata_path(), variant.config_path()] {
+            if stale.exists() {
+                std::fs::remove_file(&stale).map_err(|e| Error::io(&stale, e))?;
+            }
+        }
+    }
+
+    let state_path = variant.checkpoints_dir().join(state::FILE_NAME);
+    let start = if resuming {
+        resume_point(variant, &state_path, options, &defaults, device)?
+    } else {
+        let split = implementation.split(variant.params(), fraction)?;
+        let init = implementation.init_state(spec, variant.params())?;
+        Start {
+            model: Transformer::from_state(&config, &init, device),
+            optimizer: AdamW::new(defaults.adamw()),
+            first_epoch: 0,
+            metadata: Metadata {
+                train_losses: Vec::new(),
+                test_losses: Vec::new(),
+                train_indices: split.train_indices,
+                test_indices: split.test_indices,
+                checkpoint_epochs: Vec::new(),
+                num_epochs: options.num_epochs.unwrap_or(defaults.num_epochs),
+            },
+        }
+    };
+    let Start {
+        mut model,
+        mut optimizer,
+        first_epoch,
+        mut metadata,
+    } = start;
+    let num_epochs = metadata.num_epochs;
+    let requested = options
+        .checkpoint_epochs
+        .clone()
+        .unwrap_or_else(|| defaults.checkpoint_epochs.clone());
+    let planned = schedule::effective(&requested, num_epochs);
+
+    let data = implementation.dataset(variant.params())?;
+    let train_batch = Batch::new(&data.subset(&metadata.train_indices), device);
+    let test_batch = Batch::new(&data.subset(&metadata.test_indices), device);
+    for dir in [variant.checkpoints_dir(), variant.artifacts_dir()] {
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    }
+    if !resuming {
+        let config_json = implementation.config_json(spec, variant.params(), fraction)?;
+        write_json(&variant.config_path(), &config_json, true)?;
+    }
+
+    progress.event(&TrainEvent::Started {
+        variant: variant.name().to_string(),
+        first_epoch,
+        total_epochs: num_epochs,
+    });
+    for epoch in first_epoch..num_epochs {
+        let (train_loss, updated) = train_step(model, &mut optimizer, &train_batch);
+        model = updated;
+        let test_loss = loss_value(&model, &test_batch);
+        metadata.train_losses.push(train_loss);
+        metadata.test_losses.push(test_loss);
+        progress.event(&TrainEvent::Epoch {
+            epoch,
+            train_loss,
+            test_loss,
+        });
+        if planned.contains(&epoch) {
+            checkpoint::save(&variant.checkpoint_path(epoch), &config, &model.to_state())?;
+            metadata.checkpoint_epochs.push(epoch);
+            write_json(&variant.metadata_path(), &metadata, false)?;
+            let (step, moments) = optimizer.export();
+            OptimizerState {
+                epoch,
+                step,
+                moments,
+            }
+            .save(&state_path)?;
+            progress.event(&TrainEvent::Checkpoint { epoch });
+        }
+        if options.stop_after_epoch == Some(epoch) && epoch + 1 < num_epochs {
+            break;
+        }
+    }
+
+    let final_train_loss = metadata.train_losses.last().copied().unwrap_or(f64::NAN);
+    let final_test_loss = metadata.test_losses.last().copied().unwrap_or(f64::NAN);
+    progress.event(&TrainEvent::Finished {
+        final_train_loss,
+        final_test_loss,
+    });
+    Ok(TrainingResult {
+        train_losses: metadata.train_losses,
+        test_losses: metadata.test_losses,
+        checkpoint_epochs: metadata.checkpoint_epochs,
+        final_train_loss,
+        final_test_loss,
+        variant_dir: variant.dir().to_path_buf(),
+    })
+}
+
+/// The saved state to continue from: the epoch named by the optimizer state, with its
+/// checkpoint and the losses recorded up to it.
+fn resume_point(
+    variant: &Variant,
+    state_path: &std::path::Path,
+    options: &TrainOptions,
+    defaults: &crate::train::TrainingConfig,
+    device: &Device,
+) -> Result<Start> {
+    let cannot = |reason: String| Error::InvalidSetting {
+        setting: "resume".into(),
+        value: variant.name().to_string(),
+        reason,
+    };
+    let saved = OptimizerState::load(state_path)?.ok_or_else(|| {
+        cannot(format!(
+            "{} has no optimizer state (trained by MIScope or an older tdw); retrain with --force",
+            state_path.display()
+        ))
+    })?;
+    let mut metadata = variant.metadata()?;
+    let epoch = saved.epoch;
+    if metadata.train_losses.len() <= epoch as usize || metadata.test_losses.len() <= epoch as usize
+    {
+        return Err(cannot(format!(
+            "metadata.json records {} epochs, fewer than the saved epoch {epoch}",
+            metadata.train_losses.len()
+        )));
+    }
+    metadata.train_losses.truncate(epoch as usize + 1);
+    metadata.test_losses.truncate(epoch as usize + 1);
+    metadata.checkpoint_epochs.retain(|&e| e <= epoch);
+    if let Some(n) = options.num_epochs {
+        metadata.num_epochs = n;
+    }
+    if metadata.num_epochs <= epoch {
+        return Err(cannot(format!(
+            "the run already reached epoch {epoch} of {}; pass more --epochs to extend it",
+            metadata.num_epochs
+        )));
+    }
+    let model = variant.load_model(epoch, device)?;
+    let optimizer = AdamW::restore(defaults.adamw(), saved.step, saved.moments, device);
+    Ok(Start {
+        model,
+        optimizer,
+        first_epoch: epoch + 1,
+        metadata,
+    })
+}
