@@ -54,6 +54,28 @@ pub fn write_with(path: &Path, fill: impl FnOnce(&mut File) -> std::io::Result<(
     Ok(())
 }
 
+/// Removes temporary files left in `dir` by writers that died (killed mid-write): hidden files
+/// named `.{name}.tmp-{pid}` whose process no longer exists. Files of live writers are kept.
+pub fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(|e| e.ok()) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix('.')
+            .and_then(|n| n.rsplit_once(".tmp-"))
+            .and_then(|(_, pid)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !crate::lock::process_alive(pid) {
+            // A leftover that cannot be removed is harmless: it is never read.
+            let _ignored = fs::remove_file(entry.path());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,6 +92,37 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("file.json")]);
+    }
+
+    /// A writer that fails halfway (disk full) leaves the previous file intact and no temporary.
+    #[test]
+    fn failed_write_keeps_the_previous_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metadata.json");
+        write(&path, b"previous").unwrap();
+        let err = write_with(&path, |file| {
+            file.write_all(b"half")?;
+            Err(std::io::Error::from_raw_os_error(28)) // ENOSPC
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("metadata.json"), "{err}");
+        assert_eq!(fs::read(&path).unwrap(), b"previous");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn stale_temporaries_of_dead_writers_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(".a.npz.tmp-4000000000"), b"x").unwrap();
+        fs::write(dir.path().join(".b.npz.tmp-1"), b"x").unwrap(); // PID 1 is alive
+        fs::write(dir.path().join("c.npz"), b"x").unwrap();
+        remove_stale_temporaries(dir.path());
+        let mut names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert_eq!(names, [".b.npz.tmp-1", "c.npz"]);
     }
 
     #[test]

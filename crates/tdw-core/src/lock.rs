@@ -17,7 +17,7 @@ pub struct VariantLock {
 }
 
 /// Whether a process with this PID is alive (Linux: /proc; elsewhere: assume alive).
-fn process_alive(pid: u32) -> bool {
+pub(crate) fn process_alive(pid: u32) -> bool {
     if cfg!(target_os = "linux") {
         Path::new(&format!("/proc/{pid}")).exists()
     } else {

@@ -3,6 +3,7 @@
 mod analysis;
 mod analyzers;
 mod common;
+mod crash;
 mod families;
 mod pipeline;
 mod reference;

@@ -165,6 +165,11 @@ impl<'a> AnalysisRun<'a> {
         let artifacts_dir = variant.artifacts_dir();
         std::fs::create_dir_all(&artifacts_dir).map_err(|e| Error::io(&artifacts_dir, e))?;
         let loader = ArtifactLoader::new(&artifacts_dir);
+        // Files half-written by a killed run are never read; clear them away.
+        crate::atomic_file::remove_stale_temporaries(&artifacts_dir);
+        for name in plan.names() {
+            crate::atomic_file::remove_stale_temporaries(&artifacts_dir.join(name));
+        }
         let manifest_path = artifacts_dir.join("manifest.json");
         let mut manifest = Manifest::load(&manifest_path)?;
         let context = AnalysisContext::for_variant(variant)?;

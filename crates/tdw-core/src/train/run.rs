@@ -57,6 +57,9 @@ pub fn train(
     let config = implementation.model_config(spec, variant.params())?;
     let _lock = VariantLock::acquire(variant.dir(), variant.name(), "train")?;
 
+    // Files half-written by a killed run are never read; clear them away.
+    crate::atomic_file::remove_stale_temporaries(variant.dir());
+    crate::atomic_file::remove_stale_temporaries(&variant.checkpoints_dir());
     let existing = variant.checkpoints()?;
     let resuming = options.resume && !existing.is_empty();
     if !existing.is_empty() && !options.resume {
