@@ -2,9 +2,11 @@
 
 mod analysis;
 mod analyzers;
+mod cli;
 mod common;
 mod crash;
 mod families;
+mod fuzz;
 mod pipeline;
 mod reference;
 mod training;

@@ -228,7 +228,8 @@ pub fn decode_npz(bytes: &[u8], path: &Path, fields: Option<&[&str]>) -> Result<
         if fields.is_some_and(|f| !f.contains(&key)) {
             continue;
         }
-        let mut data = Vec::with_capacity(member.size().min(1 << 30) as usize);
+        // The declared size may be a lie in a corrupt file: reserve modestly and let it grow.
+        let mut data = Vec::with_capacity(member.size().min(1 << 24) as usize);
         member
             .read_to_end(&mut data)
             .map_err(|e| npz_error(path, Some(key), format!("cannot decompress: {e}")))?;

@@ -723,6 +723,23 @@ fn analyze(run: tdw_core::analysis::AnalysisRun<'_>) -> Result<()> {
     Ok(())
 }
 
+fn print_losses(metadata: &tdw_core::Metadata) {
+    let (train, test) = (&metadata.train_losses, &metadata.test_losses);
+    println!(
+        "epochs      {} of {} ({} train / {} test pairs)",
+        train.len(),
+        metadata.num_epochs,
+        metadata.train_indices.len(),
+        metadata.test_indices.len()
+    );
+    if let (Some(tr), Some(te)) = (train.last(), test.last()) {
+        println!("final loss  train {tr:.4e}  test {te:.4e}");
+    }
+    if let Some(epoch) = test.iter().position(|&l| l < 0.01) {
+        println!("test < 0.01 first at epoch {epoch}");
+    }
+}
+
 fn info(variant: &Variant) -> Result<()> {
     println!("variant     {}", variant.name());
     println!("family      {}", variant.family().name());
@@ -739,20 +756,10 @@ fn info(variant: &Variant) -> Result<()> {
         }
         _ => println!("checkpoints none"),
     }
-    if let Ok(metadata) = variant.metadata() {
-        let (train, test) = (&metadata.train_losses, &metadata.test_losses);
-        println!(
-            "epochs      {} ({} train / {} test pairs)",
-            metadata.num_epochs,
-            metadata.train_indices.len(),
-            metadata.test_indices.len()
-        );
-        if let (Some(tr), Some(te)) = (train.last(), test.last()) {
-            println!("final loss  train {tr:.4e}  test {te:.4e}");
-        }
-        if let Some(epoch) = test.iter().position(|&l| l < 0.01) {
-            println!("test < 0.01 first at epoch {epoch}");
-        }
+    match variant.metadata() {
+        Ok(metadata) => print_losses(&metadata),
+        Err(tdw_core::Error::MissingFile { .. }) => println!("metadata    none"),
+        Err(err) => println!("metadata    unreadable: {err}"),
     }
     if !checkpoints.is_empty() {
         print!(

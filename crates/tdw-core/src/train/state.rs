@@ -77,7 +77,12 @@ impl OptimizerState {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io(path, e)),
         };
-        let file = SafeTensors::deserialize(&bytes).map_err(|e| invalid(path, e.to_string()))?;
+        Self::from_bytes(&bytes, path).map(Some)
+    }
+
+    /// Parses the state from bytes; `path` names the file in errors.
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
+        let file = SafeTensors::deserialize(bytes).map_err(|e| invalid(path, e.to_string()))?;
         let scalar = |key: &str| -> Result<u64> {
             let view = file
                 .tensor(key)
@@ -117,11 +122,11 @@ impl OptimizerState {
             }
             moments.push((name, m, v));
         }
-        Ok(Some(OptimizerState {
+        Ok(OptimizerState {
             epoch: scalar("epoch")?,
             step: scalar("step")?,
             moments,
-        }))
+        })
     }
 }
 
