@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use tdw_core::analysis::{AnalysisRun, AnalyzerRegistry, Array, ArtifactLoader, npz};
+use tdw_core::bench::REFERENCE_ANALYZERS;
 use tdw_core::{FamilyRegistry, Variant};
 
 use crate::common;
@@ -16,39 +17,14 @@ fn analyzers_dir() -> PathBuf {
 fn reference_copy() -> (Variant, tempfile::TempDir) {
     let results = tempfile::tempdir().unwrap();
     let source = common::reference_variant_dir();
-    let target = results
-        .path()
-        .join("modulo_addition_1layer")
-        .join(source.file_name().unwrap());
-    std::fs::create_dir_all(target.join("checkpoints")).unwrap();
-    for entry in std::fs::read_dir(source.join("checkpoints")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(
-            entry.path(),
-            target.join("checkpoints").join(entry.file_name()),
-        )
+    tdw_core::bench::copy_trained_variant(&source, "modulo_addition_1layer", results.path())
         .unwrap();
-    }
-    for file in ["metadata.json", "config.json"] {
-        std::fs::copy(source.join(file), target.join(file)).unwrap();
-    }
     let registry = FamilyRegistry::open(&common::families_dir(), results.path()).unwrap();
     let variant = registry
         .find_variant(source.file_name().unwrap().to_str().unwrap())
         .unwrap();
     (variant, results)
 }
-
-/// The seven analyzers MIScope ran for the reference folder.
-const REFERENCE_ANALYZERS: [&str; 7] = [
-    "dominant_frequencies",
-    "neuron_activations",
-    "neuron_freq_norm",
-    "attention_patterns",
-    "attention_freq",
-    "parameter_snapshot",
-    "effective_dimensionality",
-];
 
 /// Largest |a − b| / (atol_scale + |b|) over two arrays of the same shape.
 fn max_deviation(ours: &Array, theirs: &Array, atol_scale: f64) -> f64 {

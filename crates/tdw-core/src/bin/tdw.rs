@@ -327,6 +327,69 @@ fn parse_pairs(params: &[String]) -> Result<Vec<(&str, &str)>> {
         .collect()
 }
 
+/// Runs a Python peer script; its last line of stdout is a JSON object. Prints why and returns
+/// `None` when the script fails, so a broken peer does not stop our own measurement.
+fn run_python_peer(
+    python: &std::path::Path,
+    script: &std::path::Path,
+    args: &[String],
+) -> Result<Option<serde_json::Value>> {
+    let output = std::process::Command::new(python)
+        .arg(script)
+        .args(args)
+        .output()
+        .map_err(|e| tdw_core::Error::io(python, e))?;
+    if !output.status.success() {
+        eprintln!(
+            "python peer failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        return Ok(None);
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(line)
+        .map(Some)
+        .map_err(|source| tdw_core::Error::Json {
+            path: script.to_path_buf(),
+            source,
+        })
+}
+
+/// The numbers of a JSON array field.
+fn json_numbers(value: &serde_json::Value, key: &str) -> Vec<f64> {
+    value[key]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_f64()).collect())
+        .unwrap_or_default()
+}
+
+/// Medians of both sides and their ratio.
+fn print_comparison(
+    ours_label: &str,
+    ours: &[f64],
+    theirs: &[f64],
+    torch_threads: usize,
+    unit: &str,
+) {
+    let ours_median = tdw_core::bench::median(ours);
+    println!("  {ours_label}  {ours_median:.4} {unit}");
+    if theirs.is_empty() {
+        println!(
+            "  PyTorch + TransformerLens: not run (install it with scripts/python-peer/setup.sh)"
+        );
+    } else {
+        let theirs_median = tdw_core::bench::median(theirs);
+        println!(
+            "  PyTorch + TransformerLens ({torch_threads} threads)  {theirs_median:.4} {unit}"
+        );
+        println!(
+            "  ratio (reference / tdw): {:.2}x",
+            theirs_median / ours_median
+        );
+    }
+}
+
 /// Runs ours and the Python reference alternately so both see the same machine load.
 fn bench_train(
     variant: &Variant,
@@ -337,11 +400,20 @@ fn bench_train(
 ) -> Result<()> {
     let device = tdw_core::default_device();
     let script = tdw_core::paths::project_root().join("scripts/python-peer/bench_train.py");
-    let prime = variant.params().int("prime")?;
-    let seed = variant.params().int("seed")?;
-    let data_seed = variant.params().int("data_seed")?;
-    let mut ours = Vec::new();
-    let mut theirs = Vec::new();
+    let param = |name: &str| variant.params().int(name).map(|v| v.to_string());
+    let args: Vec<String> = vec![
+        "--prime".into(),
+        param("prime")?,
+        "--seed".into(),
+        param("seed")?,
+        "--data-seed".into(),
+        param("data_seed")?,
+        "--epochs".into(),
+        epochs.to_string(),
+        "--threads".into(),
+        torch_threads.to_string(),
+    ];
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     for repeat in 0..repeats {
         let timing = tdw_core::bench::time_training(variant, 2, epochs, &device)?;
         let median = tdw_core::bench::median(&timing.seconds_per_epoch);
@@ -351,65 +423,24 @@ fn bench_train(
             timing.train_losses
         );
         ours.push(median);
-        let Some(python) = python else { continue };
-        let output = std::process::Command::new(python)
-            .arg(&script)
-            .args(["--prime", &prime.to_string(), "--seed", &seed.to_string()])
-            .args([
-                "--data-seed",
-                &data_seed.to_string(),
-                "--epochs",
-                &epochs.to_string(),
-            ])
-            .args(["--threads", &torch_threads.to_string()])
-            .output()
-            .map_err(|e| tdw_core::Error::io(python, e))?;
-        if !output.status.success() {
-            eprintln!(
-                "python peer failed:\n{}",
-                String::from_utf8_lossy(&output.stderr)
+        if let Some(python) = python
+            && let Some(result) = run_python_peer(python, &script, &args)?
+        {
+            let median = tdw_core::bench::median(&json_numbers(&result, "seconds_per_epoch"));
+            println!(
+                "run {}: PyTorch+TransformerLens {median:.4} s/epoch  first losses {}",
+                repeat + 1,
+                result["train_losses"]
             );
-            continue;
+            theirs.push(median);
         }
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let line = stdout.lines().last().unwrap_or_default();
-        let parsed: serde_json::Value =
-            serde_json::from_str(line).map_err(|source| tdw_core::Error::Json {
-                path: script.clone(),
-                source,
-            })?;
-        let times: Vec<f64> = parsed["seconds_per_epoch"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_f64()).collect())
-            .unwrap_or_default();
-        let median = tdw_core::bench::median(&times);
-        println!(
-            "run {}: PyTorch+TransformerLens {median:.4} s/epoch  first losses {}",
-            repeat + 1,
-            parsed["train_losses"]
-        );
-        theirs.push(median);
     }
-    let ours_median = tdw_core::bench::median(&ours);
-    println!("\nmedian over {repeats} runs of {epochs} epochs, p = {prime}:");
     println!(
-        "  tdw (burn flex, {} rayon threads)  {ours_median:.4} s/epoch",
-        rayon_threads()
+        "\nmedian over {repeats} runs of {epochs} epochs, p = {}:",
+        param("prime")?
     );
-    if theirs.is_empty() {
-        println!(
-            "  PyTorch + TransformerLens: not run (install it with scripts/python-peer/setup.sh)"
-        );
-    } else {
-        let theirs_median = tdw_core::bench::median(&theirs);
-        println!(
-            "  PyTorch + TransformerLens ({torch_threads} threads)  {theirs_median:.4} s/epoch"
-        );
-        println!(
-            "  ratio (reference / tdw): {:.2}x",
-            theirs_median / ours_median
-        );
-    }
+    let label = format!("tdw (burn flex, {} rayon threads)", rayon_threads());
+    print_comparison(&label, &ours, &theirs, torch_threads, "s/epoch");
     Ok(())
 }
 
@@ -455,59 +486,33 @@ fn bench_analyze(
         ours.push(per);
         if let Some(python) = python {
             let out = scratch.join("python-artifacts");
-            let output = std::process::Command::new(python)
-                .arg(&script)
-                .arg(source)
-                .arg(&out)
-                .args(["--threads", &torch_threads.to_string()])
-                .output()
-                .map_err(|e| tdw_core::Error::io(python, e))?;
-            if output.status.success() {
-                let stdout = String::from_utf8_lossy(&output.stdout);
-                let parsed: serde_json::Value = serde_json::from_str(
-                    stdout.lines().last().unwrap_or_default(),
-                )
-                .map_err(|source| tdw_core::Error::Json {
-                    path: script.clone(),
-                    source,
-                })?;
-                let times: Vec<f64> = parsed["seconds_per_checkpoint"]
-                    .as_array()
-                    .map(|a| a.iter().filter_map(|v| v.as_f64()).collect())
-                    .unwrap_or_default();
+            let args = vec![
+                source.display().to_string(),
+                out.display().to_string(),
+                "--threads".into(),
+                torch_threads.to_string(),
+            ];
+            if let Some(result) = run_python_peer(python, &script, &args)? {
+                let times = json_numbers(&result, "seconds_per_checkpoint");
                 let mean = times.iter().sum::<f64>() / times.len().max(1) as f64;
                 println!(
                     "run {}: PyTorch+TransformerLens {mean:.3} s/checkpoint",
                     repeat + 1
                 );
                 theirs.push(mean);
-            } else {
-                eprintln!(
-                    "python peer failed:\n{}",
-                    String::from_utf8_lossy(&output.stderr)
-                );
             }
         }
         // Scratch copies are disposable; a failure to delete leaves only a temp directory.
         let _cleanup = std::fs::remove_dir_all(&scratch);
     }
-    let ours_median = tdw_core::bench::median(&ours);
     println!("\nmedian over {repeats} runs, 7 analyzers:");
-    println!("  tdw (parallel over checkpoints)  {ours_median:.3} s/checkpoint");
-    if theirs.is_empty() {
-        println!(
-            "  PyTorch + TransformerLens: not run (install it with scripts/python-peer/setup.sh)"
-        );
-    } else {
-        let theirs_median = tdw_core::bench::median(&theirs);
-        println!(
-            "  PyTorch + TransformerLens ({torch_threads} threads)  {theirs_median:.3} s/checkpoint"
-        );
-        println!(
-            "  ratio (reference / tdw): {:.2}x",
-            theirs_median / ours_median
-        );
-    }
+    print_comparison(
+        "tdw (parallel over checkpoints)",
+        &ours,
+        &theirs,
+        torch_threads,
+        "s/checkpoint",
+    );
     Ok(())
 }
 
