@@ -335,8 +335,9 @@ impl Transformer {
     /// In a one-layer model the last position's output depends on the other positions only
     /// through their keys and values, so computing keys and values for all positions and
     /// everything else (query, attention output, MLP, unembedding) for the last position gives
-    /// exactly the loss and gradients of the full forward, with about 2.3x fewer FLOPs. Deeper
-    /// models fall back to the full forward.
+    /// exactly the loss and gradients of the full forward. Keys, values and the query come from
+    /// per-token tables (d_vocab rows) gathered per row, since at a fixed position they depend on
+    /// one token only. Deeper models fall back to the full forward.
     ///
     /// # Shapes
     /// - `tokens`: `[batch, pos]`
@@ -354,39 +355,43 @@ impl Transformer {
         let (h, dh, d) = (c.n_heads, c.d_head, c.d_model);
         let block = &self.blocks[0];
 
-        // resid_pre = W_E[tokens] + W_pos, at every position (keys and values need them all).
-        let resid = self
-            .embed
-            .W_E
-            .clone()
-            .select(0, tokens.reshape([batch * n_pos]))
-            .reshape([batch, n_pos, d])
-            + self
-                .pos_embed
-                .W_pos
-                .clone()
-                .slice([0..n_pos])
-                .unsqueeze::<3>();
-        let resid_last = resid
-            .clone()
-            .slice([0..batch, n_pos - 1..n_pos])
-            .reshape([batch, d]);
-
         let a = &block.attn;
-        let flat = resid.reshape([batch * n_pos, d]);
-        // k, v: [batch, head_index, key_pos, d_head]
-        let k = project(flat.clone(), &a.W_K, &a.b_K)
-            .reshape([batch, n_pos, h, dh])
-            .swap_dims(1, 2);
-        let v = project(flat, &a.W_V, &a.b_V)
-            .reshape([batch, n_pos, h, dh])
-            .swap_dims(1, 2);
-        // q at the last position: [batch, head_index, 1, d_head]
-        let q = project(resid_last.clone(), &a.W_Q, &a.b_Q).reshape([batch, h, 1, dh]);
-        // The last query may attend to every key: no causal mask is needed on this row.
-        let scores = q.matmul(k.swap_dims(2, 3)).div_scalar(c.attn_scale());
-        let pattern = softmax(scores, 3);
-        let z = pattern.matmul(v).reshape([batch, h * dh]);
+        // Position j's residual stream depends on one token only: W_E[t] + W_pos[j]. So keys,
+        // values and the last query are computed once per vocabulary entry (d_vocab rows) and
+        // gathered per row, instead of projecting batch × pos rows.
+        let table =
+            |j: usize| self.embed.W_E.clone() + self.pos_embed.W_pos.clone().slice([j..j + 1]);
+        let token = |j: usize| tokens.clone().slice([0..batch, j..j + 1]).reshape([batch]);
+        let last = n_pos - 1;
+        let last_table = table(last);
+        let resid_last = last_table.clone().select(0, token(last));
+        // q at the last position: [batch, head_index, d_head]
+        let q = project(last_table, &a.W_Q, &a.b_Q)
+            .select(0, token(last))
+            .reshape([batch, h, dh]);
+        let mut scores = Vec::with_capacity(n_pos);
+        let mut values = Vec::with_capacity(n_pos);
+        for j in 0..n_pos {
+            let resid_j = table(j);
+            let k = project(resid_j.clone(), &a.W_K, &a.b_K)
+                .select(0, token(j))
+                .reshape([batch, h, dh]);
+            let v = project(resid_j, &a.W_V, &a.b_V)
+                .select(0, token(j))
+                .reshape([batch, h, dh]);
+            // q·k_j / √d_head per head: [batch, head_index, 1]. The last query attends to every
+            // key, so this row needs no causal mask.
+            scores.push((q.clone() * k).sum_dim(2).div_scalar(c.attn_scale()));
+            values.push(v);
+        }
+        let pattern = softmax(Tensor::cat(scores, 2), 2);
+        let z = values
+            .into_iter()
+            .enumerate()
+            .map(|(j, v)| pattern.clone().slice([0..batch, 0..h, j..j + 1]) * v)
+            .reduce(|acc, term| acc + term)
+            .expect("n_pos >= 1")
+            .reshape([batch, h * dh]);
         let attn_out =
             z.matmul(a.W_O.clone().reshape([h * dh, d])) + a.b_O.clone().unsqueeze::<2>();
         let resid_mid = resid_last + attn_out;
