@@ -55,6 +55,3 @@ fn main() {
         }
     }
 }
-
-#[allow(dead_code)]
-fn unused() {}

@@ -61,7 +61,7 @@ impl ModelFamily for ModuloAddition1Layer {
     fn split(&self, params: &Params, training_fraction: f64) -> Result<Split> {
         let p = prime(params)?;
         let data_seed = non_negative(params, "data_seed")?;
-        check_fraction(training_fraction)?;
+        crate::train::check_fraction(training_fraction)?;
         let n = p * p;
         let mut permutation = Mt19937::new(data_seed).randperm(n);
         // Python's int(p*p*fraction): the float product, truncated (12769·0.3 → 3830).
@@ -103,18 +103,5 @@ impl ModelFamily for ModuloAddition1Layer {
         config.insert("data_seed".into(), params.int("data_seed")?.into());
         config.insert("training_fraction".into(), training_fraction.into());
         Ok(config)
-    }
-}
-
-/// A training fraction must leave both a train and a test set.
-pub fn check_fraction(fraction: f64) -> Result<()> {
-    if fraction > 0.0 && fraction < 1.0 {
-        Ok(())
-    } else {
-        Err(Error::InvalidSetting {
-            setting: "training_fraction".into(),
-            value: fraction.to_string(),
-            reason: "must lie strictly between 0 and 1".into(),
-        })
     }
 }

@@ -134,6 +134,19 @@ impl Batch {
     }
 }
 
+/// A training fraction must leave both a train and a test set.
+pub fn check_fraction(fraction: f64) -> crate::error::Result<()> {
+    if fraction > 0.0 && fraction < 1.0 {
+        Ok(())
+    } else {
+        Err(crate::error::Error::InvalidSetting {
+            setting: "training_fraction".into(),
+            value: fraction.to_string(),
+            reason: "must lie strictly between 0 and 1".into(),
+        })
+    }
+}
+
 /// MIScope's `compute_loss`: mean negative log-likelihood of the labels under the last
 /// position's logits, with the log-softmax taken in f64. In f32 the loss of a memorised training
 /// set underflows to exactly 0 and its gradient vanishes; Nanda's code uses f64 for this reason.

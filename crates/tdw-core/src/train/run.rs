@@ -40,13 +40,7 @@ pub fn train(
     let fraction = options
         .training_fraction
         .unwrap_or(defaults.training_fraction);
-    if !(fraction > 0.0 && fraction < 1.0) {
-        return Err(Error::InvalidSetting {
-            setting: "training_fraction".into(),
-            value: fraction.to_string(),
-            reason: "must lie strictly between 0 and 1".into(),
-        });
-    }
+    crate::train::check_fraction(fraction)?;
     if options.num_epochs == Some(0) {
         return Err(Error::InvalidSetting {
             setting: "epochs".into(),
