@@ -413,26 +413,32 @@ fn bench_train(
         "--threads".into(),
         torch_threads.to_string(),
     ];
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let plain_script =
+        tdw_core::paths::project_root().join("scripts/python-peer/bench_train_plain.py");
+    let (mut ours, mut theirs, mut plain) = (Vec::new(), Vec::new(), Vec::new());
     for repeat in 0..repeats {
         let timing = tdw_core::bench::time_training(variant, 2, epochs, &device)?;
         let median = tdw_core::bench::median(&timing.seconds_per_epoch);
         println!(
-            "run {}: tdw (burn flex)      {median:.4} s/epoch  first losses {:?}",
+            "run {}: tdw (burn flex)          {median:.4} s/epoch  first losses {:?}",
             repeat + 1,
             timing.train_losses
         );
         ours.push(median);
-        if let Some(python) = python
-            && let Some(result) = run_python_peer(python, &script, &args)?
-        {
-            let median = tdw_core::bench::median(&json_numbers(&result, "seconds_per_epoch"));
-            println!(
-                "run {}: PyTorch+TransformerLens {median:.4} s/epoch  first losses {}",
-                repeat + 1,
-                result["train_losses"]
-            );
-            theirs.push(median);
+        let Some(python) = python else { continue };
+        for (label, script, into) in [
+            ("PyTorch+TransformerLens", &script, &mut theirs),
+            ("plain PyTorch, last pos.", &plain_script, &mut plain),
+        ] {
+            if let Some(result) = run_python_peer(python, script, &args)? {
+                let median = tdw_core::bench::median(&json_numbers(&result, "seconds_per_epoch"));
+                println!(
+                    "run {}: {label:<24} {median:.4} s/epoch  first losses {}",
+                    repeat + 1,
+                    result["train_losses"]
+                );
+                into.push(median);
+            }
         }
     }
     println!(
@@ -441,6 +447,16 @@ fn bench_train(
     );
     let label = format!("tdw (burn flex, {} rayon threads)", rayon_threads());
     print_comparison(&label, &ours, &theirs, torch_threads, "s/epoch");
+    if !plain.is_empty() {
+        let plain_median = tdw_core::bench::median(&plain);
+        println!(
+            "  plain PyTorch, last position ({torch_threads} threads)  {plain_median:.4} s/epoch"
+        );
+        println!(
+            "  ratio (plain PyTorch / tdw): {:.2}x",
+            plain_median / tdw_core::bench::median(&ours)
+        );
+    }
     Ok(())
 }
 
