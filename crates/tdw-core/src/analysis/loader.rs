@@ -23,6 +23,23 @@ pub fn epoch_of(file_name: &str) -> Option<u64> {
         .ok()
 }
 
+/// Reads an artifact file, or a `MissingArtifact` error naming the analyzer, epoch and path.
+fn read_existing(
+    analyzer: &str,
+    epoch: Option<u64>,
+    path: PathBuf,
+    fields: Option<&[&str]>,
+) -> Result<Artifact> {
+    if !path.is_file() {
+        return Err(Error::MissingArtifact {
+            analyzer: analyzer.to_string(),
+            epoch,
+            path,
+        });
+    }
+    npz::read(&path, fields)
+}
+
 /// Reads the artifacts of one variant (`results/{family}/{variant}/artifacts`).
 #[derive(Debug, Clone)]
 pub struct ArtifactLoader {
@@ -68,15 +85,12 @@ impl ArtifactLoader {
         epoch: u64,
         fields: Option<&[&str]>,
     ) -> Result<Artifact> {
-        let path = self.epoch_path(analyzer, epoch);
-        if !path.is_file() {
-            return Err(Error::MissingArtifact {
-                analyzer: analyzer.to_string(),
-                epoch: Some(epoch),
-                path,
-            });
-        }
-        npz::read(&path, fields)
+        read_existing(
+            analyzer,
+            Some(epoch),
+            self.epoch_path(analyzer, epoch),
+            fields,
+        )
     }
 
     /// Epochs with a per-epoch file, sorted (none when the directory is absent).
@@ -150,15 +164,7 @@ impl ArtifactLoader {
 
     /// An analyzer's `summary.npz`.
     pub fn load_summary(&self, analyzer: &str) -> Result<Artifact> {
-        let path = self.summary_path(analyzer);
-        if !path.is_file() {
-            return Err(Error::MissingArtifact {
-                analyzer: analyzer.to_string(),
-                epoch: None,
-                path,
-            });
-        }
-        npz::read(&path, None)
+        read_existing(analyzer, None, self.summary_path(analyzer), None)
     }
 
     /// Whether `cross_epoch.npz` exists.
@@ -168,15 +174,7 @@ impl ArtifactLoader {
 
     /// An analyzer's `cross_epoch.npz`.
     pub fn load_cross_epoch(&self, analyzer: &str) -> Result<Artifact> {
-        let path = self.cross_epoch_path(analyzer);
-        if !path.is_file() {
-            return Err(Error::MissingArtifact {
-                analyzer: analyzer.to_string(),
-                epoch: None,
-                path,
-            });
-        }
-        npz::read(&path, None)
+        read_existing(analyzer, None, self.cross_epoch_path(analyzer), None)
     }
 
     /// The number of epochs a cross-epoch artifact covers (`None` without an `epochs` key).

@@ -348,16 +348,11 @@ impl<'a> AnalysisRun<'a> {
             if keys.is_empty() {
                 continue;
             }
-            let collector = std::mem::take(&mut collectors[i]);
-            let mut collector = collector;
+            let mut collector = std::mem::take(&mut collectors[i]);
             let path = loader.summary_path(analyzer.name());
-            let old = if path.is_file() && !self.force {
-                Some(npz::read(&path, None)?)
-            } else {
-                None
-            };
+            let old = self.existing_summary(&path)?;
             let mut covered: BTreeSet<u64> = old.as_ref().map(summary_epochs).unwrap_or_default();
-            covered.extend(collector_epochs(&collector));
+            covered.extend(collector.epochs());
             for epoch in loader.epochs(analyzer.name()) {
                 if !covered.contains(&epoch) {
                     let artifact = loader.load_epoch(analyzer.name(), epoch)?;
@@ -375,6 +370,15 @@ impl<'a> AnalysisRun<'a> {
         match first_error {
             Some(e) => Err(e),
             None => Ok(queue),
+        }
+    }
+
+    /// The summary.npz to merge new rows into; none when forced (the rerun replaces it).
+    fn existing_summary(&self, path: &std::path::Path) -> Result<Option<Artifact>> {
+        if path.is_file() && !self.force {
+            npz::read(path, None).map(Some)
+        } else {
+            Ok(None)
         }
     }
 
@@ -437,11 +441,7 @@ impl<'a> AnalysisRun<'a> {
             let keys = analyzer.summary_keys();
             if !keys.is_empty() && !collector.is_empty() {
                 let path = loader.summary_path(analyzer.name());
-                let old = if path.is_file() && !self.force {
-                    Some(npz::read(&path, None)?)
-                } else {
-                    None
-                };
+                let old = self.existing_summary(&path)?;
                 write_summary(&path, collector, keys, old.as_ref())?;
             }
         }
@@ -534,10 +534,6 @@ fn summary_epochs(artifact: &Artifact) -> BTreeSet<u64> {
         Some(Array::I64(e)) => e.iter().map(|&v| v as u64).collect(),
         _ => BTreeSet::new(),
     }
-}
-
-fn collector_epochs(collector: &SummaryCollector) -> Vec<u64> {
-    collector.epochs()
 }
 
 fn write_summary(
