@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors.torch import load_file
-from transformer_lens import HookedTransformer, HookedTransformerConfig
+from peer_common import grid, model_config
+from transformer_lens import HookedTransformer
 
 
 def fourier_basis(p):
@@ -50,12 +51,8 @@ def main():
     variant, out = Path(args.variant_dir), Path(args.out_dir)
     config = json.loads((variant / "config.json").read_text())
     p = config["prime"]
-    cfg = HookedTransformerConfig(n_layers=1, n_heads=4, d_model=128, d_head=32, d_mlp=512, act_fn="relu",
-                                  normalization_type=None, d_vocab=p + 1, d_vocab_out=p, n_ctx=3,
-                                  init_weights=True, seed=config["seed"], device="cpu")
-    a = torch.arange(p).repeat_interleave(p)
-    b = torch.arange(p).repeat(p)
-    probe = torch.stack([a, b, torch.full_like(a, p)], dim=1)
+    cfg = model_config(p, config["seed"])
+    probe, _labels = grid(p)
     B = fourier_basis(p)
     times = []
     for path in sorted((variant / "checkpoints").glob("checkpoint_epoch_*.safetensors")):
@@ -69,9 +66,9 @@ def main():
             W_E = model.W_E
             results["dominant_frequencies"] = {"coefficients": (B @ W_E[:-1]).norm(dim=-1).numpy()}
             acts = cache["blocks.0.mlp.hook_post"][:, -1, :]
-            grid = acts.T.reshape(-1, p, p)
-            results["neuron_activations"] = {"activations": grid.numpy()}
-            results["neuron_freq_norm"] = {"norm_matrix": variance_fractions(B @ grid @ B.T, p).numpy()}
+            grids = acts.T.reshape(-1, p, p)
+            results["neuron_activations"] = {"activations": grids.numpy()}
+            results["neuron_freq_norm"] = {"norm_matrix": variance_fractions(B @ grids @ B.T, p).numpy()}
             pattern = cache["blocks.0.attn.hook_pattern"]
             results["attention_patterns"] = {"patterns": pattern.permute(1, 2, 3, 0).reshape(4, 3, 3, p, p).numpy()}
             X = pattern[:, :, 2, 0].T.reshape(4, p, p)

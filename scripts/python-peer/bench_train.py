@@ -6,13 +6,13 @@ f64 cross-entropy on the last position, backward, AdamW step, then the test loss
 8,939 pairs under inference mode. Prints one JSON line: {"seconds_per_epoch": [...], ...}.
 """
 
-import argparse
 import importlib.metadata
 import json
 import time
 
 import torch
-from transformer_lens import HookedTransformer, HookedTransformerConfig
+from peer_common import grid, model_config, split, training_args
+from transformer_lens import HookedTransformer
 
 
 def compute_loss(logits, labels):
@@ -22,36 +22,15 @@ def compute_loss(logits, labels):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--prime", type=int, default=113)
-    parser.add_argument("--seed", type=int, default=999)
-    parser.add_argument("--data-seed", type=int, default=598)
-    parser.add_argument("--fraction", type=float, default=0.3)
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-
+    args = training_args()
     p = args.prime
-    cfg = HookedTransformerConfig(
-        n_layers=1, n_heads=4, d_model=128, d_head=32, d_mlp=512, act_fn="relu",
-        normalization_type=None, d_vocab=p + 1, d_vocab_out=p, n_ctx=3,
-        init_weights=True, seed=args.seed, device="cpu",
-    )
-    model = HookedTransformer(cfg)
+    model = HookedTransformer(model_config(p, args.seed))
     for name, param in model.named_parameters():
         if "b_" in name:
             param.requires_grad = False
 
-    a = torch.arange(p).repeat_interleave(p)
-    b = torch.arange(p).repeat(p)
-    dataset = torch.stack([a, b, torch.full_like(a, p)], dim=1)
-    labels = (a + b) % p
-    torch.manual_seed(args.data_seed)
-    indices = torch.randperm(p * p)
-    cutoff = int(p * p * args.fraction)
-    train_idx, test_idx = indices[:cutoff], indices[cutoff:]
+    dataset, labels = grid(p)
+    train_idx, test_idx = split(p, args.data_seed, args.fraction)
     train_data, train_labels = dataset[train_idx], labels[train_idx]
     test_data, test_labels = dataset[test_idx], labels[test_idx]
 

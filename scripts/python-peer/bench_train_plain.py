@@ -4,43 +4,25 @@ in torch without TransformerLens, computing only what the last position's logits
 values at every position, everything else at "="). Prints one JSON line like bench_train.py.
 """
 
-import argparse
 import json
 import time
 
 import torch
-from transformer_lens import HookedTransformer, HookedTransformerConfig
+from peer_common import grid, model_config, split, training_args
+from transformer_lens import HookedTransformer
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--prime", type=int, default=113)
-    parser.add_argument("--seed", type=int, default=999)
-    parser.add_argument("--data-seed", type=int, default=598)
-    parser.add_argument("--fraction", type=float, default=0.3)
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    args = training_args()
     p = args.prime
     # Same initial weights as MIScope: take them from a seeded HookedTransformer once.
-    cfg = HookedTransformerConfig(n_layers=1, n_heads=4, d_model=128, d_head=32, d_mlp=512, act_fn="relu",
-                                  normalization_type=None, d_vocab=p + 1, d_vocab_out=p, n_ctx=3,
-                                  init_weights=True, seed=args.seed, device="cpu")
-    tl = HookedTransformer(cfg)
+    tl = HookedTransformer(model_config(p, args.seed))
     W = {n: tl.state_dict()[k].clone().requires_grad_(True) for n, k in [
         ("W_E", "embed.W_E"), ("W_pos", "pos_embed.W_pos"), ("W_Q", "blocks.0.attn.W_Q"),
         ("W_K", "blocks.0.attn.W_K"), ("W_V", "blocks.0.attn.W_V"), ("W_O", "blocks.0.attn.W_O"),
         ("W_in", "blocks.0.mlp.W_in"), ("W_out", "blocks.0.mlp.W_out"), ("W_U", "unembed.W_U")]}
-    a = torch.arange(p).repeat_interleave(p)
-    b = torch.arange(p).repeat(p)
-    data = torch.stack([a, b, torch.full_like(a, p)], dim=1)
-    labels = (a + b) % p
-    torch.manual_seed(args.data_seed)
-    perm = torch.randperm(p * p)
-    cut = int(p * p * args.fraction)
-    tr, te = perm[:cut], perm[cut:]
+    data, labels = grid(p)
+    tr, te = split(p, args.data_seed, args.fraction)
 
     def logits_last(tokens):
         x = W["W_E"][tokens] + W["W_pos"]                     # (B, 3, d)
