@@ -171,6 +171,37 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// A view name that is not in the catalogue.
+    #[error("unknown view '{name}'{}; `tdw view --list` shows them all", if suggestions.is_empty() { String::new() } else { format!("; did you mean: {}?", suggestions.join(", ")) })]
+    UnknownView {
+        name: String,
+        suggestions: Vec<String>,
+    },
+
+    /// A view whose artifacts (or metadata) the variant does not have yet.
+    #[error("view '{view}' is not available for variant '{variant}': {missing}")]
+    ViewUnavailable {
+        view: String,
+        variant: String,
+        missing: String,
+    },
+
+    /// A view option that is unknown or has a bad value.
+    #[error("view '{view}': {reason}")]
+    ViewOption { view: String, reason: String },
+
+    /// The data a view reads has an unexpected key, dtype or shape.
+    #[error("view '{view}': {reason}")]
+    ViewData { view: String, reason: String },
+
+    /// Drawing or rasterising a chart failed.
+    #[error("rendering failed: {0}")]
+    Render(String),
+
+    /// A figure path whose extension is not a format we write.
+    #[error("{path}: unsupported image format (use .svg or .png)")]
+    UnsupportedImageFormat { path: PathBuf },
+
     /// No variant directory of that name exists in any family.
     #[error("variant '{name}' not found under {results_dir}; known variants: [{}]", known.join(", "))]
     UnknownVariant {

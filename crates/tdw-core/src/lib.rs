@@ -24,6 +24,7 @@ pub mod model;
 pub mod paths;
 pub mod torch_rng;
 pub mod train;
+pub mod views;
 
 pub use burn::tensor::Device;
 pub use error::{Error, Result};
@@ -34,6 +35,7 @@ pub use model::cache::{ActivationCache, HookName};
 pub use model::config::TransformerConfig;
 pub use model::transformer::Transformer;
 pub use train::{NoProgress, Progress, TrainEvent, TrainOptions, TrainingConfig, TrainingResult};
+pub use views::{BoundView, EpochCursor, Figure, Report, ViewCatalog};
 
 /// The device models run on by default: burn's flex CPU backend.
 pub fn default_device() -> Device {
@@ -46,4 +48,5 @@ pub mod prelude {
         Device, Family, FamilyRegistry, HookName, ParamValue, Params, TrainEvent, TrainOptions,
         TrainingResult, Variant, VariantState, default_device,
     };
+    pub use crate::views::{BoundView, EpochCursor, Figure, Report, ViewCatalog};
 }

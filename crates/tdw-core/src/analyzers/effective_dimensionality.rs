@@ -19,7 +19,8 @@ const NAMES: [&str; 9] = [
 ];
 const PER_HEAD: [&str; 4] = ["W_Q", "W_K", "W_V", "W_O"];
 
-fn participation_ratio(s: impl Iterator<Item = f64> + Clone) -> f64 {
+/// `(Σ s)² / Σ s²` of singular values (MIScope's definition; 0 for a zero matrix).
+pub fn participation_ratio(s: impl Iterator<Item = f64> + Clone) -> f64 {
     let sum: f64 = s.clone().sum();
     let squares: f64 = s.map(|v| v * v).sum();
     if squares == 0.0 {

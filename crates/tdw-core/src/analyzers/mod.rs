@@ -5,7 +5,7 @@ mod attention_freq;
 mod attention_patterns;
 mod coarseness;
 mod dominant_frequencies;
-mod effective_dimensionality;
+pub(crate) mod effective_dimensionality;
 mod fourier_frequency_quality;
 mod fourier_nucleation;
 mod global_centroid_pca;

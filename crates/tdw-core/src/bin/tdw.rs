@@ -88,6 +88,35 @@ enum Command {
         #[command(subcommand)]
         what: BenchCommand,
     },
+    /// List the views (charts): all of them, or those a variant has the data for.
+    Views {
+        /// Variant directory name; marks which views it can show.
+        variant: Option<String>,
+    },
+    /// Render one view of a variant to an SVG or PNG file.
+    View {
+        /// View name (see `tdw views`), e.g. parameters.embeddings.fourier_coefficients.
+        name: String,
+        /// Variant directory name.
+        variant: String,
+        /// Epoch cursor: the checkpoint of per-epoch views, the red indicator of time-axis views.
+        #[arg(long)]
+        epoch: Option<u64>,
+        /// A view option, `name=value` (repeatable), e.g. `--option neuron=12`.
+        #[arg(long = "option", value_name = "NAME=VALUE")]
+        options: Vec<String>,
+        /// Output file, .svg or .png (default: results/exports/{variant}__{view}[__epochE].svg).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Write one self-contained HTML page with every available view of a variant.
+    Report {
+        /// Variant directory name.
+        variant: String,
+        /// Output file (default: results/{family}/{variant}/report.html).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Show a variant: parameters, state, checkpoints and final losses.
     Info {
         /// Variant directory name, e.g. modulo_addition_1layer_p113_seed999_dseed598.
@@ -240,6 +269,37 @@ fn run(cli: Cli) -> Result<()> {
             train(&variant, &options)?;
         }
         Command::Info { variant } => info(&registry.find_variant(&variant)?)?,
+        Command::Views { variant } => {
+            let variant = variant.map(|v| registry.find_variant(&v)).transpose()?;
+            list_views(variant.as_ref());
+        }
+        Command::View {
+            name,
+            variant,
+            epoch,
+            options,
+            out,
+        } => {
+            let variant = registry.find_variant(&variant)?;
+            let mut view = match epoch {
+                Some(e) => variant.at(e).view(&name)?,
+                None => variant.view(&name)?,
+            };
+            for (key, value) in parse_pairs(&options)? {
+                view = view.with(key, value);
+            }
+            let started = Instant::now();
+            let path = view.export(out)?;
+            println!(
+                "wrote {} ({:.2} s)",
+                path.display(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Command::Report { variant, out } => {
+            let variant = registry.find_variant(&variant)?;
+            report(&variant, out)?;
+        }
         Command::Analyze {
             variant,
             analyzers,
@@ -759,6 +819,58 @@ fn print_losses(metadata: &tdw_core::Metadata) {
     if let Some(epoch) = test.iter().position(|&l| l < 0.01) {
         println!("test < 0.01 first at epoch {epoch}");
     }
+}
+
+fn list_views(variant: Option<&Variant>) {
+    let catalog = tdw_core::ViewCatalog::builtin();
+    let available = variant.map(|v| v.available_views());
+    for definition in catalog.definitions() {
+        let mark = match &available {
+            Some(names) if names.contains(&definition.name) => "✓ ",
+            Some(_) => "  ",
+            None => "",
+        };
+        println!("{mark}{:<48} {}", definition.name, definition.description);
+        for option in definition.options {
+            println!(
+                "{}{:<48}   --option {}={} ({})",
+                if mark.is_empty() { "" } else { "  " },
+                "",
+                option.name,
+                option.default,
+                option.help
+            );
+        }
+    }
+    if let (Some(v), Some(names)) = (variant, &available) {
+        println!(
+            "{} of {} views available for {}",
+            names.len(),
+            catalog.names().len(),
+            v.name()
+        );
+    }
+}
+
+fn report(variant: &Variant, out: Option<PathBuf>) -> Result<()> {
+    let started = Instant::now();
+    eprintln!("rendering the report of {} ...", variant.name());
+    let report = tdw_core::Report::build(variant)?;
+    let path = out.unwrap_or_else(|| tdw_core::Report::default_path(variant));
+    report.write(&path)?;
+    for (view, epoch, reason) in report.failures() {
+        let at = epoch.map(|e| format!(" at epoch {e}")).unwrap_or_default();
+        eprintln!("warning: view {view}{at} could not be drawn: {reason}");
+    }
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "report: {} ({} charts, {:.1} MB, {:.1} s)",
+        path.display(),
+        report.entries().len() - report.failures().len(),
+        size as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 fn info(variant: &Variant) -> Result<()> {

@@ -1,0 +1,17 @@
+//! Charts of a variant's training and analysis (spec §6): a catalogue of named views, each
+//! reading artifacts and drawing one [`Figure`] (SVG, PNG on export), and the HTML report that
+//! puts them all on one page.
+
+mod builtin;
+pub mod catalog;
+pub mod chart;
+pub mod color;
+pub mod figure;
+pub mod phases;
+mod raster;
+pub mod report;
+
+pub use catalog::{BoundView, EpochCursor, Requirement, ViewCatalog, ViewDefinition};
+pub use figure::{Figure, ImageFormat};
+pub use phases::Phases;
+pub use report::Report;

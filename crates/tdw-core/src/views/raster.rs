@@ -1,0 +1,86 @@
+//! SVG → PNG through resvg. Text needs a font: we load the system's fonts and map the generic
+//! `sans-serif` family (what plotters writes) onto the first common sans family present.
+
+use std::sync::OnceLock;
+
+use resvg::{tiny_skia, usvg};
+
+use crate::error::{Error, Result};
+
+/// Sans families tried, in order, for SVG's generic `sans-serif`.
+const SANS_FAMILIES: [&str; 5] = [
+    "DejaVu Sans",
+    "Liberation Sans",
+    "Noto Sans",
+    "Arial",
+    "Helvetica",
+];
+
+/// Loading the system fonts takes tens of milliseconds; do it once per process.
+fn options() -> &'static usvg::Options<'static> {
+    static OPTIONS: OnceLock<usvg::Options<'static>> = OnceLock::new();
+    OPTIONS.get_or_init(|| {
+        let mut options = usvg::Options::default();
+        let db = options.fontdb_mut();
+        db.load_system_fonts();
+        let present = SANS_FAMILIES
+            .iter()
+            .find(|family| {
+                db.faces()
+                    .any(|face| face.families.iter().any(|(name, _)| name == *family))
+            })
+            .map(|family| family.to_string());
+        let fallback = db
+            .faces()
+            .next()
+            .and_then(|f| f.families.first())
+            .map(|(name, _)| name.clone());
+        if let Some(family) = present.or(fallback) {
+            db.set_sans_serif_family(family);
+        }
+        options
+    })
+}
+
+/// Rasterises an SVG document at `scale` device pixels per CSS pixel.
+pub fn svg_to_png(svg: &str, scale: f32) -> Result<Vec<u8>> {
+    let options = options();
+    if options.fontdb.is_empty() {
+        return Err(Error::Render(
+            "PNG export needs a system font and none was found (install fonts-dejavu-core)".into(),
+        ));
+    }
+    if !(scale.is_finite() && scale > 0.0 && scale <= 8.0) {
+        return Err(Error::Render(format!(
+            "PNG scale must be in (0, 8], got {scale}"
+        )));
+    }
+    let tree = usvg::Tree::from_str(svg, options)
+        .map_err(|e| Error::Render(format!("SVG could not be parsed for PNG export: {e}")))?;
+    let size = tree.size();
+    let width = (size.width() * scale).ceil() as u32;
+    let height = (size.height() * scale).ceil() as u32;
+    let mut pixmap = tiny_skia::Pixmap::new(width, height)
+        .ok_or_else(|| Error::Render(format!("cannot allocate a {width}×{height} image")))?;
+    pixmap.fill(tiny_skia::Color::WHITE);
+    resvg::render(
+        &tree,
+        tiny_skia::Transform::from_scale(scale, scale),
+        &mut pixmap.as_mut(),
+    );
+    pixmap
+        .encode_png()
+        .map_err(|e| Error::Render(format!("PNG encoding failed: {e}")))
+}
+
+/// Encodes straight RGBA pixels (row-major, `width × height`) as PNG.
+pub fn rgba_to_png(width: u32, height: u32, rgba: &[[u8; 4]]) -> Result<Vec<u8>> {
+    let mut pixmap = tiny_skia::Pixmap::new(width, height)
+        .ok_or_else(|| Error::Render(format!("cannot allocate a {width}×{height} image")))?;
+    for (pixel, [r, g, b, a]) in pixmap.pixels_mut().iter_mut().zip(rgba) {
+        *pixel = tiny_skia::ColorU8::from_rgba(*r, *g, *b, *a).premultiply();
+    }
+    pixmap
+        .encode_png()
+        .map_err(|e| Error::Render(format!("PNG encoding failed: {e}")))
+}
