@@ -44,9 +44,9 @@ pub fn default_device() -> Device {
 
 /// What a notebook or script needs in scope.
 pub mod prelude {
+    pub use crate::views::{BoundView, EpochCursor, Figure, Report, ViewCatalog};
     pub use crate::{
         Device, Family, FamilyRegistry, HookName, ParamValue, Params, TrainEvent, TrainOptions,
         TrainingResult, Variant, VariantState, default_device,
     };
-    pub use crate::views::{BoundView, EpochCursor, Figure, Report, ViewCatalog};
 }

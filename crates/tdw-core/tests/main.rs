@@ -10,3 +10,4 @@ mod fuzz;
 mod pipeline;
 mod reference;
 mod training;
+mod views;

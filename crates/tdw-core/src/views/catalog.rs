@@ -150,7 +150,11 @@ impl ViewCatalog {
             .filter(|(score, _)| *score >= 0.5)
             .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
-        scored.into_iter().take(5).map(|(_, n)| n.to_string()).collect()
+        scored
+            .into_iter()
+            .take(5)
+            .map(|(_, n)| n.to_string())
+            .collect()
     }
 
     /// Names of the views whose requirements `variant` meets, sorted.
@@ -255,10 +259,7 @@ impl BoundView {
                 let known: Vec<&str> = self.definition.options.iter().map(|o| o.name).collect();
                 return Err(Error::ViewOption {
                     view: self.definition.name.to_string(),
-                    reason: format!(
-                        "unknown option '{name}' (options: [{}])",
-                        known.join(", ")
-                    ),
+                    reason: format!("unknown option '{name}' (options: [{}])", known.join(", ")),
                 });
             }
         }
@@ -359,7 +360,10 @@ impl ViewInput<'_> {
     pub fn epoch_artifact(&self, analyzer: &str, fields: &[&str]) -> Result<(u64, Artifact)> {
         let epoch = self.epoch()?;
         let fields = (!fields.is_empty()).then_some(fields);
-        Ok((epoch, self.loader.load_epoch_fields(analyzer, epoch, fields)?))
+        Ok((
+            epoch,
+            self.loader.load_epoch_fields(analyzer, epoch, fields)?,
+        ))
     }
 
     pub fn summary(&self, analyzer: &str) -> Result<Artifact> {

@@ -88,7 +88,11 @@ fn padded_range(values: impl IntoIterator<Item = f64>, pad: f64) -> (f64, f64) {
         return (0.0, 1.0);
     }
     if hi - lo < 1e-12 {
-        let half = if lo.abs() > 1e-12 { lo.abs() * 0.1 } else { 0.5 };
+        let half = if lo.abs() > 1e-12 {
+            lo.abs() * 0.1
+        } else {
+            0.5
+        };
         return (lo - half, hi + half);
     }
     let room = (hi - lo) * pad;
@@ -333,16 +337,13 @@ impl LineChart {
             y_lo = y_lo.floor();
             y_hi = y_hi.ceil();
         }
-        // Room above the data for the epoch label and span labels.
-        let y_top = y_hi + (y_hi - y_lo) * 0.06;
+        // Room above the data for the epoch label and two rows of span labels.
+        let headroom = if self.spans.is_empty() { 0.06 } else { 0.12 };
+        let y_top = y_hi + (y_hi - y_lo) * headroom;
         let log_y = self.log_y;
         render(&self.title, self.size, |area, _| {
             let y_format = move |v: &f64| {
-                if log_y {
-                    log_tick(*v)
-                } else {
-                    linear_tick(*v)
-                }
+                if log_y { log_tick(*v) } else { linear_tick(*v) }
             };
             let mut chart = frame(
                 area,
@@ -355,18 +356,20 @@ impl LineChart {
                 true,
                 10,
             )?;
-            for span in &self.spans {
+            for (i, span) in self.spans.iter().enumerate() {
                 drawing(chart.draw_series(std::iter::once(Rectangle::new(
                     [(span.from, y_lo), (span.to, y_top)],
                     span.color.mix(0.14).filled(),
                 ))))?;
+                // Alternate label rows so narrow neighbouring spans do not overprint.
+                let label_y = y_top - (y_top - y_lo) * 0.045 * (i % 2) as f64;
                 let grey = BLACK.mix(0.7);
                 let style = TextStyle::from((FONT, TICK_SIZE).into_font())
                     .color(&grey)
                     .pos(Pos::new(HPos::Center, VPos::Top));
                 drawing(chart.draw_series(std::iter::once(Text::new(
                     span.label.clone(),
-                    ((span.from + span.to) / 2.0, y_top),
+                    ((span.from + span.to) / 2.0, label_y),
                     style,
                 ))))?;
             }
@@ -429,11 +432,17 @@ impl LineChart {
         let stroke = color.stroke_width(2);
         let name = series.name.clone();
         let annotation = match (series.markers_only, series.marker.unwrap_or(Marker::Circle)) {
-            (true, Marker::Diamond) => drawing(chart.draw_series(points.into_iter().map(
-                move |p| EmptyElement::at(p) + Polygon::new(DIAMOND.to_vec(), color.filled()),
-            )))?,
+            (true, Marker::Diamond) => {
+                drawing(chart.draw_series(points.into_iter().map(move |p| {
+                    EmptyElement::at(p) + Polygon::new(DIAMOND.to_vec(), color.filled())
+                })))?
+            }
             (true, Marker::Circle) => drawing(
-                chart.draw_series(points.into_iter().map(move |p| Circle::new(p, 3, color.filled()))),
+                chart.draw_series(
+                    points
+                        .into_iter()
+                        .map(move |p| Circle::new(p, 3, color.filled())),
+                ),
             )?,
             (false, _) if series.dashed => {
                 drawing(chart.draw_series(DashedLineSeries::new(points, 6, 4, stroke)))?
@@ -660,12 +669,14 @@ impl BarChart {
                 drawing(chart.draw_series(LineSeries::new(series.points.clone(), style)))?
                     .label(series.name.clone())
                     .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
-                drawing(chart.draw_series(
-                    series
-                        .points
-                        .iter()
-                        .map(move |p| Circle::new(*p, 3, marker)),
-                ))?;
+                drawing(
+                    chart.draw_series(
+                        series
+                            .points
+                            .iter()
+                            .map(move |p| Circle::new(*p, 3, marker)),
+                    ),
+                )?;
             }
             if !self.hlines.is_empty() || !self.vlines.is_empty() || !self.lines.is_empty() {
                 draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
@@ -768,8 +779,7 @@ impl Heatmap {
 
     pub fn render(&self) -> Result<Figure> {
         for panel in &self.panels {
-            if panel.cells.len() != panel.rows * panel.cols || panel.rows == 0 || panel.cols == 0
-            {
+            if panel.cells.len() != panel.rows * panel.cols || panel.rows == 0 || panel.cols == 0 {
                 return Err(Error::Render(format!(
                     "heatmap panel '{}' has {} cells for {}×{}",
                     panel.title,
@@ -846,19 +856,22 @@ fn draw_panel(area: &Area<'_>, panel: &Panel, overlays: &mut Vec<String>) -> Res
             rgba.push([c.0, c.1, c.2, 255]);
         }
     }
-    overlays.push(Overlay {
-        x: px.start,
-        y: py.start,
-        width: px.end - px.start,
-        height: py.end - py.start,
-        png: raster::rgba_to_png(panel.cols as u32, panel.rows as u32, &rgba)?,
-        cells: (panel.cols as u32, panel.rows as u32),
-    }
-    .into_markup());
+    overlays.push(
+        Overlay {
+            x: px.start,
+            y: py.start,
+            width: px.end - px.start,
+            height: py.end - py.start,
+            png: raster::rgba_to_png(panel.cols as u32, panel.rows as u32, &rgba)?,
+            cells: (panel.cols as u32, panel.rows as u32),
+        }
+        .into_markup(),
+    );
     if let Some(col) = panel.cursor_col.filter(|c| *c < panel.cols) {
         // Drawn as SVG after the cell image so it lies on top; same look as draw_cursor.
         let label = panel.x_ticks.get(col).cloned().unwrap_or_default();
-        let x = px.start as f64 + (col as f64 + 0.5) / panel.cols as f64 * (px.end - px.start) as f64;
+        let x =
+            px.start as f64 + (col as f64 + 0.5) / panel.cols as f64 * (px.end - px.start) as f64;
         overlays.push(format!(
             r#"<line x1="{x:.1}" y1="{}" x2="{x:.1}" y2="{}" stroke="{red}" stroke-width="2"/><text x="{:.1}" y="{}" font-family="{FONT}" font-size="{TICK_SIZE}" fill="{red}">Epoch {label}</text>"#,
             py.start,
@@ -891,6 +904,7 @@ fn draw_color_bar(
             .configure_mesh()
             .disable_mesh()
             .disable_x_axis()
+            .set_tick_mark_size(LabelAreaPosition::Right, 6)
             .y_labels(6)
             .y_label_formatter(&|v| linear_tick(*v))
             .label_style((FONT, TICK_SIZE))
@@ -906,15 +920,17 @@ fn draw_color_bar(
             [c.0, c.1, c.2, 255]
         })
         .collect();
-    overlays.push(Overlay {
-        x: px.start,
-        y: py.start,
-        width: px.end - px.start,
-        height: py.end - py.start,
-        png: raster::rgba_to_png(1, STEPS as u32, &rgba)?,
-        cells: (1, STEPS as u32),
-    }
-    .into_markup());
+    overlays.push(
+        Overlay {
+            x: px.start,
+            y: py.start,
+            width: px.end - px.start,
+            height: py.end - py.start,
+            png: raster::rgba_to_png(1, STEPS as u32, &rgba)?,
+            cells: (1, STEPS as u32),
+        }
+        .into_markup(),
+    );
     Ok(())
 }
 
@@ -1008,7 +1024,10 @@ fn star_polygon(radius: f64) -> Vec<(i32, i32)> {
         .map(|i| {
             let r = if i % 2 == 0 { radius } else { radius * 0.45 };
             let angle = std::f64::consts::PI * (i as f64 / 5.0 - 0.5);
-            ((r * angle.cos()).round() as i32, (r * angle.sin()).round() as i32)
+            (
+                (r * angle.cos()).round() as i32,
+                (r * angle.sin()).round() as i32,
+            )
         })
         .collect()
 }

@@ -114,9 +114,9 @@ fn hsl_to_rgb(h: f64, s: f64, l: f64) -> RGBColor {
     RGBColor(byte(r), byte(g), byte(b))
 }
 
-/// `#rrggbb`, as CSS and SVG write it.
+/// `#RRGGBB`, as plotters writes colours into SVG.
 pub fn hex(color: RGBColor) -> String {
-    format!("#{:02x}{:02x}{:02x}", color.0, color.1, color.2)
+    format!("#{:02X}{:02X}{:02X}", color.0, color.1, color.2)
 }
 
 #[cfg(test)]
@@ -125,7 +125,10 @@ mod tests {
 
     #[test]
     fn diverging_scale_is_white_at_zero_and_ends_at_its_extremes() {
-        assert_eq!(ColorScale::RdBu.map(0.0, -3.0, 3.0), RGBColor(0xf7, 0xf7, 0xf7));
+        assert_eq!(
+            ColorScale::RdBu.map(0.0, -3.0, 3.0),
+            RGBColor(0xf7, 0xf7, 0xf7)
+        );
         assert_eq!(ColorScale::RdBu.map(-3.0, -3.0, 3.0), unpack(RDBU[0]));
         assert_eq!(ColorScale::RdBu.map(9.0, -3.0, 3.0), unpack(RDBU[10]));
         assert_eq!(ColorScale::Viridis.at(f64::NAN), unpack(VIRIDIS[0]));
@@ -134,6 +137,6 @@ mod tests {
     #[test]
     fn hues_of_neighbouring_categories_differ() {
         assert_ne!(hue(0, 56), hue(1, 56));
-        assert_eq!(hex(hue(0, 4)), "#df2020");
+        assert_eq!(hex(hue(0, 4)), "#DF2020");
     }
 }

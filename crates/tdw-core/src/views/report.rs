@@ -115,7 +115,12 @@ impl Report {
     pub fn failures(&self) -> Vec<(&'static str, Option<u64>, &str)> {
         self.entries
             .iter()
-            .filter_map(|e| e.result.as_ref().err().map(|r| (e.view, e.epoch, r.as_str())))
+            .filter_map(|e| {
+                e.result
+                    .as_ref()
+                    .err()
+                    .map(|r| (e.view, e.epoch, r.as_str()))
+            })
             .collect()
     }
 
@@ -192,11 +197,11 @@ impl Report {
         }
         if let Some(p) = &self.phases {
             let show = |e: Option<u64>| e.map_or("not reached".to_string(), |e| e.to_string());
+            rows.push(("memorised (train loss < 0.01)".into(), show(p.memorised)));
             rows.push((
-                "memorised (train loss < 0.01)".into(),
-                show(p.memorised),
+                "cleanup starts (test loss < 1)".into(),
+                show(p.cleanup_start),
             ));
-            rows.push(("cleanup starts (test loss < 1)".into(), show(p.cleanup_start)));
             rows.push(("grokked (test loss < 0.01)".into(), show(p.grokked)));
         }
         let moments: Vec<String> = self
@@ -207,7 +212,12 @@ impl Report {
         rows.push(("epochs shown".into(), moments.join(", ")));
         let mut table = String::from("<table class=\"summary\">");
         for (k, v) in rows {
-            let _ = write!(table, "<tr><th>{}</th><td>{}</td></tr>", escape(&k), escape(&v));
+            let _ = write!(
+                table,
+                "<tr><th>{}</th><td>{}</td></tr>",
+                escape(&k),
+                escape(&v)
+            );
         }
         table.push_str("</table>");
         table

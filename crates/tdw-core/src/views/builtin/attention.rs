@@ -103,16 +103,9 @@ fn head_frequency_clusters(input: &ViewInput<'_>) -> Result<Figure> {
             "`freq_matrix` has shape {shape:?}, expected (frequencies, heads)"
         )));
     };
-    let panel = Panel::continuous(
-        "",
-        freqs,
-        heads,
-        &values,
-        ColorScale::Viridis,
-        (0.0, 1.0),
-    )
-    .axes("head", "frequency")
-    .ticks(index_labels(heads), frequency_labels(freqs));
+    let panel = Panel::continuous("", freqs, heads, &values, ColorScale::Viridis, (0.0, 1.0))
+        .axes("head", "frequency")
+        .ticks(index_labels(heads), frequency_labels(freqs));
     let mut figure = Heatmap::single(
         format!("Attention head frequency specialisation — Epoch {epoch}"),
         panel,

@@ -90,16 +90,9 @@ fn neuron_frequency_clusters(input: &ViewInput<'_>) -> Result<Figure> {
             "`norm_matrix` has shape {shape:?}, expected (frequencies, neurons)"
         )));
     };
-    let panel = Panel::continuous(
-        "",
-        freqs,
-        neurons,
-        &values,
-        ColorScale::Viridis,
-        (0.0, 1.0),
-    )
-    .axes("neuron", "frequency")
-    .ticks(index_labels(neurons), frequency_labels(freqs));
+    let panel = Panel::continuous("", freqs, neurons, &values, ColorScale::Viridis, (0.0, 1.0))
+        .axes("neuron", "frequency")
+        .ticks(index_labels(neurons), frequency_labels(freqs));
     let legend = Legend::ColorBar {
         scale: ColorScale::Viridis,
         lo: 0.0,

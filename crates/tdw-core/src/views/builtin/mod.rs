@@ -5,8 +5,8 @@ mod attention;
 mod mlp;
 mod parameters;
 mod progress;
-mod trajectory;
 mod training;
+mod trajectory;
 
 use crate::views::catalog::ViewDefinition;
 

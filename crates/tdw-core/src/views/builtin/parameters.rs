@@ -71,15 +71,27 @@ fn fourier_coefficients(input: &ViewInput<'_>) -> Result<Figure> {
         format!("Embedding Fourier Coefficients - Epoch {epoch}"),
         "Fourier component",
         "‖W_E component‖",
-        labels.clone(),
+        labels,
         &coefficients,
         color::TRAIN,
     );
-    for (bar, label) in chart.bars.iter_mut().zip(labels) {
-        if bar.value > threshold {
-            bar.annotation = Some(label);
-        } else {
+    // One label per key frequency, on the taller of its sin/cos pair, so neighbours never overlap.
+    for (i, bar) in chart.bars.iter_mut().enumerate() {
+        if bar.value <= threshold {
             bar.opacity = 0.3;
+            continue;
+        }
+        let partner = match i {
+            0 => None,
+            i if i % 2 == 1 => coefficients.get(i + 1),
+            i => coefficients.get(i - 1),
+        };
+        let taller = partner.is_none_or(|v| bar.value > *v || (bar.value == *v && i % 2 == 1));
+        if taller {
+            bar.annotation = Some(match i {
+                0 => "const".to_string(),
+                i => format!("k = {}", i.div_ceil(2)),
+            });
         }
     }
     chart.hlines.push(RefLine {
@@ -109,10 +121,7 @@ fn singular_value_spectrum(input: &ViewInput<'_>) -> Result<Figure> {
             return Err(input.data_error(format!("`{sv_key}` has shape {other:?}")));
         }
     };
-    let ratio = format!(
-        " (PR {:.2})",
-        participation_ratio(values.iter().copied())
-    );
+    let ratio = format!(" (PR {:.2})", participation_ratio(values.iter().copied()));
     let labels = (1..=values.len()).map(|i| i.to_string()).collect();
     let mut chart = BarChart::categorical(
         format!("Singular values of {which}{ratio} — Epoch {epoch}"),

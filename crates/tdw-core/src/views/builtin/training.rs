@@ -59,9 +59,9 @@ fn loss_curves(input: &ViewInput<'_>) -> Result<Figure> {
             Some((*e as f64, *loss))
         })
         .collect();
-    chart.series.push(
-        Series::line("checkpoints", checkpoints, color::CHECKPOINT).markers(Marker::Diamond),
-    );
+    chart
+        .series
+        .push(Series::line("checkpoints", checkpoints, color::CHECKPOINT).markers(Marker::Diamond));
     chart.cursor = input.cursor();
     chart.render()
 }
@@ -84,7 +84,9 @@ fn accuracy_grid(input: &ViewInput<'_>) -> Result<Figure> {
             .iter()
             .zip(&split)
             .filter(|(_, s)| (**s > 0.5) == train)
-            .fold((0usize, 0usize), |(r, t), (c, _)| (r + (*c > 0.5) as usize, t + 1));
+            .fold((0usize, 0usize), |(r, t), (c, _)| {
+                (r + (*c > 0.5) as usize, t + 1)
+            });
         right as f64 / total.max(1) as f64
     };
     let (test_accuracy, train_accuracy) = (accuracy(false), accuracy(true));

@@ -2,7 +2,7 @@
 //! embedding and the neurons.
 
 use crate::error::Result;
-use crate::views::builtin::fourier_label;
+use crate::views::builtin::{fourier_label, index_labels};
 use crate::views::catalog::{Requirement, ViewDefinition, ViewInput, ViewOptionSpec};
 use crate::views::chart::{BarChart, Heatmap, Legend, LineChart, Panel, Series, Trajectory};
 use crate::views::color;
@@ -250,12 +250,15 @@ fn neuron_freq_trajectory(input: &ViewInput<'_>) -> Result<Figure> {
             "neuron".into()
         },
         x_ticks: epochs.iter().map(|e| e.to_string()).collect(),
-        y_ticks: order.iter().rev().map(|m| m.to_string()).collect(),
+        // Sorted rows are ranks, not neuron ids: label them only when in natural order.
+        y_ticks: if sorted {
+            vec![String::new(); neurons]
+        } else {
+            index_labels(neurons)
+        },
         cursor_col: None,
     };
-    panel.cursor_col = input
-        .cursor()
-        .and_then(|c| cursor_index(&epochs, Some(c)));
+    panel.cursor_col = input.cursor().and_then(|c| cursor_index(&epochs, Some(c)));
     let mut figure = Heatmap::single(
         "Neuron dominant frequency over training",
         panel,
@@ -270,11 +273,10 @@ fn dominant_frequencies_over_time(input: &ViewInput<'_>) -> Result<Figure> {
         .option("top")
         .parse()
         .map_err(|_| input.data_error("option 'top' must be a positive integer"))?;
-    let stacked = input.loader().load_epochs(
-        "dominant_frequencies",
-        None,
-        Some(&["coefficients"]),
-    )?;
+    let stacked =
+        input
+            .loader()
+            .load_epochs("dominant_frequencies", None, Some(&["coefficients"]))?;
     let epochs = epochs_of(input, &stacked)?;
     let (shape, coefficients) = input.array(&stacked, "coefficients")?;
     let [n, components] = shape[..] else {
