@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine: build the workbench (pure-Rust CPU backend), train a small
-# grokking variant with progress shown, then run every analyzer over its checkpoints.
+# grokking variant with progress shown, run every analyzer over its checkpoints, then write the
+# variant's HTML report (every chart on one self-contained page) and print its path.
 #
 # Variant: p = 59, training fraction 0.5, 1,500 epochs, a checkpoint every 50 epochs. It memorises
 # the training pairs within ~150 epochs while the test loss stays high, then the test loss falls
@@ -17,3 +18,4 @@ if [ "${1:-}" = "--force" ] || [ -z "$($tdw variants | grep "^$variant .*trained
 fi
 $tdw analyze "$variant"
 $tdw info "$variant"
+$tdw report "$variant"

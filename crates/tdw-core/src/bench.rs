@@ -115,3 +115,41 @@ pub fn median(values: &[f64]) -> f64 {
         (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
     }
 }
+
+/// Rendering time of one view: median seconds over the repeats, SVG size in bytes.
+#[derive(Debug, Clone)]
+pub struct ViewTiming {
+    pub view: &'static str,
+    pub median_s: f64,
+    pub svg_bytes: usize,
+}
+
+/// Times every view available for `variant`, at `epoch` (per-epoch views need it analyzed there),
+/// each `repeats` times, one after another on this thread: load from disk + draw the SVG.
+pub fn time_views(
+    variant: &crate::Variant,
+    epoch: Option<u64>,
+    repeats: usize,
+) -> Result<Vec<ViewTiming>> {
+    let mut timings = Vec::new();
+    for name in variant.available_views() {
+        let view = match epoch {
+            Some(e) => variant.at(e).view(name)?,
+            None => variant.view(name)?,
+        };
+        let mut samples = Vec::with_capacity(repeats);
+        let mut svg_bytes = 0;
+        for _ in 0..repeats.max(1) {
+            let started = std::time::Instant::now();
+            let figure = view.figure()?;
+            samples.push(started.elapsed().as_secs_f64());
+            svg_bytes = figure.svg().len();
+        }
+        timings.push(ViewTiming {
+            view: name,
+            median_s: median(&samples),
+            svg_bytes,
+        });
+    }
+    Ok(timings)
+}

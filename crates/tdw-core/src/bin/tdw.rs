@@ -147,6 +147,17 @@ enum BenchCommand {
         #[arg(long, default_value_t = 2)]
         torch_threads: usize,
     },
+    /// Milliseconds to load and draw each view of an analyzed variant at one checkpoint.
+    Views {
+        /// Variant directory name.
+        variant: String,
+        /// Epoch cursor (default: each per-epoch view's first analyzed epoch).
+        #[arg(long)]
+        epoch: Option<u64>,
+        /// Renders of each view; the median is reported.
+        #[arg(long, default_value_t = 5)]
+        repeats: usize,
+    },
     /// Seconds per checkpoint for MIScope's seven reference analyzers, ours and the Python peer,
     /// on copies of a trained variant's checkpoints (default: the reference variant).
     Analyze {
@@ -318,6 +329,35 @@ fn run(cli: Cli) -> Result<()> {
                 run = run.checkpoints(schedule::parse_list(&list)?);
             }
             analyze(run)?;
+        }
+        Command::Bench {
+            what:
+                BenchCommand::Views {
+                    variant,
+                    epoch,
+                    repeats,
+                },
+        } => {
+            let variant = registry.find_variant(&variant)?;
+            let timings = tdw_core::bench::time_views(&variant, epoch, repeats)?;
+            println!("{:<48} {:>9} {:>9}", "view", "ms", "SVG KB");
+            for t in &timings {
+                println!(
+                    "{:<48} {:>9.1} {:>9.1}",
+                    t.view,
+                    1e3 * t.median_s,
+                    t.svg_bytes as f64 / 1e3
+                );
+            }
+            let slowest = timings.iter().map(|t| t.median_s).fold(0.0, f64::max);
+            let total: f64 = timings.iter().map(|t| t.median_s).sum();
+            println!(
+                "{} views of {}: slowest {:.1} ms, all together {:.1} ms (median of {repeats})",
+                timings.len(),
+                variant.name(),
+                1e3 * slowest,
+                1e3 * total
+            );
         }
         Command::Bench {
             what:

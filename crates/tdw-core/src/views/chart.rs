@@ -168,21 +168,38 @@ fn frame<'a, 'b: 'a>(
     Ok(chart)
 }
 
-/// Draws the red epoch indicator ("Epoch N") across the full height.
-fn draw_cursor<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, epoch: f64, y: (f64, f64)) -> Result<()> {
+/// Draws the red epoch indicator's line across the full height (before the legend).
+fn draw_cursor_line<'a, 'b: 'a>(
+    chart: &mut Chart<'a, 'b>,
+    epoch: f64,
+    y: (f64, f64),
+) -> Result<()> {
     let style = color::CURSOR.stroke_width(2);
     drawing(chart.draw_series(std::iter::once(PathElement::new(
         vec![(epoch, y.0), (epoch, y.1)],
         style,
     ))))?;
+    Ok(())
+}
+
+/// Writes "Epoch N" at the top of the indicator (after the legend, so nothing hides it); on the
+/// line's left when the line is near the right edge, so it is never clipped.
+fn draw_cursor_label<'a, 'b: 'a>(
+    chart: &mut Chart<'a, 'b>,
+    epoch: f64,
+    x: (f64, f64),
+    y: (f64, f64),
+) -> Result<()> {
+    let near_right = epoch > x.0 + 0.8 * (x.1 - x.0);
+    let (anchor, text) = if near_right {
+        (HPos::Right, format!("Epoch {} ", epoch.round() as i64))
+    } else {
+        (HPos::Left, format!(" Epoch {}", epoch.round() as i64))
+    };
     let label = TextStyle::from((FONT, TICK_SIZE).into_font())
         .color(&color::CURSOR)
-        .pos(Pos::new(HPos::Left, VPos::Top));
-    drawing(chart.draw_series(std::iter::once(Text::new(
-        format!(" Epoch {}", epoch.round() as i64),
-        (epoch, y.1),
-        label,
-    ))))?;
+        .pos(Pos::new(anchor, VPos::Top));
+    drawing(chart.draw_series(std::iter::once(Text::new(text, (epoch, y.1), label))))?;
     Ok(())
 }
 
@@ -409,13 +426,16 @@ impl LineChart {
                 self.draw_series(&mut chart, series)?;
             }
             if let Some(epoch) = self.cursor {
-                draw_cursor(&mut chart, epoch as f64, (y_lo, y_top))?;
+                draw_cursor_line(&mut chart, epoch as f64, (y_lo, y_top))?;
             }
             let labelled = self.series.iter().any(|s| !s.name.is_empty())
                 || !self.bands.is_empty()
                 || !self.hlines.is_empty();
             if labelled {
                 draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+            }
+            if let Some(epoch) = self.cursor {
+                draw_cursor_label(&mut chart, epoch as f64, (x_lo, x_hi), (y_lo, y_top))?;
             }
             Ok(())
         })

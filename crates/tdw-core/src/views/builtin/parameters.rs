@@ -58,6 +58,8 @@ const MATRICES: [&str; 9] = [
     "W_E", "W_pos", "W_Q", "W_K", "W_V", "W_O", "W_in", "W_out", "W_U",
 ];
 const ATTENTION: [&str; 4] = ["W_Q", "W_K", "W_V", "W_O"];
+/// Key frequencies labelled on the Fourier-coefficient chart (a grokked model has 3–6).
+const MAX_LABELS: usize = 6;
 
 fn fourier_coefficients(input: &ViewInput<'_>) -> Result<Figure> {
     let (epoch, artifact) = input.epoch_artifact("dominant_frequencies", &["coefficients"])?;
@@ -75,7 +77,9 @@ fn fourier_coefficients(input: &ViewInput<'_>) -> Result<Figure> {
         &coefficients,
         color::TRAIN,
     );
-    // One label per key frequency, on the taller of its sin/cos pair, so neighbours never overlap.
+    // One label per key frequency, on the taller of its sin/cos pair so neighbours never
+    // overlap, and only for the largest few: before grokking every component can exceed 1.
+    let mut labelled: Vec<usize> = Vec::new();
     for (i, bar) in chart.bars.iter_mut().enumerate() {
         if bar.value <= threshold {
             bar.opacity = 0.3;
@@ -86,13 +90,16 @@ fn fourier_coefficients(input: &ViewInput<'_>) -> Result<Figure> {
             i if i % 2 == 1 => coefficients.get(i + 1),
             i => coefficients.get(i - 1),
         };
-        let taller = partner.is_none_or(|v| bar.value > *v || (bar.value == *v && i % 2 == 1));
-        if taller {
-            bar.annotation = Some(match i {
-                0 => "const".to_string(),
-                i => format!("k = {}", i.div_ceil(2)),
-            });
+        if partner.is_none_or(|v| bar.value > *v || (bar.value == *v && i % 2 == 1)) {
+            labelled.push(i);
         }
+    }
+    labelled.sort_by(|a, b| coefficients[*b].total_cmp(&coefficients[*a]));
+    for &i in labelled.iter().take(MAX_LABELS) {
+        chart.bars[i].annotation = Some(match i {
+            0 => "const".to_string(),
+            i => format!("k = {}", i.div_ceil(2)),
+        });
     }
     chart.hlines.push(RefLine {
         label: format!("threshold {threshold}"),
