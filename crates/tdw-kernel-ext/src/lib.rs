@@ -1,1 +1,37 @@
-pub use tdw_core::prelude;
+//! The Training Dynamics Workbench in Jupyter, through the evcxr Rust kernel.
+//!
+//! A notebook gets everything from one import (the kernel set-up does it for you, see
+//! `notebooks/evcxr-config/prelude.rs`):
+//!
+//! ```ignore
+//! use tdw_kernel_ext::prelude::*;
+//! let v = variant("modulo_addition_1layer", "prime=59 fraction=0.5")?;  // hypothetical params
+//! let run = train(&v, &Training::epochs(1500).checkpoint_every(50))?;   // progress lines, then a chart
+//! analyze(&v)?;
+//! v.at(600).view("parameters.embeddings.fourier_coefficients")?          // an inline SVG chart
+//! ```
+//!
+//! Why the shape of this crate: evcxr shows a cell's value by calling `.evcxr_display()` on it
+//! (see `display`), streams stdout line by line while a cell runs (so progress is bounded lines,
+//! see `progress`), and compiles every cell as a new crate, so the entry points in `notebook`
+//! are plain non-generic functions whose heavy code (burn, plotters) is compiled once here.
+
+pub mod display;
+pub mod html;
+pub mod notebook;
+pub mod progress;
+
+/// The workbench itself, for cells that need more than the prelude.
+pub use tdw_core;
+
+/// What a notebook needs in scope.
+pub mod prelude {
+    pub use crate::display::EvcxrDisplay;
+    pub use crate::notebook::{
+        Analysis, ArtifactSummary, FamilyTable, ReportFile, Training, TrainingRun, VariantTable,
+        analyze, artifact, families, find_variant, freshness, registry, report, train, variant,
+        variants,
+    };
+    pub use tdw_core::prelude::*;
+    pub use tdw_core::views::Phases;
+}

@@ -1,0 +1,324 @@
+//! Inline display in evcxr: a cell ending in a value calls `value.evcxr_display()`, which prints
+//! MIME blocks (`EVCXR_BEGIN_CONTENT <mime>` … `EVCXR_END_CONTENT`) on stdout; the kernel sends
+//! them as the cell's result. The library does not depend on evcxr: the protocol is these lines.
+
+use std::io::Write;
+
+use tdw_core::analysis::freshness::FreshnessReport;
+use tdw_core::analysis::{AnalysisReport, Artifact};
+use tdw_core::views::chart::{LineChart, Marker, Series};
+use tdw_core::views::color;
+use tdw_core::{BoundView, Figure, Report, TrainingResult, Variant};
+
+use crate::html;
+
+/// Prints MIME blocks for evcxr, all under one lock so no other output interleaves.
+pub fn emit(blocks: &[(&str, &str)]) {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for (mime, body) in blocks {
+        // A line that is exactly the end marker would cut the block short.
+        let body = body.replace("\nEVCXR_END_CONTENT", "\n EVCXR_END_CONTENT");
+        let _ = write!(
+            out,
+            "EVCXR_BEGIN_CONTENT {mime}\n{body}\nEVCXR_END_CONTENT\n"
+        );
+    }
+    let _ = out.flush();
+}
+
+/// Shows an error as the cell's text result and on stderr (where notebook tests look).
+fn emit_error(error: &dyn std::fmt::Display) {
+    eprintln!("error: {error}");
+    emit(&[("text/plain", &format!("error: {error}"))]);
+}
+
+/// Values that render inline in a notebook.
+pub trait EvcxrDisplay {
+    fn evcxr_display(&self);
+}
+
+impl EvcxrDisplay for Figure {
+    fn evcxr_display(&self) {
+        emit(&[
+            ("image/svg+xml", self.svg()),
+            ("text/plain", &format!("Figure({:?})", self.title())),
+        ]);
+    }
+}
+
+impl EvcxrDisplay for BoundView {
+    fn evcxr_display(&self) {
+        match self.figure() {
+            Ok(figure) => figure.evcxr_display(),
+            Err(e) => emit_error(&e),
+        }
+    }
+}
+
+impl<T: EvcxrDisplay> EvcxrDisplay for tdw_core::Result<T> {
+    fn evcxr_display(&self) {
+        match self {
+            Ok(value) => value.evcxr_display(),
+            Err(e) => emit_error(e),
+        }
+    }
+}
+
+/// One row describing a variant: name, state, checkpoints, epochs, final losses.
+pub(crate) fn variant_row(variant: &Variant) -> Vec<String> {
+    let checkpoints = variant.checkpoints().map(|c| c.len()).unwrap_or(0);
+    let (epochs, train, test) = match variant.metadata() {
+        Ok(m) => (
+            m.num_epochs.to_string(),
+            m.train_losses
+                .last()
+                .map_or("–".into(), |l| format!("{l:.3e}")),
+            m.test_losses
+                .last()
+                .map_or("–".into(), |l| format!("{l:.3e}")),
+        ),
+        Err(_) => ("–".into(), "–".into(), "–".into()),
+    };
+    vec![
+        variant.name().to_string(),
+        variant.family().name().to_string(),
+        variant.state().to_string(),
+        checkpoints.to_string(),
+        epochs,
+        train,
+        test,
+    ]
+}
+
+pub(crate) const VARIANT_HEADER: [&str; 7] = [
+    "variant",
+    "family",
+    "state",
+    "checkpoints",
+    "epochs",
+    "final train loss",
+    "final test loss",
+];
+
+impl EvcxrDisplay for Variant {
+    fn evcxr_display(&self) {
+        let rows = vec![variant_row(self)];
+        let views = self.available_views();
+        let html = format!(
+            "{}<p>{} views available; parameters: <code>{}</code></p>",
+            html::table(&VARIANT_HEADER, &rows),
+            views.len(),
+            html::escape(&self.params().to_string())
+        );
+        emit(&[
+            ("text/html", &html),
+            ("text/plain", &html::text_table(&VARIANT_HEADER, &rows)),
+        ]);
+    }
+}
+
+impl EvcxrDisplay for Vec<Variant> {
+    fn evcxr_display(&self) {
+        let rows: Vec<Vec<String>> = self.iter().map(variant_row).collect();
+        emit(&[
+            ("text/html", &html::table(&VARIANT_HEADER, &rows)),
+            ("text/plain", &html::text_table(&VARIANT_HEADER, &rows)),
+        ]);
+    }
+}
+
+/// The loss curves of a finished run, drawn from the result itself.
+pub fn loss_chart(result: &TrainingResult, title: &str) -> tdw_core::Result<Figure> {
+    let per_epoch = |losses: &[f64]| -> Vec<(f64, f64)> {
+        losses
+            .iter()
+            .enumerate()
+            .map(|(e, l)| (e as f64, *l))
+            .collect()
+    };
+    let mut chart = LineChart::new(title, "epoch", "loss");
+    chart.log_y = true;
+    chart.size = (760, 400);
+    chart.series.push(Series::line(
+        "train",
+        per_epoch(&result.train_losses),
+        color::TRAIN,
+    ));
+    chart.series.push(Series::line(
+        "test",
+        per_epoch(&result.test_losses),
+        color::TEST,
+    ));
+    let marks = result
+        .checkpoint_epochs
+        .iter()
+        .filter_map(|e| Some((*e as f64, *result.test_losses.get(*e as usize)?)))
+        .collect();
+    chart
+        .series
+        .push(Series::line("checkpoints", marks, color::CHECKPOINT).markers(Marker::Diamond));
+    chart.render()
+}
+
+/// First epoch with loss below `threshold`, as text.
+pub(crate) fn first_below(losses: &[f64], threshold: f64) -> String {
+    losses
+        .iter()
+        .position(|l| *l < threshold)
+        .map_or("not reached".into(), |e| e.to_string())
+}
+
+impl EvcxrDisplay for TrainingResult {
+    fn evcxr_display(&self) {
+        let name = self
+            .variant_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let rows = vec![
+            vec!["epochs".into(), self.train_losses.len().to_string()],
+            vec![
+                "checkpoints".into(),
+                self.checkpoint_epochs.len().to_string(),
+            ],
+            vec![
+                "final train loss".into(),
+                format!("{:.3e}", self.final_train_loss),
+            ],
+            vec![
+                "final test loss".into(),
+                format!("{:.3e}", self.final_test_loss),
+            ],
+            vec![
+                "first epoch with test loss < 0.01".into(),
+                first_below(&self.test_losses, 0.01),
+            ],
+            vec!["written to".into(), self.variant_dir.display().to_string()],
+        ];
+        let chart = match loss_chart(self, &format!("Loss curves — {name}")) {
+            Ok(figure) => figure.svg().to_string(),
+            Err(e) => format!("<p>chart failed: {}</p>", html::escape(&e.to_string())),
+        };
+        let html = format!("{chart}{}", html::table(&["", ""], &rows));
+        emit(&[
+            ("text/html", &html),
+            ("text/plain", &html::text_table(&["", ""], &rows)),
+        ]);
+    }
+}
+
+impl EvcxrDisplay for AnalysisReport {
+    fn evcxr_display(&self) {
+        let mut rows = vec![
+            vec![
+                "checkpoints analyzed".into(),
+                self.epochs_analyzed.len().to_string(),
+            ],
+            vec![
+                "per-epoch files written".into(),
+                self.files_written.to_string(),
+            ],
+            vec![
+                "cross-epoch analyzers".into(),
+                self.cross_epoch_run.join(", "),
+            ],
+            vec!["seconds".into(), format!("{:.1}", self.seconds)],
+        ];
+        for (analyzer, reason) in &self.skipped {
+            rows.push(vec![format!("skipped: {analyzer}"), reason.clone()]);
+        }
+        if !self.not_implemented.is_empty() {
+            rows.push(vec![
+                "not implemented".into(),
+                self.not_implemented.join(", "),
+            ]);
+        }
+        emit(&[
+            ("text/html", &html::table(&["analysis", ""], &rows)),
+            ("text/plain", &html::text_table(&["analysis", ""], &rows)),
+        ]);
+    }
+}
+
+impl EvcxrDisplay for FreshnessReport {
+    fn evcxr_display(&self) {
+        let rows: Vec<Vec<String>> = self
+            .per_epoch
+            .iter()
+            .map(|(a, f)| vec![a.clone(), "per-epoch".into(), f.to_string()])
+            .chain(
+                self.cross_epoch
+                    .iter()
+                    .map(|(a, f)| vec![a.clone(), "cross-epoch".into(), f.to_string()]),
+            )
+            .collect();
+        let header = ["analyzer", "kind", "state"];
+        let caption = format!(
+            "<p>{}: {} checkpoints</p>",
+            html::escape(&self.variant_name),
+            self.total_checkpoints
+        );
+        emit(&[
+            (
+                "text/html",
+                &format!("{caption}{}", html::table(&header, &rows)),
+            ),
+            ("text/plain", &html::text_table(&header, &rows)),
+        ]);
+    }
+}
+
+impl EvcxrDisplay for Artifact {
+    fn evcxr_display(&self) {
+        let rows: Vec<Vec<String>> = self
+            .iter()
+            .map(|(key, array)| {
+                let values = array.to_f64();
+                let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+                let (lo, hi) = finite
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+                        (a.min(*v), b.max(*v))
+                    });
+                let mean = finite.iter().sum::<f64>() / finite.len().max(1) as f64;
+                vec![
+                    key.to_string(),
+                    array.dtype().numpy_name().to_string(),
+                    format!("{:?}", array.shape()),
+                    format!("{lo:.4}"),
+                    format!("{mean:.4}"),
+                    format!("{hi:.4}"),
+                ]
+            })
+            .collect();
+        let header = ["key", "dtype", "shape", "min", "mean", "max"];
+        emit(&[
+            ("text/html", &html::table(&header, &rows)),
+            ("text/plain", &html::text_table(&header, &rows)),
+        ]);
+    }
+}
+
+impl EvcxrDisplay for Report {
+    fn evcxr_display(&self) {
+        let failures = self.failures();
+        let moments: Vec<String> = self
+            .moments()
+            .iter()
+            .map(|m| format!("{} ({})", m.epoch, m.label))
+            .collect();
+        let rows = vec![
+            vec![
+                "charts".into(),
+                (self.entries().len() - failures.len()).to_string(),
+            ],
+            vec!["failed".into(), failures.len().to_string()],
+            vec!["epochs shown".into(), moments.join(", ")],
+        ];
+        emit(&[
+            ("text/html", &html::table(&["report", ""], &rows)),
+            ("text/plain", &html::text_table(&["report", ""], &rows)),
+        ]);
+    }
+}

@@ -1,0 +1,301 @@
+//! Notebook entry points: plain functions and small result types, so cells only call into code
+//! compiled once with this crate (a generic call in a cell would recompile burn's generics).
+
+use std::path::PathBuf;
+
+use tdw_core::analysis::freshness::FreshnessReport;
+use tdw_core::analysis::{AnalysisReport, AnalysisRun, AnalyzerRegistry, Artifact, ArtifactLoader};
+use tdw_core::{
+    Error, FamilyRegistry, Report, Result, TrainOptions, TrainingResult, Variant, default_device,
+    paths,
+};
+
+use crate::display::{self, EvcxrDisplay, emit};
+use crate::html;
+use crate::progress::{AnalysisLines, TrainingLines};
+
+/// The project's families and results (`model_families/`, `results/`; env `TDW_RESULTS_DIR`).
+pub fn registry() -> Result<FamilyRegistry> {
+    FamilyRegistry::open(&paths::model_families_dir(), &paths::results_dir())
+}
+
+/// The model families, shown as a table.
+pub fn families() -> Result<FamilyTable> {
+    let registry = registry()?;
+    let rows = registry
+        .families()
+        .map(|family| {
+            let spec = family.spec();
+            let params = spec
+                .domain_parameters
+                .iter()
+                .map(|(name, p)| match &p.default {
+                    Some(value) => format!("{name}={value}"),
+                    None => format!("{name}=(required)"),
+                })
+                .collect::<Vec<_>>()
+                .join(" ");
+            let variants = registry.variants(family.name()).map_or(0, |v| v.len());
+            vec![
+                family.name().to_string(),
+                spec.description.clone(),
+                params,
+                variants.to_string(),
+            ]
+        })
+        .collect();
+    Ok(FamilyTable { rows })
+}
+
+/// Every variant on disk (all families).
+pub fn variants() -> Result<VariantTable> {
+    let registry = registry()?;
+    let mut all = Vec::new();
+    for name in registry.names() {
+        all.extend(registry.variants(&name)?);
+    }
+    Ok(VariantTable { variants: all })
+}
+
+/// A variant of `family` from `name=value` pairs separated by spaces or commas
+/// (`"prime=59 seed=999"`); omitted parameters take the family's defaults.
+pub fn variant(family: &str, params: &str) -> Result<Variant> {
+    let pairs = params
+        .split([' ', ','])
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.split_once('=').ok_or_else(|| Error::InvalidSetting {
+                setting: "variant parameters".into(),
+                value: p.to_string(),
+                reason: "expected NAME=VALUE".into(),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    registry()?.create_variant_from_text(family, pairs)
+}
+
+/// A variant on disk, by directory name.
+pub fn find_variant(name: &str) -> Result<Variant> {
+    registry()?.find_variant(name)
+}
+
+/// Training settings, built up fluently: `Training::epochs(1500).fraction(0.5).checkpoint_every(50)`.
+#[derive(Debug, Clone, Default)]
+pub struct Training {
+    options: TrainOptions,
+}
+
+impl Training {
+    /// The family's defaults (25,000 epochs for the one-layer transformer).
+    pub fn defaults() -> Self {
+        Training::default()
+    }
+
+    pub fn epochs(epochs: u64) -> Self {
+        Training::default().with_epochs(epochs)
+    }
+
+    pub fn with_epochs(mut self, epochs: u64) -> Self {
+        self.options.num_epochs = Some(epochs);
+        self
+    }
+
+    /// Fraction of all (a, b) pairs used for training.
+    pub fn fraction(mut self, fraction: f64) -> Self {
+        self.options.training_fraction = Some(fraction);
+        self
+    }
+
+    /// A checkpoint every `every` epochs (the final epoch is always saved).
+    pub fn checkpoint_every(mut self, every: u64) -> Self {
+        let total = self.options.num_epochs.unwrap_or(25_000);
+        self.options.checkpoint_epochs = Some((0..total).step_by(every.max(1) as usize).collect());
+        self
+    }
+
+    /// Retrain even if the variant already has checkpoints.
+    pub fn force(mut self) -> Self {
+        self.options.overwrite = true;
+        self
+    }
+
+    /// Continue an interrupted run.
+    pub fn resume(mut self) -> Self {
+        self.options.resume = true;
+        self
+    }
+
+    pub fn options(&self) -> &TrainOptions {
+        &self.options
+    }
+}
+
+/// A finished training run: its result, or the run already on disk.
+#[derive(Debug, Clone)]
+pub struct TrainingRun {
+    pub variant: Variant,
+    pub result: TrainingResult,
+    /// False when the variant was already trained and nothing ran.
+    pub trained_now: bool,
+}
+
+impl EvcxrDisplay for TrainingRun {
+    fn evcxr_display(&self) {
+        self.result.evcxr_display();
+    }
+}
+
+/// Trains `variant` with progress lines; a variant that is already trained (and not forced or
+/// resumed) is not retrained: its run on disk is returned, so re-running a notebook is cheap.
+pub fn train(variant: &Variant, training: &Training) -> Result<TrainingRun> {
+    let options = training.options();
+    if !options.overwrite && !options.resume && variant.metadata_path().is_file() {
+        let metadata = variant.metadata()?;
+        println!(
+            "{} is already trained ({} epochs); showing the run on disk (use .force() to retrain)",
+            variant.name(),
+            metadata.num_epochs
+        );
+        let result = TrainingResult {
+            final_train_loss: metadata.train_losses.last().copied().unwrap_or(f64::NAN),
+            final_test_loss: metadata.test_losses.last().copied().unwrap_or(f64::NAN),
+            train_losses: metadata.train_losses,
+            test_losses: metadata.test_losses,
+            checkpoint_epochs: metadata.checkpoint_epochs,
+            variant_dir: variant.dir().to_path_buf(),
+        };
+        return Ok(TrainingRun {
+            variant: variant.clone(),
+            result,
+            trained_now: false,
+        });
+    }
+    let mut progress = TrainingLines::default();
+    let result = variant.train(options, &default_device(), &mut progress)?;
+    Ok(TrainingRun {
+        variant: variant.clone(),
+        result,
+        trained_now: true,
+    })
+}
+
+/// The result of [`analyze`].
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    pub report: AnalysisReport,
+}
+
+impl EvcxrDisplay for Analysis {
+    fn evcxr_display(&self) {
+        self.report.evcxr_display();
+    }
+}
+
+/// Runs every analyzer of the variant's family over its checkpoints (resumable: what is on disk
+/// is skipped), with progress lines.
+pub fn analyze(variant: &Variant) -> Result<Analysis> {
+    let registry = AnalyzerRegistry::open(&paths::analyzers_dir())?;
+    let mut progress = AnalysisLines::default();
+    let report = AnalysisRun::new(variant, &registry).run(&mut progress)?;
+    Ok(Analysis { report })
+}
+
+/// Which analyzers are up to date with the checkpoints.
+pub fn freshness(variant: &Variant) -> Result<FreshnessReport> {
+    FreshnessReport::check(variant)
+}
+
+/// One analyzer's artifact at one epoch (keys, dtypes, shapes and value ranges when shown).
+pub fn artifact(variant: &Variant, analyzer: &str, epoch: u64) -> Result<ArtifactSummary> {
+    let loader = ArtifactLoader::new(variant.artifacts_dir());
+    Ok(ArtifactSummary {
+        artifact: loader.load_epoch(analyzer, epoch)?,
+    })
+}
+
+/// A loaded artifact; `.artifact` holds the arrays.
+#[derive(Debug, Clone)]
+pub struct ArtifactSummary {
+    pub artifact: Artifact,
+}
+
+impl EvcxrDisplay for ArtifactSummary {
+    fn evcxr_display(&self) {
+        self.artifact.evcxr_display();
+    }
+}
+
+/// Writes the variant's HTML report (every available chart) and shows where.
+pub fn report(variant: &Variant) -> Result<ReportFile> {
+    let report = Report::build(variant)?;
+    let path = report.write(&Report::default_path(variant))?;
+    Ok(ReportFile { report, path })
+}
+
+/// A written report.
+#[derive(Debug, Clone)]
+pub struct ReportFile {
+    pub report: Report,
+    pub path: PathBuf,
+}
+
+impl EvcxrDisplay for ReportFile {
+    fn evcxr_display(&self) {
+        let charts = self.report.entries().len() - self.report.failures().len();
+        let size = std::fs::metadata(&self.path).map_or(0, |m| m.len());
+        let rows = vec![
+            vec!["file".into(), self.path.display().to_string()],
+            vec!["charts".into(), charts.to_string()],
+            vec!["size".into(), format!("{:.1} MB", size as f64 / 1e6)],
+            vec![
+                "epochs shown".into(),
+                self.report
+                    .moments()
+                    .iter()
+                    .map(|m| format!("{} ({})", m.epoch, m.label))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ],
+        ];
+        emit(&[
+            ("text/html", &html::table(&["report", ""], &rows)),
+            ("text/plain", &html::text_table(&["report", ""], &rows)),
+        ]);
+    }
+}
+
+/// The families, as shown by [`families`].
+#[derive(Debug, Clone)]
+pub struct FamilyTable {
+    pub rows: Vec<Vec<String>>,
+}
+
+const FAMILY_HEADER: [&str; 4] = ["family", "description", "parameters (defaults)", "variants"];
+
+impl EvcxrDisplay for FamilyTable {
+    fn evcxr_display(&self) {
+        emit(&[
+            ("text/html", &html::table(&FAMILY_HEADER, &self.rows)),
+            ("text/plain", &html::text_table(&FAMILY_HEADER, &self.rows)),
+        ]);
+    }
+}
+
+/// The variants, as shown by [`variants`].
+#[derive(Debug, Clone)]
+pub struct VariantTable {
+    pub variants: Vec<Variant>,
+}
+
+impl EvcxrDisplay for VariantTable {
+    fn evcxr_display(&self) {
+        let rows: Vec<Vec<String>> = self.variants.iter().map(display::variant_row).collect();
+        emit(&[
+            ("text/html", &html::table(&display::VARIANT_HEADER, &rows)),
+            (
+                "text/plain",
+                &html::text_table(&display::VARIANT_HEADER, &rows),
+            ),
+        ]);
+    }
+}

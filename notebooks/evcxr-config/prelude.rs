@@ -1,0 +1,1 @@
+use tdw_kernel_ext::prelude::*;
