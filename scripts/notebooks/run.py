@@ -96,6 +96,8 @@ def run(path, out_dir, self_test, timeout):
         startup_timeout=timeout,
         kernel_name=nb.metadata.get("kernelspec", {}).get("name", "tdw"),
         record_timing=True,
+        # Keep going after a failing cell: the checks below report every problem, with its text.
+        allow_errors=True,
         resources={"metadata": {"path": str(path.parent)}},
     )
     started = time.monotonic()

@@ -209,14 +209,29 @@ pub fn freshness(variant: &Variant) -> Result<FreshnessReport> {
 pub fn artifact(variant: &Variant, analyzer: &str, epoch: u64) -> Result<ArtifactSummary> {
     let loader = ArtifactLoader::new(variant.artifacts_dir());
     Ok(ArtifactSummary {
+        analyzer: analyzer.to_string(),
         artifact: loader.load_epoch(analyzer, epoch)?,
     })
 }
 
-/// A loaded artifact; `.artifact` holds the arrays.
+/// A loaded artifact; `.artifact` holds the arrays, [`ArtifactSummary::values`] one as numbers.
 #[derive(Debug, Clone)]
 pub struct ArtifactSummary {
+    pub analyzer: String,
     pub artifact: Artifact,
+}
+
+impl ArtifactSummary {
+    /// The values of one key, flattened in row-major order and widened to f64.
+    pub fn values(&self, key: &str) -> Result<Vec<f64>> {
+        self.artifact
+            .as_f64(key)
+            .map(|array| array.iter().copied().collect())
+            .map_err(|reason| Error::AnalyzerInput {
+                analyzer: self.analyzer.clone(),
+                reason,
+            })
+    }
 }
 
 impl EvcxrDisplay for ArtifactSummary {

@@ -149,8 +149,15 @@ impl Report {
              <h1>{name}</h1>"
         );
         page.push_str(&self.summary_table());
-        let (cross, per_epoch): (Vec<&Entry>, Vec<&Entry>) =
+        let (mut cross, per_epoch): (Vec<&Entry>, Vec<&Entry>) =
             self.entries.iter().partition(|e| e.epoch.is_none());
+        // The loss curves and the progress measures tell the story; they lead the page.
+        let rank = |view: &str| match view {
+            "training.metadata.loss_curves" => 0,
+            v if v.starts_with("progress_measures.") => 1,
+            _ => 2,
+        };
+        cross.sort_by_key(|e| (rank(e.view), e.view));
         page.push_str("<h2>Over training</h2><div class=\"grid\">");
         for entry in &cross {
             page.push_str(&figure(entry));
