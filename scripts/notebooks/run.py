@@ -88,7 +88,7 @@ def problems_of(cell, index, arrivals):
     return found
 
 
-def run(path, out_dir, self_test, timeout):
+def run(path, out_dir, self_test, timeout, cwd):
     nb = nbformat.read(path, as_version=4)
     client = TimedClient(
         nb,
@@ -98,7 +98,9 @@ def run(path, out_dir, self_test, timeout):
         record_timing=True,
         # Keep going after a failing cell: the checks below report every problem, with its text.
         allow_errors=True,
-        resources={"metadata": {"path": str(path.parent)}},
+        # The kernel's working directory: notebooks/evcxr-config/init.evcxr names tdw-kernel-ext by a
+        # path relative to notebooks/, as JupyterLab runs a kernel in its notebook's folder.
+        resources={"metadata": {"path": str(cwd)}},
     )
     started = time.monotonic()
     client.execute()
@@ -129,13 +131,15 @@ def main():
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("target/notebooks"))
     parser.add_argument("--self-test", action="store_true")
     parser.add_argument("--timeout", type=int, default=3600)
+    parser.add_argument("--cwd", type=pathlib.Path, default=pathlib.Path("notebooks"),
+                        help="kernel working directory (default: notebooks/)")
     args = parser.parse_args()
     report = {}
     all_failures = []
     grand = time.monotonic()
     for path in args.notebooks:
         print(f"== {path}", flush=True)
-        failures, times, total = run(path.resolve(), args.out, args.self_test, args.timeout)
+        failures, times, total = run(path.resolve(), args.out, args.self_test, args.timeout, args.cwd.resolve())
         for t in times:
             s = "?" if t["seconds"] is None else f"{t['seconds']:7.1f} s"
             print(f"  cell {t['cell']:>2} {s}  {t['source']}")
