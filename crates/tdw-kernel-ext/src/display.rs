@@ -38,10 +38,25 @@ pub trait EvcxrDisplay {
     fn evcxr_display(&self);
 }
 
+/// Widest chart shown inline: notebook output areas are ~900 px, and a wider SVG gets a
+/// horizontal scrollbar. The viewBox is kept, so a narrower width scales the whole chart.
+pub const MAX_INLINE_WIDTH: u32 = 860;
+
+/// The SVG with its outer width/height scaled down to [`MAX_INLINE_WIDTH`] when wider.
+pub fn fit_width(svg: &str, (width, height): (u32, u32)) -> String {
+    if width <= MAX_INLINE_WIDTH {
+        return svg.to_string();
+    }
+    let new_height = (height as f64 * MAX_INLINE_WIDTH as f64 / width as f64).round() as u32;
+    let old = format!("<svg width=\"{width}\" height=\"{height}\"");
+    let new = format!("<svg width=\"{MAX_INLINE_WIDTH}\" height=\"{new_height}\"");
+    svg.replacen(&old, &new, 1)
+}
+
 impl EvcxrDisplay for Figure {
     fn evcxr_display(&self) {
         emit(&[
-            ("image/svg+xml", self.svg()),
+            ("image/svg+xml", &fit_width(self.svg(), self.size())),
             ("text/plain", &format!("Figure({:?})", self.title())),
         ]);
     }
@@ -197,7 +212,7 @@ impl EvcxrDisplay for TrainingResult {
             vec!["written to".into(), self.variant_dir.display().to_string()],
         ];
         let chart = match loss_chart(self, &format!("Loss curves — {name}")) {
-            Ok(figure) => figure.svg().to_string(),
+            Ok(figure) => fit_width(figure.svg(), figure.size()),
             Err(e) => format!("<p>chart failed: {}</p>", html::escape(&e.to_string())),
         };
         let html = format!("{chart}{}", html::table(&["", ""], &rows));
@@ -320,5 +335,21 @@ impl EvcxrDisplay for Report {
             ("text/html", &html::table(&["report", ""], &rows)),
             ("text/plain", &html::text_table(&["report", ""], &rows)),
         ]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wide_charts_are_scaled_to_the_output_area() {
+        let svg = r#"<svg width="1720" height="400" viewBox="0 0 1720 400"></svg>"#;
+        assert_eq!(
+            fit_width(svg, (1720, 400)),
+            r#"<svg width="860" height="200" viewBox="0 0 1720 400"></svg>"#
+        );
+        let narrow = r#"<svg width="500" height="400" viewBox="0 0 500 400"></svg>"#;
+        assert_eq!(fit_width(narrow, (500, 400)), narrow);
     }
 }
