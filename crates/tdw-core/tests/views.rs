@@ -789,3 +789,45 @@ fn cli_view_and_report_write_files() {
         "{stderr}"
     );
 }
+
+#[test]
+fn comparison_lists_grokking_epochs_and_draws_every_variant() {
+    let (variant, results) = synthetic_variant();
+    let registry = tdw_core::FamilyRegistry::open(&common::families_dir(), results.path()).unwrap();
+    // A second variant that never generalises.
+    let other = registry
+        .create_variant_from_text("modulo_addition_1layer", [("prime", "11")])
+        .unwrap();
+    std::fs::create_dir_all(other.dir()).unwrap();
+    let metadata = Metadata {
+        train_losses: vec![2.0, 1e-3, 1e-4],
+        test_losses: vec![2.0, 5.0, 6.0],
+        train_indices: vec![],
+        test_indices: vec![],
+        checkpoint_epochs: vec![0, 2],
+        num_epochs: 3,
+    };
+    std::fs::write(
+        other.metadata_path(),
+        serde_json::to_vec(&metadata).unwrap(),
+    )
+    .unwrap();
+    let comparison =
+        tdw_core::views::Comparison::of(&[variant.clone(), other.clone()], 0.01).unwrap();
+    assert_eq!(comparison.rows[0].grokking_epoch, Some(120));
+    // sin 2 / cos 2 lead the last checkpoint's spectrum.
+    assert_eq!(comparison.rows[0].key_frequencies[0], 2);
+    assert_eq!(comparison.rows[1].grokking_epoch, None);
+    assert!(comparison.rows[1].key_frequencies.is_empty());
+    let table = comparison.table_text();
+    assert!(
+        table.contains("never") && table.contains("(not analyzed)"),
+        "{table}"
+    );
+    let chart = comparison.loss_chart().unwrap();
+    for name in [variant.name(), other.name()] {
+        assert!(has_text(chart.svg(), &format!("{name} test")));
+        assert!(has_text(chart.svg(), &format!("{name} train")));
+    }
+    assert!(tdw_core::views::Comparison::of(&[variant], 0.0).is_err());
+}

@@ -117,6 +117,21 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Compare trained variants: grokking epoch, final losses, key frequencies, and all loss
+    /// curves on one chart.
+    Compare {
+        /// Variant directory names (default: every trained variant, of --family if given).
+        variants: Vec<String>,
+        /// Only this family's variants (when none are named).
+        #[arg(long)]
+        family: Option<String>,
+        /// Test loss below which a variant counts as grokked.
+        #[arg(long, default_value_t = 0.01)]
+        threshold: f64,
+        /// Also write the loss-curve chart (.svg or .png).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Show a variant: parameters, state, checkpoints and final losses.
     Info {
         /// Variant directory name, e.g. modulo_addition_1layer_p113_seed999_dseed598.
@@ -306,6 +321,40 @@ fn run(cli: Cli) -> Result<()> {
                 path.display(),
                 started.elapsed().as_secs_f64()
             );
+        }
+        Command::Compare {
+            variants,
+            family,
+            threshold,
+            out,
+        } => {
+            let chosen = if variants.is_empty() {
+                let families = match family {
+                    Some(f) => vec![f],
+                    None => registry.names(),
+                };
+                let mut all = Vec::new();
+                for f in families {
+                    all.extend(
+                        registry
+                            .variants(&f)?
+                            .into_iter()
+                            .filter(|v| v.metadata_path().is_file()),
+                    );
+                }
+                all
+            } else {
+                variants
+                    .iter()
+                    .map(|v| registry.find_variant(v))
+                    .collect::<Result<Vec<_>>>()?
+            };
+            let comparison = tdw_core::views::Comparison::of(&chosen, threshold)?;
+            println!("{}", comparison.table_text());
+            if let Some(path) = out {
+                let path = comparison.loss_chart()?.save(path)?;
+                println!("chart: {}", path.display());
+            }
         }
         Command::Report { variant, out } => {
             let variant = registry.find_variant(&variant)?;

@@ -477,6 +477,11 @@ impl LineChart {
                 (true, Marker::Circle) => annotation
                     .label(name)
                     .legend(move |(x, y)| Circle::new((x + 10, y), 3, color.filled())),
+                (false, _) if series.dashed => annotation.label(name).legend(move |(x, y)| {
+                    EmptyElement::at((x, y))
+                        + PathElement::new(vec![(0, 0), (7, 0)], stroke)
+                        + PathElement::new(vec![(13, 0), (20, 0)], stroke)
+                }),
                 (false, _) => annotation
                     .label(name)
                     .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], stroke)),

@@ -6,12 +6,14 @@ mod builtin;
 pub mod catalog;
 pub mod chart;
 pub mod color;
+pub mod compare;
 pub mod figure;
 pub mod phases;
 mod raster;
 pub mod report;
 
 pub use catalog::{BoundView, EpochCursor, Requirement, ViewCatalog, ViewDefinition};
+pub use compare::{Comparison, ComparisonRow};
 pub use figure::{Figure, ImageFormat};
 pub use phases::Phases;
 pub use report::Report;
