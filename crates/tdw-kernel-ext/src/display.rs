@@ -6,8 +6,7 @@ use std::io::Write;
 
 use tdw_core::analysis::freshness::FreshnessReport;
 use tdw_core::analysis::{AnalysisReport, Artifact};
-use tdw_core::views::chart::{LineChart, Marker, Series};
-use tdw_core::views::color;
+use tdw_core::views::loss_curve_chart;
 use tdw_core::{BoundView, Figure, Report, TrainingResult, Variant};
 
 use crate::html;
@@ -145,34 +144,13 @@ impl EvcxrDisplay for Vec<Variant> {
 
 /// The loss curves of a finished run, drawn from the result itself.
 pub fn loss_chart(result: &TrainingResult, title: &str) -> tdw_core::Result<Figure> {
-    let per_epoch = |losses: &[f64]| -> Vec<(f64, f64)> {
-        losses
-            .iter()
-            .enumerate()
-            .map(|(e, l)| (e as f64, *l))
-            .collect()
-    };
-    let mut chart = LineChart::new(title, "epoch", "loss");
-    chart.log_y = true;
+    let mut chart = loss_curve_chart(
+        title,
+        &result.train_losses,
+        &result.test_losses,
+        &result.checkpoint_epochs,
+    );
     chart.size = (760, 400);
-    chart.series.push(Series::line(
-        "train",
-        per_epoch(&result.train_losses),
-        color::TRAIN,
-    ));
-    chart.series.push(Series::line(
-        "test",
-        per_epoch(&result.test_losses),
-        color::TEST,
-    ));
-    let marks = result
-        .checkpoint_epochs
-        .iter()
-        .filter_map(|e| Some((*e as f64, *result.test_losses.get(*e as usize)?)))
-        .collect();
-    chart
-        .series
-        .push(Series::line("checkpoints", marks, color::CHECKPOINT).markers(Marker::Diamond));
     chart.render()
 }
 

@@ -203,6 +203,20 @@ fn draw_cursor_label<'a, 'b: 'a>(
     Ok(())
 }
 
+/// A dashed reference line (threshold) from `ends[0]` to `ends[1]`, with its legend entry.
+fn draw_ref_line<'a, 'b: 'a>(
+    chart: &mut Chart<'a, 'b>,
+    line: &RefLine,
+    ends: [(f64, f64); 2],
+    width: u32,
+) -> Result<()> {
+    let style = line.color.stroke_width(width);
+    drawing(chart.draw_series(DashedLineSeries::new(ends, 6, 4, style)))?
+        .label(line.label.clone())
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+    Ok(())
+}
+
 /// Legend box, only when something is labelled.
 fn draw_legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, position: SeriesLabelPosition) -> Result<()> {
     drawing(
@@ -412,15 +426,7 @@ impl LineChart {
             }
             for line in &self.hlines {
                 let v = self.y(line.value);
-                let style = line.color.stroke_width(1);
-                drawing(chart.draw_series(DashedLineSeries::new(
-                    [(x_lo, v), (x_hi, v)],
-                    6,
-                    4,
-                    style,
-                )))?
-                .label(line.label.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+                draw_ref_line(&mut chart, line, [(x_lo, v), (x_hi, v)], 1)?;
             }
             for series in &self.series {
                 self.draw_series(&mut chart, series)?;
@@ -667,26 +673,20 @@ impl BarChart {
                 })
             })))?;
             for line in &self.hlines {
-                let style = line.color.stroke_width(2);
-                drawing(chart.draw_series(DashedLineSeries::new(
+                draw_ref_line(
+                    &mut chart,
+                    line,
                     [(x_lo, line.value), (x_hi, line.value)],
-                    6,
-                    4,
-                    style,
-                )))?
-                .label(line.label.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+                    2,
+                )?;
             }
             for line in &self.vlines {
-                let style = line.color.stroke_width(2);
-                drawing(chart.draw_series(DashedLineSeries::new(
+                draw_ref_line(
+                    &mut chart,
+                    line,
                     [(line.value, y_lo), (line.value, y_top)],
-                    6,
-                    4,
-                    style,
-                )))?
-                .label(line.label.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+                    2,
+                )?;
             }
             for series in &self.lines {
                 let style = series.color.stroke_width(2);

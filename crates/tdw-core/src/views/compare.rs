@@ -7,6 +7,7 @@ use crate::family::variant::Variant;
 use crate::views::chart::{LineChart, Series};
 use crate::views::color;
 use crate::views::figure::Figure;
+use crate::views::text;
 
 /// One variant's line of the comparison.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,19 +77,20 @@ impl Comparison {
 
     /// The table as aligned text.
     pub fn table_text(&self) -> String {
+        let grokked = format!("grokked (test < {})", self.threshold);
         let header = [
-            "variant".to_string(),
-            "epochs".into(),
-            format!("grokked (test < {})", self.threshold),
-            "final train".into(),
-            "final test".into(),
-            "key frequencies".into(),
+            "variant",
+            "epochs",
+            grokked.as_str(),
+            "final train",
+            "final test",
+            "key frequencies",
         ];
-        let body: Vec<[String; 6]> = self
+        let rows: Vec<Vec<String>> = self
             .rows
             .iter()
             .map(|r| {
-                [
+                vec![
                     r.variant.clone(),
                     r.epochs.to_string(),
                     r.grokking_epoch.map_or("never".into(), |e| e.to_string()),
@@ -102,25 +104,7 @@ impl Comparison {
                 ]
             })
             .collect();
-        let mut widths = header.clone().map(|h| h.chars().count());
-        for row in &body {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.chars().count());
-            }
-        }
-        std::iter::once(&header)
-            .chain(&body)
-            .map(|row| {
-                row.iter()
-                    .zip(&widths)
-                    .map(|(c, w)| format!("{c:<w$}"))
-                    .collect::<Vec<_>>()
-                    .join("  ")
-                    .trim_end()
-                    .to_string()
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        text::text_table(&header, &rows)
     }
 
     /// Test loss (solid) and train loss (dashed) of every variant on one log axis, one colour

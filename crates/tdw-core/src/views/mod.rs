@@ -11,7 +11,9 @@ pub mod figure;
 pub mod phases;
 mod raster;
 pub mod report;
+pub mod text;
 
+pub use builtin::loss_curve_chart;
 pub use catalog::{BoundView, EpochCursor, Requirement, ViewCatalog, ViewDefinition};
 pub use compare::{Comparison, ComparisonRow};
 pub use figure::{Figure, ImageFormat};

@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::family::variant::Variant;
 use crate::views::catalog::{ViewCatalog, ViewDefinition};
 use crate::views::phases::Phases;
+use crate::views::text::escape;
 
 /// An epoch the report looks at, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -309,22 +310,6 @@ fn figure(entry: &Entry) -> String {
     }
 }
 
-/// Escapes text for HTML content and attribute values.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 const CSS: &str = "body{font-family:'DejaVu Sans',Helvetica,Arial,sans-serif;margin:24px auto;max-width:1500px;color:#222;padding:0 16px}\
 h1{font-size:1.5em;margin-bottom:8px}h2{margin-top:32px;border-bottom:1px solid #ddd}h3{margin:20px 0 2px;font-family:monospace;font-size:1.05em}\
 .note{color:#666;margin:0 0 8px}table.summary{border-collapse:collapse}table.summary th{text-align:left;padding:2px 16px 2px 0;font-weight:normal;color:#555}\
@@ -361,10 +346,5 @@ mod tests {
                 (1000, "final".to_string())
             ]
         );
-    }
-
-    #[test]
-    fn escaping_covers_markup_characters() {
-        assert_eq!(escape("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
     }
 }

@@ -6,6 +6,8 @@ mod mlp;
 mod parameters;
 mod progress;
 mod training;
+
+pub use training::loss_curve_chart;
 mod trajectory;
 
 use crate::views::catalog::ViewDefinition;

@@ -28,6 +28,24 @@ pub const DEFINITIONS: &[ViewDefinition] = &[
 
 fn loss_curves(input: &ViewInput<'_>) -> Result<Figure> {
     let metadata = input.metadata()?;
+    let mut chart = loss_curve_chart(
+        format!("Loss curves — {}", input.variant().name()),
+        &metadata.train_losses,
+        &metadata.test_losses,
+        &metadata.checkpoint_epochs,
+    );
+    chart.cursor = input.cursor();
+    chart.render()
+}
+
+/// Train (blue) and test (orange) loss per epoch on a log axis, green diamonds on the test curve
+/// at the checkpoints: the loss-curve chart of the catalogue and of notebook training results.
+pub fn loss_curve_chart(
+    title: impl Into<String>,
+    train_losses: &[f64],
+    test_losses: &[f64],
+    checkpoint_epochs: &[u64],
+) -> LineChart {
     let per_epoch = |losses: &[f64]| -> Vec<(f64, f64)> {
         losses
             .iter()
@@ -35,35 +53,22 @@ fn loss_curves(input: &ViewInput<'_>) -> Result<Figure> {
             .map(|(e, l)| (e as f64, *l))
             .collect()
     };
-    let mut chart = LineChart::new(
-        format!("Loss curves — {}", input.variant().name()),
-        "epoch",
-        "loss",
-    );
+    let mut chart = LineChart::new(title, "epoch", "loss");
     chart.log_y = true;
-    chart.series.push(Series::line(
-        "train",
-        per_epoch(&metadata.train_losses),
-        color::TRAIN,
-    ));
-    chart.series.push(Series::line(
-        "test",
-        per_epoch(&metadata.test_losses),
-        color::TEST,
-    ));
-    let checkpoints: Vec<(f64, f64)> = metadata
-        .checkpoint_epochs
+    chart
+        .series
+        .push(Series::line("train", per_epoch(train_losses), color::TRAIN));
+    chart
+        .series
+        .push(Series::line("test", per_epoch(test_losses), color::TEST));
+    let checkpoints: Vec<(f64, f64)> = checkpoint_epochs
         .iter()
-        .filter_map(|e| {
-            let loss = metadata.test_losses.get(*e as usize)?;
-            Some((*e as f64, *loss))
-        })
+        .filter_map(|e| Some((*e as f64, *test_losses.get(*e as usize)?)))
         .collect();
     chart
         .series
         .push(Series::line("checkpoints", checkpoints, color::CHECKPOINT).markers(Marker::Diamond));
-    chart.cursor = input.cursor();
-    chart.render()
+    chart
 }
 
 fn accuracy_grid(input: &ViewInput<'_>) -> Result<Figure> {
