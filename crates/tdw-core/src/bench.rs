@@ -7,8 +7,7 @@ use burn::tensor::Device;
 
 use crate::error::Result;
 use crate::family::variant::Variant;
-use crate::model::transformer::Transformer;
-use crate::train::{AdamW, Batch, loss_value, train_step};
+use crate::train::engine::{self, Engine, StartState};
 
 /// Per-epoch wall times of one timed run.
 #[derive(Debug, Clone)]
@@ -19,10 +18,11 @@ pub struct TrainTiming {
     pub train_losses: Vec<f64>,
 }
 
-/// Times `epochs` epochs of `variant`'s training loop after `warmup` untimed ones, without
-/// writing anything to disk.
+/// Times `epochs` epochs of `variant`'s training loop on `engine` after `warmup` untimed ones,
+/// without writing anything to disk.
 pub fn time_training(
     variant: &Variant,
+    engine: Engine,
     warmup: usize,
     epochs: usize,
     device: &Device,
@@ -33,21 +33,29 @@ pub fn time_training(
     let params = variant.params();
     let data = family.dataset(params)?;
     let split = family.split(params, config.training_fraction)?;
-    let train = Batch::new(&data.subset(&split.train_indices), device);
-    let test = Batch::new(&data.subset(&split.test_indices), device);
     let model_config = family.model_config(spec, params)?;
-    let mut model =
-        Transformer::from_state(&model_config, &family.init_state(spec, params)?, device);
-    let mut optimizer = AdamW::new(config.adamw());
+    let start = StartState {
+        state: family.init_state(spec, params)?,
+        step: 0,
+        moments: Vec::new(),
+    };
+    let mut stepper = engine::stepper(
+        engine.resolve(&model_config, device),
+        &model_config,
+        start,
+        config.adamw(),
+        &data.subset(&split.train_indices),
+        &data.subset(&split.test_indices),
+        device,
+    )?;
     let mut timing = TrainTiming {
         seconds_per_epoch: Vec::with_capacity(epochs),
         train_losses: Vec::new(),
     };
     for epoch in 0..warmup + epochs {
         let start = Instant::now();
-        let (train_loss, updated) = train_step(model, &mut optimizer, &train);
-        model = updated;
-        let _test_loss = loss_value(&model, &test);
+        let train_loss = stepper.step();
+        let _test_loss = stepper.test_loss();
         let elapsed = start.elapsed().as_secs_f64();
         if timing.train_losses.len() < 3 {
             timing.train_losses.push(train_loss);

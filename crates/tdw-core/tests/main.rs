@@ -5,6 +5,7 @@ mod analyzers;
 mod cli;
 mod common;
 mod crash;
+mod engines;
 mod families;
 mod fuzz;
 mod pipeline;

@@ -68,6 +68,9 @@ enum Command {
         /// Stop after this epoch (e.g. a cluster time limit); resume later with --resume.
         #[arg(long)]
         stop_after: Option<u64>,
+        /// Training engine: auto (fused on the CPU for one-layer models, else burn), fused or burn.
+        #[arg(long, default_value = "auto")]
+        engine: tdw_core::train::engine::Engine,
     },
     /// Run the family's analyzers over a variant's checkpoints (resumable; skips what is on disk).
     Analyze {
@@ -278,6 +281,7 @@ fn run(cli: Cli) -> Result<()> {
             force,
             resume,
             stop_after,
+            engine,
         } => {
             let pairs = parse_pairs(&params)?;
             let variant = registry.create_variant_from_text(&family, pairs)?;
@@ -291,6 +295,7 @@ fn run(cli: Cli) -> Result<()> {
                 overwrite: force,
                 resume,
                 stop_after_epoch: stop_after,
+                engine,
             };
             train(&variant, &options)?;
         }
@@ -564,16 +569,23 @@ fn bench_train(
     ];
     let plain_script =
         tdw_core::paths::project_root().join("scripts/python-peer/bench_train_plain.py");
+    use tdw_core::train::engine::Engine;
     let (mut ours, mut theirs, mut plain) = (Vec::new(), Vec::new(), Vec::new());
+    let mut burn = Vec::new();
     for repeat in 0..repeats {
-        let timing = tdw_core::bench::time_training(variant, 2, epochs, &device)?;
-        let median = tdw_core::bench::median(&timing.seconds_per_epoch);
-        println!(
-            "run {}: tdw (burn flex)          {median:.4} s/epoch  first losses {:?}",
-            repeat + 1,
-            timing.train_losses
-        );
-        ours.push(median);
+        for (engine, label, into) in [
+            (Engine::Fused, "tdw, fused engine", &mut ours),
+            (Engine::Burn, "tdw, burn engine (flex)", &mut burn),
+        ] {
+            let timing = tdw_core::bench::time_training(variant, engine, 2, epochs, &device)?;
+            let median = tdw_core::bench::median(&timing.seconds_per_epoch);
+            println!(
+                "run {}: {label:<24} {median:.4} s/epoch  first losses {:?}",
+                repeat + 1,
+                timing.train_losses
+            );
+            into.push(median);
+        }
         let Some(python) = python else { continue };
         for (label, script, into) in [
             ("PyTorch+TransformerLens", &script, &mut theirs),
@@ -594,8 +606,13 @@ fn bench_train(
         "\nmedian over {repeats} runs of {epochs} epochs, p = {}:",
         param("prime")?
     );
-    let label = format!("tdw (burn flex, {} rayon threads)", rayon_threads());
+    let label = format!("tdw, fused engine ({} rayon threads)", rayon_threads());
     print_comparison(&label, &ours, &theirs, torch_threads, "s/epoch");
+    let burn_median = tdw_core::bench::median(&burn);
+    println!(
+        "  tdw, burn engine (flex)                 {burn_median:.4} s/epoch ({:.2}x the fused engine's time)",
+        burn_median / tdw_core::bench::median(&ours)
+    );
     if !plain.is_empty() {
         let plain_median = tdw_core::bench::median(&plain);
         println!(

@@ -7,6 +7,8 @@
 //! MIScope's keys, so either tool can read a run made by the other.
 
 pub mod adamw;
+pub mod engine;
+pub mod fused;
 pub mod progress;
 pub mod run;
 pub mod schedule;
@@ -95,6 +97,8 @@ pub struct TrainOptions {
     /// Stop after this epoch (a time-boxed session); the run stays resumable from its last
     /// checkpoint.
     pub stop_after_epoch: Option<u64>,
+    /// Which code computes the steps (default: the fused CPU engine where it applies).
+    pub engine: engine::Engine,
 }
 
 /// The outcome of a run, as MIScope's `TrainingResult`.

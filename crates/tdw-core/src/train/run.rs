@@ -12,17 +12,13 @@ use crate::checkpoint;
 use crate::error::{Error, Result};
 use crate::family::variant::{Metadata, Variant, write_json};
 use crate::lock::VariantLock;
-use crate::model::transformer::Transformer;
+use crate::train::engine::{self, StartState};
 use crate::train::state::{self, OptimizerState};
-use crate::train::{
-    AdamW, Batch, Progress, TrainEvent, TrainOptions, TrainingResult, loss_value, schedule,
-    train_step,
-};
+use crate::train::{Progress, TrainEvent, TrainOptions, TrainingResult, schedule};
 
 /// Where a run starts: fresh, or from a saved epoch.
 struct Start {
-    model: Transformer,
-    optimizer: AdamW,
+    weights: StartState,
     first_epoch: u64,
     metadata: Metadata,
 }
@@ -78,13 +74,16 @@ pub fn train(
 
     let state_path = variant.checkpoints_dir().join(state::FILE_NAME);
     let start = if resuming {
-        resume_point(variant, &state_path, options, &defaults, device)?
+        resume_point(variant, &state_path, options)?
     } else {
         let split = implementation.split(variant.params(), fraction)?;
         let init = implementation.init_state(spec, variant.params())?;
         Start {
-            model: Transformer::from_state(&config, &init, device),
-            optimizer: AdamW::new(defaults.adamw()),
+            weights: StartState {
+                state: init,
+                step: 0,
+                moments: Vec::new(),
+            },
             first_epoch: 0,
             metadata: Metadata {
                 train_losses: Vec::new(),
@@ -97,8 +96,7 @@ pub fn train(
         }
     };
     let Start {
-        mut model,
-        mut optimizer,
+        weights,
         first_epoch,
         mut metadata,
     } = start;
@@ -110,8 +108,16 @@ pub fn train(
     let planned = schedule::effective(&requested, num_epochs);
 
     let data = implementation.dataset(variant.params())?;
-    let train_batch = Batch::new(&data.subset(&metadata.train_indices), device);
-    let test_batch = Batch::new(&data.subset(&metadata.test_indices), device);
+    let engine = options.engine.resolve(&config, device);
+    let mut stepper = engine::stepper(
+        engine,
+        &config,
+        weights,
+        defaults.adamw(),
+        &data.subset(&metadata.train_indices),
+        &data.subset(&metadata.test_indices),
+        device,
+    )?;
     for dir in [variant.checkpoints_dir(), variant.artifacts_dir()] {
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     }
@@ -126,9 +132,8 @@ pub fn train(
         total_epochs: num_epochs,
     });
     for epoch in first_epoch..num_epochs {
-        let (train_loss, updated) = train_step(model, &mut optimizer, &train_batch);
-        model = updated;
-        let test_loss = loss_value(&model, &test_batch);
+        let train_loss = stepper.step();
+        let test_loss = stepper.test_loss();
         metadata.train_losses.push(train_loss);
         metadata.test_losses.push(test_loss);
         progress.event(&TrainEvent::Epoch {
@@ -137,10 +142,10 @@ pub fn train(
             test_loss,
         });
         if planned.contains(&epoch) {
-            checkpoint::save(&variant.checkpoint_path(epoch), &config, &model.to_state())?;
+            checkpoint::save(&variant.checkpoint_path(epoch), &config, &stepper.state())?;
             metadata.checkpoint_epochs.push(epoch);
             write_json(&variant.metadata_path(), &metadata, false)?;
-            let (step, moments) = optimizer.export();
+            let (step, moments) = stepper.optimizer_state();
             OptimizerState {
                 epoch,
                 step,
@@ -176,8 +181,6 @@ fn resume_point(
     variant: &Variant,
     state_path: &std::path::Path,
     options: &TrainOptions,
-    defaults: &crate::train::TrainingConfig,
-    device: &Device,
 ) -> Result<Start> {
     let cannot = |reason: String| Error::InvalidSetting {
         setting: "resume".into(),
@@ -211,11 +214,12 @@ fn resume_point(
             metadata.num_epochs
         )));
     }
-    let model = variant.load_model(epoch, device)?;
-    let optimizer = AdamW::restore(defaults.adamw(), saved.step, saved.moments, device);
     Ok(Start {
-        model,
-        optimizer,
+        weights: StartState {
+            state: variant.load_checkpoint(epoch)?,
+            step: saved.step,
+            moments: saved.moments,
+        },
         first_epoch: epoch + 1,
         metadata,
     })

@@ -1,0 +1,73 @@
+//! Runs the fused engine alone on the canonical variant (p = 113) for profiling:
+//! `cargo run --release --example profile_fused -- 50`, or under `perf record`.
+use std::time::Instant;
+
+use tdw_core::train::engine::{self, Engine, StartState};
+use tdw_core::{FamilyRegistry, ParamValue};
+
+fn main() {
+    let epochs: usize = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30);
+    let root = tdw_core::paths::project_root();
+    let results = tempfile_dir();
+    let registry = FamilyRegistry::open(&root.join("model_families"), &results).unwrap();
+    let params = [
+        ("prime".to_string(), ParamValue::Int(113)),
+        ("seed".to_string(), ParamValue::Int(999)),
+        ("data_seed".to_string(), ParamValue::Int(598)),
+    ]
+    .into_iter()
+    .collect();
+    let variant = registry
+        .create_variant("modulo_addition_1layer", params)
+        .unwrap();
+    let family = variant.family().implementation().unwrap();
+    let spec = variant.family().spec();
+    let training = variant.family().training_config().unwrap();
+    let config = family.model_config(spec, variant.params()).unwrap();
+    let data = family.dataset(variant.params()).unwrap();
+    let split = family
+        .split(variant.params(), training.training_fraction)
+        .unwrap();
+    let device = tdw_core::default_device();
+    let start = StartState {
+        state: family.init_state(spec, variant.params()).unwrap(),
+        step: 0,
+        moments: Vec::new(),
+    };
+    let mut stepper = engine::stepper(
+        Engine::Fused,
+        &config,
+        start,
+        training.adamw(),
+        &data.subset(&split.train_indices),
+        &data.subset(&split.test_indices),
+        &device,
+    )
+    .unwrap();
+    let started = Instant::now();
+    let (mut step, mut test) = (0.0, 0.0);
+    for _ in 0..epochs {
+        let t = Instant::now();
+        stepper.step();
+        step += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        stepper.test_loss();
+        test += t.elapsed().as_secs_f64();
+    }
+    let n = epochs as f64;
+    println!(
+        "{epochs} epochs: {:.4} s/epoch (step {:.4}, test loss {:.4})",
+        started.elapsed().as_secs_f64() / n,
+        step / n,
+        test / n
+    );
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tdw-profile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

@@ -1,0 +1,165 @@
+//! Which code computes a training step. Both engines train the same model with the same AdamW
+//! and write the same files; they differ in speed and reach:
+//! - `fused` ([`crate::train::fused`]): hand-written forward/backward of the one-layer ReLU model
+//!   on the CPU, computing only what the "=" position's loss needs (the fast default);
+//! - `burn`: burn's autodiff on any model depth and any burn device (GPU backends included).
+
+use std::str::FromStr;
+
+use burn::tensor::Device;
+
+use crate::error::{Error, Result};
+use crate::family::Dataset;
+use crate::model::config::TransformerConfig;
+use crate::model::state::StateDict;
+use crate::model::transformer::Transformer;
+use crate::train::fused::{self, FusedTrainer, HostAdamW};
+use crate::train::state::Moments;
+use crate::train::{AdamW, AdamWConfig, Batch, loss_value, train_step};
+
+/// The engine a run asks for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Engine {
+    /// `fused` where it applies (one-layer ReLU model on the default CPU device), else `burn`.
+    #[default]
+    Auto,
+    /// The fused CPU engine; an error for models it does not compute.
+    Fused,
+    /// burn's autodiff, on the given device.
+    Burn,
+}
+
+impl FromStr for Engine {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "auto" => Ok(Engine::Auto),
+            "fused" => Ok(Engine::Fused),
+            "burn" => Ok(Engine::Burn),
+            other => Err(Error::InvalidSetting {
+                setting: "engine".into(),
+                value: other.into(),
+                reason: "expected auto, fused or burn".into(),
+            }),
+        }
+    }
+}
+
+impl Engine {
+    /// The engine that will run: `Auto` resolved for this model and device.
+    pub fn resolve(self, config: &TransformerConfig, device: &Device) -> Engine {
+        match self {
+            Engine::Auto if fused::supports(config) && *device == crate::default_device() => {
+                Engine::Fused
+            }
+            Engine::Auto => Engine::Burn,
+            chosen => chosen,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Auto => "auto",
+            Engine::Fused => "fused",
+            Engine::Burn => "burn",
+        }
+    }
+}
+
+/// Where a run starts: weights, optimizer step count and moments (empty when fresh).
+pub struct StartState {
+    pub state: StateDict,
+    pub step: u64,
+    pub moments: Moments,
+}
+
+/// One epoch at a time: a step on the training rows, then the test loss.
+pub trait Stepper {
+    /// One full-batch AdamW step; the training loss before it.
+    fn step(&mut self) -> f64;
+    /// The test loss under the current weights.
+    fn test_loss(&mut self) -> f64;
+    /// The current weights by TransformerLens name.
+    fn state(&self) -> StateDict;
+    /// Optimizer step count and moments, for the optimizer-state file.
+    fn optimizer_state(&self) -> (u64, Moments);
+}
+
+/// Builds the stepper of `engine` (already resolved) for a model, its start and its data.
+pub fn stepper(
+    engine: Engine,
+    config: &TransformerConfig,
+    start: StartState,
+    adamw: AdamWConfig,
+    train: &Dataset,
+    test: &Dataset,
+    device: &Device,
+) -> Result<Box<dyn Stepper>> {
+    let StartState {
+        state,
+        step,
+        moments,
+    } = start;
+    match engine {
+        Engine::Fused => {
+            let optimizer = HostAdamW::restore(adamw, step, moments);
+            Ok(Box::new(FusedTrainer::new(
+                config, state, optimizer, train, test,
+            )?))
+        }
+        Engine::Burn | Engine::Auto => Ok(Box::new(BurnStepper {
+            model: Some(Transformer::from_state(config, &state, device)),
+            optimizer: AdamW::restore(adamw, step, moments, device),
+            train: Batch::new(train, device),
+            test: Batch::new(test, device),
+        })),
+    }
+}
+
+impl Stepper for FusedTrainer {
+    fn step(&mut self) -> f64 {
+        FusedTrainer::step(self)
+    }
+    fn test_loss(&mut self) -> f64 {
+        FusedTrainer::test_loss(self)
+    }
+    fn state(&self) -> StateDict {
+        FusedTrainer::state(self).clone()
+    }
+    fn optimizer_state(&self) -> (u64, Moments) {
+        FusedTrainer::optimizer_state(self)
+    }
+}
+
+struct BurnStepper {
+    /// Always `Some` between calls (a step consumes and returns the model).
+    model: Option<Transformer>,
+    optimizer: AdamW,
+    train: Batch,
+    test: Batch,
+}
+
+impl BurnStepper {
+    fn model(&self) -> &Transformer {
+        self.model.as_ref().expect("the model is put back after every step")
+    }
+}
+
+impl Stepper for BurnStepper {
+    fn step(&mut self) -> f64 {
+        let model = self.model.take().expect("the model is put back after every step");
+        let (loss, updated) = train_step(model, &mut self.optimizer, &self.train);
+        self.model = Some(updated);
+        loss
+    }
+    fn test_loss(&mut self) -> f64 {
+        loss_value(self.model(), &self.test)
+    }
+    fn state(&self) -> StateDict {
+        self.model().to_state()
+    }
+    fn optimizer_state(&self) -> (u64, Moments) {
+        self.optimizer.export()
+    }
+}

@@ -1,0 +1,192 @@
+//! Dense f32 matrix products on strided views, through the `gemm` crate (burn flex's own GEMM:
+//! AVX2/AVX-512 micro-kernels, rayon over output blocks). Strides make a transpose free, so every
+//! product of the fused step is written as it reads in the math (`Rᵀ·dV`, `dP·W_inᵀ`, ...).
+
+/// A read-only matrix: `rows × cols` elements of `data` at `row * rs + col * cs`.
+#[derive(Clone, Copy)]
+pub struct View<'a> {
+    data: &'a [f32],
+    rows: usize,
+    cols: usize,
+    rs: usize,
+    cs: usize,
+}
+
+impl<'a> View<'a> {
+    /// A contiguous row-major matrix.
+    pub fn new(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        Self::strided(data, rows, cols, cols)
+    }
+
+    /// Rows `row_stride` apart (a column block of a wider matrix, or interleaved rows).
+    pub fn strided(data: &'a [f32], rows: usize, cols: usize, row_stride: usize) -> Self {
+        let view = View {
+            data,
+            rows,
+            cols,
+            rs: row_stride,
+            cs: 1,
+        };
+        view.check();
+        view
+    }
+
+    /// The transpose (no copy).
+    pub fn t(self) -> Self {
+        View {
+            rows: self.cols,
+            cols: self.rows,
+            rs: self.cs,
+            cs: self.rs,
+            ..self
+        }
+    }
+
+    fn check(&self) {
+        if self.rows > 0 && self.cols > 0 {
+            let last = (self.rows - 1) * self.rs + (self.cols - 1) * self.cs;
+            assert!(
+                last < self.data.len(),
+                "matrix view {}×{} (strides {}, {}) overruns a buffer of {}",
+                self.rows,
+                self.cols,
+                self.rs,
+                self.cs,
+                self.data.len()
+            );
+        }
+    }
+}
+
+/// A writable matrix, laid out as [`View`].
+pub struct ViewMut<'a> {
+    data: &'a mut [f32],
+    rows: usize,
+    cols: usize,
+    rs: usize,
+}
+
+impl<'a> ViewMut<'a> {
+    /// A contiguous row-major matrix.
+    pub fn new(data: &'a mut [f32], rows: usize, cols: usize) -> Self {
+        Self::strided(data, rows, cols, cols)
+    }
+
+    /// Rows `row_stride` apart.
+    pub fn strided(data: &'a mut [f32], rows: usize, cols: usize, row_stride: usize) -> Self {
+        if rows > 0 && cols > 0 {
+            assert!(
+                (rows - 1) * row_stride + cols <= data.len(),
+                "matrix view {rows}×{cols} (row stride {row_stride}) overruns a buffer of {}",
+                data.len()
+            );
+        }
+        ViewMut {
+            data,
+            rows,
+            cols,
+            rs: row_stride,
+        }
+    }
+}
+
+/// `out = a·b`, or `out += a·b` when `accumulate`.
+pub fn matmul(out: ViewMut<'_>, a: View<'_>, b: View<'_>, accumulate: bool) {
+    assert_eq!(a.cols, b.rows, "inner dimensions differ");
+    assert_eq!((out.rows, out.cols), (a.rows, b.cols), "output shape");
+    let (m, n, k) = (out.rows, out.cols, a.cols);
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            for r in 0..m {
+                out.data[r * out.rs..r * out.rs + n].fill(0.0);
+            }
+        }
+        return;
+    }
+    // Small products are faster on one thread than split across the pool.
+    let threads = rayon::current_num_threads();
+    let parallelism = if threads > 1 && m * n * k >= 1 << 18 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    // SAFETY: the three views were bounds-checked on construction for exactly these shapes and
+    // strides, `out` is borrowed mutably (so it aliases neither input), and gemm reads the
+    // destination only when `read_dst` is set.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            out.data.as_mut_ptr(),
+            1,
+            out.rs as isize,
+            accumulate,
+            a.data.as_ptr(),
+            a.cs as isize,
+            a.rs as isize,
+            b.data.as_ptr(),
+            b.cs as isize,
+            b.rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> {
+        let mut c = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                c[i * n + j] = (0..k).map(|l| a[i * k + l] * b[l * n + j]).sum();
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn products_with_transposes_and_strides_match_the_definition() {
+        let (m, k, n) = (5, 7, 3);
+        let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+        let want = naive(&a, &b, m, k, n);
+
+        let mut c = vec![9.0; m * n];
+        matmul(ViewMut::new(&mut c, m, n), View::new(&a, m, k), View::new(&b, k, n), false);
+        for (x, y) in c.iter().zip(&want) {
+            assert!((x - y).abs() < 1e-5);
+        }
+        // (bᵀ·aᵀ)ᵀ = a·b, written into every other column of a wider buffer, accumulated.
+        let mut wide = vec![1.0; n * (2 * m)];
+        matmul(
+            ViewMut::strided(&mut wide, n, m, 2 * m),
+            View::new(&b, k, n).t(),
+            View::new(&a, m, k).t(),
+            true,
+        );
+        for i in 0..m {
+            for j in 0..n {
+                assert!((wide[j * 2 * m + i] - 1.0 - want[i * n + j]).abs() < 1e-5);
+            }
+        }
+        assert!(wide[m..2 * m].iter().all(|&x| x == 1.0), "columns beyond the view untouched");
+    }
+
+    #[test]
+    #[should_panic(expected = "overruns")]
+    fn a_view_larger_than_its_buffer_is_refused() {
+        let data = vec![0.0; 5];
+        let _ = View::new(&data, 2, 3);
+    }
+}

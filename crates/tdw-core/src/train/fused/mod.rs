@@ -1,0 +1,224 @@
+//! The fused training engine of the one-layer model: forward, backward and AdamW written out by
+//! hand on host arrays, computing only what the loss at the "=" position needs.
+//!
+//! Same model, optimizer and data as the burn engine (and MIScope); what differs is the work
+//! done. The residual stream at a position is a function of one token (no LayerNorm, one layer),
+//! so keys, values, the last query, each head's write-out and even its image under `W_in` are
+//! tables of `d_vocab` rows ([`tables`]); a row's pre-activation is a weighted sum of
+//! `n_heads · n_ctx` table rows instead of a `d_model × d_mlp` product. What remains dense is the
+//! MLP output and the unembedding over all rows ([`rows`]), done by `gemm` on both cores. The
+//! backward pass mirrors it: two dense products, then each row's gradient scattered onto the
+//! table rows it read, then the tables' gradients carried to the weights by small products.
+//!
+//! The losses are f64 (log-softmax of f32 logits in f64), as MIScope's. The gradients agree with
+//! burn's autodiff to f32 rounding (`tests/training.rs`), and the 300-epoch fidelity check
+//! against the Python reference holds with this engine.
+
+mod gemm;
+mod optimizer;
+mod params;
+mod rows;
+mod simd;
+mod tables;
+
+use crate::error::Result;
+use crate::family::Dataset;
+use crate::model::config::{ActFn, TransformerConfig};
+use crate::model::state::StateDict;
+use crate::train::AdamWConfig;
+use crate::train::state::Moments;
+
+pub use optimizer::HostAdamW;
+use params::{Grads, Weights};
+use rows::{Activations, Rows};
+use tables::Tables;
+
+/// Sizes, with short names for the index arithmetic.
+#[derive(Debug, Clone, Copy)]
+pub struct Dims {
+    /// Input vocabulary (d_vocab).
+    pub v: usize,
+    /// Output classes (d_vocab_out).
+    pub o: usize,
+    /// Positions (n_ctx).
+    pub p: usize,
+    /// Heads.
+    pub h: usize,
+    /// Head width.
+    pub dh: usize,
+    /// Residual width (d_model).
+    pub d: usize,
+    /// MLP width (d_mlp).
+    pub m: usize,
+}
+
+impl Dims {
+    fn of(config: &TransformerConfig) -> Self {
+        Dims {
+            v: config.d_vocab,
+            o: config.d_vocab_out,
+            p: config.n_ctx,
+            h: config.n_heads,
+            dh: config.d_head,
+            d: config.d_model,
+            m: config.d_mlp,
+        }
+    }
+
+    /// Rows of the stacked residual / pre-activation tables.
+    fn table_rows(&self) -> usize {
+        self.v + self.p * self.v * self.h
+    }
+}
+
+/// Whether the fused engine computes this model: one layer, ReLU, no LayerNorm (the config type
+/// admits no other normalisation).
+pub fn supports(config: &TransformerConfig) -> bool {
+    config.n_layers == 1 && config.act_fn == ActFn::Relu && config.n_ctx >= 1
+}
+
+/// A model, its optimizer and the two data splits, stepping one epoch at a time.
+pub struct FusedTrainer {
+    dims: Dims,
+    state: StateDict,
+    optimizer: HostAdamW,
+    train: Rows,
+    test: Rows,
+    train_acts: Activations,
+    test_acts: Activations,
+    /// Tables of the current weights, kept from the test loss for the next step.
+    tables: Option<Tables>,
+}
+
+impl FusedTrainer {
+    /// Sets up training of `state` (a model of `config`) on `train`, with `test` for the test
+    /// loss. Fails on a model the engine does not support or data that does not fit it.
+    pub fn new(
+        config: &TransformerConfig,
+        state: StateDict,
+        optimizer: HostAdamW,
+        train: &Dataset,
+        test: &Dataset,
+    ) -> Result<Self> {
+        if !supports(config) {
+            return Err(crate::error::Error::InvalidSetting {
+                setting: "engine".into(),
+                value: "fused".into(),
+                reason: format!(
+                    "the fused engine computes one-layer ReLU models; this one has {} layers",
+                    config.n_layers
+                ),
+            });
+        }
+        let dims = Dims::of(config);
+        Weights::from_state(&state, &dims)?;
+        Ok(FusedTrainer {
+            dims,
+            train: Rows::new(train, &dims)?,
+            test: Rows::new(test, &dims)?,
+            state,
+            optimizer,
+            train_acts: Activations::default(),
+            test_acts: Activations::default(),
+            tables: None,
+        })
+    }
+
+    /// A fresh optimizer with these hyper-parameters.
+    pub fn optimizer(config: AdamWConfig) -> HostAdamW {
+        HostAdamW::new(config)
+    }
+
+    fn weights(&self) -> Weights<'_> {
+        Weights::from_state(&self.state, &self.dims).expect("sizes checked in FusedTrainer::new")
+    }
+
+    fn current_tables(&mut self) -> Tables {
+        match self.tables.take() {
+            Some(tables) => tables,
+            None => Tables::build(&self.dims, &self.weights()),
+        }
+    }
+
+    /// One full-batch AdamW step; returns the training loss before it.
+    pub fn step(&mut self) -> f64 {
+        let tables = self.current_tables();
+        let dims = self.dims;
+        let mut grads = Grads::zeros(&dims);
+        let loss = {
+            let w = Weights::from_state(&self.state, &dims).expect("sizes checked");
+            rows::forward(&dims, &w, &tables, &self.train, &mut self.train_acts);
+            let loss = rows::loss(&dims, &self.train, &mut self.train_acts, true);
+            let dt = rows::backward(
+                &dims,
+                &w,
+                &tables,
+                &self.train,
+                &mut self.train_acts,
+                &mut grads,
+            );
+            tables.backward(&dims, &w, dt, &mut grads);
+            loss
+        };
+        self.optimizer.step(&mut self.state, grads.named());
+        loss
+    }
+
+    /// Mean loss on the test rows under the current weights.
+    pub fn test_loss(&mut self) -> f64 {
+        let tables = self.current_tables();
+        let dims = self.dims;
+        let w = Weights::from_state(&self.state, &dims).expect("sizes checked");
+        rows::forward(&dims, &w, &tables, &self.test, &mut self.test_acts);
+        let loss = rows::loss(&dims, &self.test, &mut self.test_acts, false);
+        self.tables = Some(tables);
+        loss
+    }
+
+    /// Mean loss on the training rows under the current weights, without a step.
+    pub fn train_loss(&mut self) -> f64 {
+        let tables = self.current_tables();
+        let dims = self.dims;
+        let w = Weights::from_state(&self.state, &dims).expect("sizes checked");
+        rows::forward(&dims, &w, &tables, &self.train, &mut self.train_acts);
+        let loss = rows::loss(&dims, &self.train, &mut self.train_acts, false);
+        self.tables = Some(tables);
+        loss
+    }
+
+    /// The gradients of the training loss at the current weights, by parameter name (for
+    /// checking against autodiff).
+    pub fn gradients(&mut self) -> Vec<(&'static str, Vec<f32>)> {
+        let tables = self.current_tables();
+        let dims = self.dims;
+        let mut grads = Grads::zeros(&dims);
+        let w = Weights::from_state(&self.state, &dims).expect("sizes checked");
+        rows::forward(&dims, &w, &tables, &self.train, &mut self.train_acts);
+        rows::loss(&dims, &self.train, &mut self.train_acts, true);
+        let dt = rows::backward(
+            &dims,
+            &w,
+            &tables,
+            &self.train,
+            &mut self.train_acts,
+            &mut grads,
+        );
+        tables.backward(&dims, &w, dt, &mut grads);
+        self.tables = Some(tables);
+        grads
+            .named()
+            .into_iter()
+            .map(|(name, g)| (name, g.to_vec()))
+            .collect()
+    }
+
+    /// The current weights.
+    pub fn state(&self) -> &StateDict {
+        &self.state
+    }
+
+    /// The optimizer's step count and moments.
+    pub fn optimizer_state(&self) -> (u64, Moments) {
+        self.optimizer.export()
+    }
+}

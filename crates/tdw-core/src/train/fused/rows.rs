@@ -1,0 +1,389 @@
+//! The per-row work: each row's attention and MLP input gathered from the [`Tables`], the MLP
+//! output and unembedding as two matrix products over all rows, the f64 loss, and the way back:
+//! the two products' gradients, then each row's gradient scattered onto the table rows it read.
+//!
+//! The scatter runs per table row (per (position, token) group of rows), never per data row, so
+//! threads never write the same memory and every sum is taken in one fixed order: a step gives
+//! the same bits whatever the thread count.
+
+use rayon::prelude::*;
+
+use super::Dims;
+use super::gemm::{View, ViewMut, matmul};
+use super::params::{Grads, Weights};
+use super::simd::{axpy, dot};
+use super::tables::{TableGrads, Tables};
+use crate::error::{Error, Result};
+use crate::family::Dataset;
+
+/// Rows processed by one task of the row loops.
+const CHUNK: usize = 32;
+
+/// A fixed set of rows (the train or the test split) with its rows grouped by (position, token).
+pub struct Rows {
+    n: usize,
+    tokens: Vec<u32>,
+    labels: Vec<u32>,
+    /// Rows whose token at position j is t: `members[offsets[j·d_vocab + t]..offsets[.. + 1]]`.
+    offsets: Vec<usize>,
+    members: Vec<u32>,
+}
+
+impl Rows {
+    pub fn new(data: &Dataset, dims: &Dims) -> Result<Self> {
+        let n = data.len();
+        let bad = |what: &str, value: i64, limit: usize| Error::InvalidSetting {
+            setting: format!("dataset {what}"),
+            value: value.to_string(),
+            reason: format!("must lie in 0..{limit} for this model"),
+        };
+        if data.n_ctx != dims.p || data.tokens.len() != n * dims.p {
+            return Err(Error::InvalidSetting {
+                setting: "dataset n_ctx".into(),
+                value: data.n_ctx.to_string(),
+                reason: format!("the model's n_ctx is {}", dims.p),
+            });
+        }
+        let tokens = data
+            .tokens
+            .iter()
+            .map(|&t| u32::try_from(t).ok().filter(|&t| (t as usize) < dims.v))
+            .zip(&data.tokens)
+            .map(|(ok, &t)| ok.ok_or_else(|| bad("token", t, dims.v)))
+            .collect::<Result<Vec<u32>>>()?;
+        let labels = data
+            .labels
+            .iter()
+            .map(|&l| {
+                u32::try_from(l)
+                    .ok()
+                    .filter(|&l| (l as usize) < dims.o)
+                    .ok_or_else(|| bad("label", l, dims.o))
+            })
+            .collect::<Result<Vec<u32>>>()?;
+        // Counting sort of (position, token) keys; rows stay in order within a group.
+        let keys = dims.p * dims.v;
+        let mut offsets = vec![0usize; keys + 1];
+        for b in 0..n {
+            for j in 0..dims.p {
+                offsets[j * dims.v + tokens[b * dims.p + j] as usize + 1] += 1;
+            }
+        }
+        for k in 0..keys {
+            offsets[k + 1] += offsets[k];
+        }
+        let mut next = offsets.clone();
+        let mut members = vec![0u32; n * dims.p];
+        for b in 0..n {
+            for j in 0..dims.p {
+                let key = j * dims.v + tokens[b * dims.p + j] as usize;
+                members[next[key]] = b as u32;
+                next[key] += 1;
+            }
+        }
+        Ok(Rows {
+            n,
+            tokens,
+            labels,
+            offsets,
+            members,
+        })
+    }
+
+    fn group(&self, key: usize) -> &[u32] {
+        &self.members[self.offsets[key]..self.offsets[key + 1]]
+    }
+}
+
+/// What the forward pass keeps for the backward pass (buffers reused across epochs).
+#[derive(Default)]
+pub struct Activations {
+    /// Attention pattern of the last query: `[n, n_heads · n_ctx]`.
+    pattern: Vec<f32>,
+    /// Residual stream after attention: `[n, d_model]`.
+    resid_mid: Vec<f32>,
+    /// MLP activations (post-ReLU): `[n, d_mlp]`.
+    post: Vec<f32>,
+    /// Residual stream after the MLP: `[n, d_model]`.
+    resid_post: Vec<f32>,
+    /// Logits at the last position: `[n, d_vocab_out]`.
+    logits: Vec<f32>,
+    /// Backward scratch: dLoss/dlogits, /dresid_post, /dpre, /dscores.
+    d_logits: Vec<f32>,
+    d_resid: Vec<f32>,
+    d_pre: Vec<f32>,
+    d_scores: Vec<f32>,
+}
+
+fn sized(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    buffer.resize(len, 0.0);
+    buffer
+}
+
+/// The last position's logits of every row, kept in `acts`.
+pub fn forward(dims: &Dims, w: &Weights<'_>, tables: &Tables, rows: &Rows, acts: &mut Activations) {
+    let Dims {
+        v,
+        o,
+        p,
+        h,
+        dh,
+        d,
+        m,
+    } = *dims;
+    let n = rows.n;
+    let hp = h * p;
+    let last = p - 1;
+    let inv_scale = 1.0 / (dh as f32).sqrt();
+    let (rtab, ptab, q, k) = (&tables.rtab, &tables.ptab, &tables.q, &tables.k);
+
+    sized(&mut acts.pattern, n * hp)
+        .par_chunks_mut(CHUNK * hp)
+        .zip(sized(&mut acts.resid_mid, n * d).par_chunks_mut(CHUNK * d))
+        .zip(sized(&mut acts.post, n * m).par_chunks_mut(CHUNK * m))
+        .enumerate()
+        .for_each(|(chunk, ((pattern, resid), post))| {
+            let rows_here = pattern
+                .chunks_mut(hp)
+                .zip(resid.chunks_mut(d))
+                .zip(post.chunks_mut(m));
+            for (i, ((pattern, resid), post)) in rows_here.enumerate() {
+                let b = chunk * CHUNK + i;
+                let t = &rows.tokens[b * p..(b + 1) * p];
+                let tl = t[last] as usize;
+                for head in 0..h {
+                    let query = &q[(tl * h + head) * dh..][..dh];
+                    let scores = &mut pattern[head * p..(head + 1) * p];
+                    for (j, s) in scores.iter_mut().enumerate() {
+                        let key = &k[((j * v + t[j] as usize) * h + head) * dh..][..dh];
+                        *s = dot(query, key) * inv_scale;
+                    }
+                    softmax(scores);
+                }
+                resid.copy_from_slice(&rtab[tl * d..(tl + 1) * d]);
+                post.copy_from_slice(&ptab[tl * m..(tl + 1) * m]);
+                for head in 0..h {
+                    for j in 0..p {
+                        let weight = pattern[head * p + j];
+                        let row = v + (j * v + t[j] as usize) * h + head;
+                        axpy(weight, &rtab[row * d..(row + 1) * d], resid);
+                        axpy(weight, &ptab[row * m..(row + 1) * m], post);
+                    }
+                }
+                for x in post.iter_mut() {
+                    *x = x.max(0.0);
+                }
+            }
+        });
+
+    // resid_post = resid_mid + post·W_out + b_out; logits = resid_post·W_U + b_U.
+    let resid_post = sized(&mut acts.resid_post, n * d);
+    for (out, mid) in resid_post.chunks_mut(d).zip(acts.resid_mid.chunks(d)) {
+        for ((o, x), b) in out.iter_mut().zip(mid).zip(w.b_out) {
+            *o = x + b;
+        }
+    }
+    matmul(
+        ViewMut::new(resid_post, n, d),
+        View::new(&acts.post, n, m),
+        View::new(w.w_out, m, d),
+        true,
+    );
+    let logits = sized(&mut acts.logits, n * o);
+    for row in logits.chunks_mut(o) {
+        row.copy_from_slice(w.b_u);
+    }
+    matmul(
+        ViewMut::new(logits, n, o),
+        View::new(&acts.resid_post, n, d),
+        View::new(w.w_u, d, o),
+        true,
+    );
+}
+
+/// Softmax in place, in f32 as TransformerLens computes the attention pattern.
+fn softmax(x: &mut [f32]) {
+    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for v in x.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    for v in x.iter_mut() {
+        *v /= sum;
+    }
+}
+
+/// Mean cross-entropy of the labels under the logits, with the log-softmax in f64 (MIScope's
+/// `compute_loss`); with `want_grad`, also leaves dLoss/dlogits (f64, cast to f32) in `acts`.
+pub fn loss(dims: &Dims, rows: &Rows, acts: &mut Activations, want_grad: bool) -> f64 {
+    let o = dims.o;
+    let n = rows.n;
+    let mut per_row = vec![0.0f64; n];
+    let scale = 1.0 / n as f64;
+    let logits = &acts.logits;
+    let compute = |b: usize, grad: Option<&mut [f32]>| -> f64 {
+        let z = &logits[b * o..(b + 1) * o];
+        let max = z.iter().fold(f64::NEG_INFINITY, |a, &x| a.max(x as f64));
+        let sum: f64 = z.iter().map(|&x| (x as f64 - max).exp()).sum();
+        let log_sum = sum.ln() + max;
+        let label = rows.labels[b] as usize;
+        if let Some(grad) = grad {
+            for (c, (g, &x)) in grad.iter_mut().zip(z).enumerate() {
+                let prob = (x as f64 - log_sum).exp();
+                let target = if c == label { 1.0 } else { 0.0 };
+                *g = ((prob - target) * scale) as f32;
+            }
+        }
+        log_sum - z[label] as f64
+    };
+    if want_grad {
+        per_row
+            .par_iter_mut()
+            .zip(sized(&mut acts.d_logits, n * o).par_chunks_mut(o))
+            .enumerate()
+            .with_min_len(CHUNK)
+            .for_each(|(b, (l, g))| *l = compute(b, Some(g)));
+    } else {
+        per_row
+            .par_iter_mut()
+            .enumerate()
+            .with_min_len(CHUNK)
+            .for_each(|(b, l)| *l = compute(b, None));
+    }
+    // Summed in row order on one thread: the same bits for any thread count.
+    per_row.iter().sum::<f64>() * scale
+}
+
+/// Gradients of the loss left by [`loss`]: `W_U` and `W_out` into `grads`, the rest onto the
+/// tables' rows (returned), which [`Tables::backward`] carries to the remaining weights.
+pub fn backward(
+    dims: &Dims,
+    w: &Weights<'_>,
+    tables: &Tables,
+    rows: &Rows,
+    acts: &mut Activations,
+    grads: &mut Grads,
+) -> TableGrads {
+    let Dims {
+        v,
+        o,
+        p,
+        h,
+        dh,
+        d,
+        m,
+    } = *dims;
+    let n = rows.n;
+    let hp = h * p;
+    let last = p - 1;
+    let inv_scale = 1.0 / (dh as f32).sqrt();
+
+    let d_logits = View::new(&acts.d_logits, n, o);
+    matmul(
+        ViewMut::new(&mut grads.w_u, d, o),
+        View::new(&acts.resid_post, n, d).t(),
+        d_logits,
+        false,
+    );
+    let d_resid = sized(&mut acts.d_resid, n * d);
+    matmul(
+        ViewMut::new(d_resid, n, d),
+        d_logits,
+        View::new(w.w_u, d, o).t(),
+        false,
+    );
+    matmul(
+        ViewMut::new(&mut grads.w_out, m, d),
+        View::new(&acts.post, n, m).t(),
+        View::new(&acts.d_resid, n, d),
+        false,
+    );
+    let d_pre = sized(&mut acts.d_pre, n * m);
+    matmul(
+        ViewMut::new(d_pre, n, m),
+        View::new(&acts.d_resid, n, d),
+        View::new(w.w_out, m, d).t(),
+        false,
+    );
+
+    // Per row: the ReLU's mask, then dLoss/dpattern through both gathered sums and the softmax,
+    // scaled by 1/√d_head for the scores' q·k.
+    let (rtab, ptab) = (&tables.rtab, &tables.ptab);
+    let (pattern, post, d_resid) = (&acts.pattern, &acts.post, &acts.d_resid);
+    acts.d_pre
+        .par_chunks_mut(m)
+        .zip(sized(&mut acts.d_scores, n * hp).par_chunks_mut(hp))
+        .enumerate()
+        .with_min_len(CHUNK)
+        .for_each(|(b, (d_pre, d_scores))| {
+            for (g, &x) in d_pre.iter_mut().zip(&post[b * m..(b + 1) * m]) {
+                if x <= 0.0 {
+                    *g = 0.0;
+                }
+            }
+            let d_res = &d_resid[b * d..(b + 1) * d];
+            let t = &rows.tokens[b * p..(b + 1) * p];
+            for head in 0..h {
+                let weights = &pattern[b * hp + head * p..][..p];
+                let ds = &mut d_scores[head * p..(head + 1) * p];
+                for (j, g) in ds.iter_mut().enumerate() {
+                    let row = v + (j * v + t[j] as usize) * h + head;
+                    *g = dot(d_res, &rtab[row * d..(row + 1) * d])
+                        + dot(d_pre, &ptab[row * m..(row + 1) * m]);
+                }
+                let mean: f32 = weights.iter().zip(ds.iter()).map(|(a, g)| a * g).sum();
+                for (g, a) in ds.iter_mut().zip(weights) {
+                    *g = a * (*g - mean) * inv_scale;
+                }
+            }
+        });
+
+    // Scatter onto table rows, one task per (position, token) group.
+    let mut dt = TableGrads::zeros(dims);
+    let (d_pre, d_scores) = (&acts.d_pre, &acts.d_scores);
+    let (q, k) = (&tables.q, &tables.k);
+    let hd = h * dh;
+    let (own_p, heads_p) = dt.ptab.split_at_mut(v * m);
+    let (own_r, heads_r) = dt.rtab.split_at_mut(v * d);
+    heads_p
+        .par_chunks_mut(h * m)
+        .zip(heads_r.par_chunks_mut(h * d))
+        .zip(dt.k.par_chunks_mut(hd))
+        .enumerate()
+        .for_each(|(key, ((gp, gr), gk))| {
+            let j = key / v;
+            for &b in rows.group(key) {
+                let b = b as usize;
+                let tl = rows.tokens[b * p + last] as usize;
+                for head in 0..h {
+                    let a = pattern[b * hp + head * p + j];
+                    axpy(a, &d_pre[b * m..(b + 1) * m], &mut gp[head * m..][..m]);
+                    axpy(a, &d_resid[b * d..(b + 1) * d], &mut gr[head * d..][..d]);
+                    let ds = d_scores[b * hp + head * p + j];
+                    axpy(ds, &q[(tl * h + head) * dh..][..dh], &mut gk[head * dh..][..dh]);
+                }
+            }
+        });
+    own_p
+        .par_chunks_mut(m)
+        .zip(own_r.par_chunks_mut(d))
+        .zip(dt.q.par_chunks_mut(hd))
+        .enumerate()
+        .for_each(|(tl, ((gp, gr), gq))| {
+            for &b in rows.group(last * v + tl) {
+                let b = b as usize;
+                axpy(1.0, &d_pre[b * m..(b + 1) * m], gp);
+                axpy(1.0, &d_resid[b * d..(b + 1) * d], gr);
+                let t = &rows.tokens[b * p..(b + 1) * p];
+                for head in 0..h {
+                    for j in 0..p {
+                        let ds = d_scores[b * hp + head * p + j];
+                        let key = &k[((j * v + t[j] as usize) * h + head) * dh..][..dh];
+                        axpy(ds, key, &mut gq[head * dh..][..dh]);
+                    }
+                }
+            }
+        });
+    dt
+}
