@@ -1,6 +1,7 @@
-//! The per-row work: each row's attention and MLP input gathered from the [`Tables`], the MLP
-//! output and unembedding as two matrix products over all rows, the f64 loss, and the way back:
-//! the two products' gradients, then each row's gradient scattered onto the table rows it read.
+//! The per-row work: each row's attention pattern and residual stream gathered from the
+//! [`Tables`], the MLP and unembedding as three matrix products over all rows, the f64 loss, and
+//! the way back: the products' gradients, then each row's gradient scattered onto the table rows
+//! it read.
 //!
 //! The scatter runs per table row (per (position, token) group of rows), never per data row, so
 //! threads never write the same memory and every sum is taken in one fixed order: a step gives
@@ -135,19 +136,15 @@ pub fn forward(dims: &Dims, w: &Weights<'_>, tables: &Tables, rows: &Rows, acts:
     let hp = h * p;
     let last = p - 1;
     let inv_scale = 1.0 / (dh as f32).sqrt();
-    let (rtab, ptab, q, k) = (&tables.rtab, &tables.ptab, &tables.q, &tables.k);
+    let (rtab, q, k) = (&tables.rtab, &tables.q, &tables.k);
 
     sized(&mut acts.pattern, n * hp)
         .par_chunks_mut(CHUNK * hp)
         .zip(sized(&mut acts.resid_mid, n * d).par_chunks_mut(CHUNK * d))
-        .zip(sized(&mut acts.post, n * m).par_chunks_mut(CHUNK * m))
         .enumerate()
-        .for_each(|(chunk, ((pattern, resid), post))| {
-            let rows_here = pattern
-                .chunks_mut(hp)
-                .zip(resid.chunks_mut(d))
-                .zip(post.chunks_mut(m));
-            for (i, ((pattern, resid), post)) in rows_here.enumerate() {
+        .for_each(|(chunk, (pattern, resid))| {
+            let rows_here = pattern.chunks_mut(hp).zip(resid.chunks_mut(d));
+            for (i, (pattern, resid)) in rows_here.enumerate() {
                 let b = chunk * CHUNK + i;
                 let t = &rows.tokens[b * p..(b + 1) * p];
                 let tl = t[last] as usize;
@@ -161,22 +158,33 @@ pub fn forward(dims: &Dims, w: &Weights<'_>, tables: &Tables, rows: &Rows, acts:
                     softmax(scores);
                 }
                 resid.copy_from_slice(&rtab[tl * d..(tl + 1) * d]);
-                post.copy_from_slice(&ptab[tl * m..(tl + 1) * m]);
                 for head in 0..h {
                     for j in 0..p {
                         let weight = pattern[head * p + j];
                         let row = v + (j * v + t[j] as usize) * h + head;
                         axpy(weight, &rtab[row * d..(row + 1) * d], resid);
-                        axpy(weight, &ptab[row * m..(row + 1) * m], post);
                     }
-                }
-                for x in post.iter_mut() {
-                    *x = x.max(0.0);
                 }
             }
         });
 
-    // resid_post = resid_mid + post·W_out + b_out; logits = resid_post·W_U + b_U.
+    // post = ReLU(resid_mid·W_in + b_in); resid_post = resid_mid + post·W_out + b_out;
+    // logits = resid_post·W_U + b_U.
+    let post = sized(&mut acts.post, n * m);
+    for row in post.chunks_mut(m) {
+        row.copy_from_slice(w.b_in);
+    }
+    matmul(
+        ViewMut::new(post, n, m),
+        View::new(&acts.resid_mid, n, d),
+        View::new(w.w_in, d, m),
+        true,
+    );
+    post.par_chunks_mut(CHUNK * m).for_each(|chunk| {
+        for x in chunk {
+            *x = x.max(0.0);
+        }
+    });
     let resid_post = sized(&mut acts.resid_post, n * d);
     for (out, mid) in resid_post.chunks_mut(d).zip(acts.resid_mid.chunks(d)) {
         for ((o, x), b) in out.iter_mut().zip(mid).zip(w.b_out) {
@@ -222,41 +230,53 @@ pub fn loss(dims: &Dims, rows: &Rows, acts: &mut Activations, want_grad: bool) -
     let mut per_row = vec![0.0f64; n];
     let scale = 1.0 / n as f64;
     let logits = &acts.logits;
-    let compute = |b: usize, grad: Option<&mut [f32]>| -> f64 {
+    // -log softmax(z)[label] for row b; with `grad`, also (softmax(z) - onehot(label)) / n, from
+    // the same exponentials (kept in f64 in `exps`: in f32 the label's p - 1 would cancel).
+    let row_loss = |b: usize, exps: &mut [f64], grad: Option<&mut [f32]>| -> f64 {
         let z = &logits[b * o..(b + 1) * o];
         let max = z.iter().fold(f64::NEG_INFINITY, |a, &x| a.max(x as f64));
-        let sum: f64 = z.iter().map(|&x| (x as f64 - max).exp()).sum();
-        let log_sum = sum.ln() + max;
+        let mut sum = 0.0;
+        for (e, &x) in exps.iter_mut().zip(z) {
+            *e = (x as f64 - max).exp();
+            sum += *e;
+        }
         let label = rows.labels[b] as usize;
         if let Some(grad) = grad {
-            for (c, (g, &x)) in grad.iter_mut().zip(z).enumerate() {
-                let prob = (x as f64 - log_sum).exp();
+            for (c, (g, e)) in grad.iter_mut().zip(exps.iter()).enumerate() {
                 let target = if c == label { 1.0 } else { 0.0 };
-                *g = ((prob - target) * scale) as f32;
+                *g = ((e / sum - target) * scale) as f32;
             }
         }
-        log_sum - z[label] as f64
+        sum.ln() + max - z[label] as f64
     };
-    if want_grad {
-        per_row
-            .par_iter_mut()
-            .zip(sized(&mut acts.d_logits, n * o).par_chunks_mut(o))
+    let grads = want_grad.then(|| sized(&mut acts.d_logits, n * o));
+    match grads {
+        Some(grads) => per_row
+            .par_chunks_mut(CHUNK)
+            .zip(grads.par_chunks_mut(CHUNK * o))
             .enumerate()
-            .with_min_len(CHUNK)
-            .for_each(|(b, (l, g))| *l = compute(b, Some(g)));
-    } else {
-        per_row
-            .par_iter_mut()
+            .for_each(|(chunk, (losses, grads))| {
+                let mut exps = vec![0.0; o];
+                for (i, (l, g)) in losses.iter_mut().zip(grads.chunks_mut(o)).enumerate() {
+                    *l = row_loss(chunk * CHUNK + i, &mut exps, Some(g));
+                }
+            }),
+        None => per_row
+            .par_chunks_mut(CHUNK)
             .enumerate()
-            .with_min_len(CHUNK)
-            .for_each(|(b, l)| *l = compute(b, None));
+            .for_each(|(chunk, losses)| {
+                let mut exps = vec![0.0; o];
+                for (i, l) in losses.iter_mut().enumerate() {
+                    *l = row_loss(chunk * CHUNK + i, &mut exps, None);
+                }
+            }),
     }
     // Summed in row order on one thread: the same bits for any thread count.
     per_row.iter().sum::<f64>() * scale
 }
 
-/// Gradients of the loss left by [`loss`]: `W_U` and `W_out` into `grads`, the rest onto the
-/// tables' rows (returned), which [`Tables::backward`] carries to the remaining weights.
+/// Gradients of the loss left by [`loss`]: `W_U`, `W_out` and `W_in` into `grads`, the rest onto
+/// the tables' rows (returned), which [`Tables::backward`] carries to the remaining weights.
 pub fn backward(
     dims: &Dims,
     w: &Weights<'_>,
@@ -306,22 +326,40 @@ pub fn backward(
         View::new(w.w_out, m, d).t(),
         false,
     );
-
-    // Per row: the ReLU's mask, then dLoss/dpattern through both gathered sums and the softmax,
-    // scaled by 1/√d_head for the scores' q·k.
-    let (rtab, ptab) = (&tables.rtab, &tables.ptab);
-    let (pattern, post, d_resid) = (&acts.pattern, &acts.post, &acts.d_resid);
-    acts.d_pre
-        .par_chunks_mut(m)
-        .zip(sized(&mut acts.d_scores, n * hp).par_chunks_mut(hp))
-        .enumerate()
-        .with_min_len(CHUNK)
-        .for_each(|(b, (d_pre, d_scores))| {
-            for (g, &x) in d_pre.iter_mut().zip(&post[b * m..(b + 1) * m]) {
+    let post = &acts.post;
+    d_pre
+        .par_chunks_mut(CHUNK * m)
+        .zip(post.par_chunks(CHUNK * m))
+        .for_each(|(g, x)| {
+            for (g, &x) in g.iter_mut().zip(x) {
                 if x <= 0.0 {
                     *g = 0.0;
                 }
             }
+        });
+    // pre = resid_mid·W_in + b_in; resid_mid also feeds resid_post directly.
+    matmul(
+        ViewMut::new(&mut grads.w_in, d, m),
+        View::new(&acts.resid_mid, n, d).t(),
+        View::new(&acts.d_pre, n, m),
+        false,
+    );
+    matmul(
+        ViewMut::new(&mut acts.d_resid, n, d),
+        View::new(&acts.d_pre, n, m),
+        View::new(w.w_in, d, m).t(),
+        true,
+    );
+
+    // Per row: dLoss/dpattern through the gathered sum and the softmax, scaled by 1/√d_head for
+    // the scores' q·k.
+    let rtab = &tables.rtab;
+    let (pattern, d_resid) = (&acts.pattern, &acts.d_resid);
+    sized(&mut acts.d_scores, n * hp)
+        .par_chunks_mut(hp)
+        .enumerate()
+        .with_min_len(CHUNK)
+        .for_each(|(b, d_scores)| {
             let d_res = &d_resid[b * d..(b + 1) * d];
             let t = &rows.tokens[b * p..(b + 1) * p];
             for head in 0..h {
@@ -329,8 +367,7 @@ pub fn backward(
                 let ds = &mut d_scores[head * p..(head + 1) * p];
                 for (j, g) in ds.iter_mut().enumerate() {
                     let row = v + (j * v + t[j] as usize) * h + head;
-                    *g = dot(d_res, &rtab[row * d..(row + 1) * d])
-                        + dot(d_pre, &ptab[row * m..(row + 1) * m]);
+                    *g = dot(d_res, &rtab[row * d..(row + 1) * d]);
                 }
                 let mean: f32 = weights.iter().zip(ds.iter()).map(|(a, g)| a * g).sum();
                 for (g, a) in ds.iter_mut().zip(weights) {
@@ -341,39 +378,34 @@ pub fn backward(
 
     // Scatter onto table rows, one task per (position, token) group.
     let mut dt = TableGrads::zeros(dims);
-    let (d_pre, d_scores) = (&acts.d_pre, &acts.d_scores);
+    let d_scores = &acts.d_scores;
     let (q, k) = (&tables.q, &tables.k);
     let hd = h * dh;
-    let (own_p, heads_p) = dt.ptab.split_at_mut(v * m);
     let (own_r, heads_r) = dt.rtab.split_at_mut(v * d);
-    heads_p
-        .par_chunks_mut(h * m)
-        .zip(heads_r.par_chunks_mut(h * d))
+    heads_r
+        .par_chunks_mut(h * d)
         .zip(dt.k.par_chunks_mut(hd))
         .enumerate()
-        .for_each(|(key, ((gp, gr), gk))| {
+        .for_each(|(key, (gr, gk))| {
             let j = key / v;
             for &b in rows.group(key) {
                 let b = b as usize;
                 let tl = rows.tokens[b * p + last] as usize;
                 for head in 0..h {
                     let a = pattern[b * hp + head * p + j];
-                    axpy(a, &d_pre[b * m..(b + 1) * m], &mut gp[head * m..][..m]);
                     axpy(a, &d_resid[b * d..(b + 1) * d], &mut gr[head * d..][..d]);
                     let ds = d_scores[b * hp + head * p + j];
                     axpy(ds, &q[(tl * h + head) * dh..][..dh], &mut gk[head * dh..][..dh]);
                 }
             }
         });
-    own_p
-        .par_chunks_mut(m)
-        .zip(own_r.par_chunks_mut(d))
+    own_r
+        .par_chunks_mut(d)
         .zip(dt.q.par_chunks_mut(hd))
         .enumerate()
-        .for_each(|(tl, ((gp, gr), gq))| {
+        .for_each(|(tl, (gr, gq))| {
             for &b in rows.group(last * v + tl) {
                 let b = b as usize;
-                axpy(1.0, &d_pre[b * m..(b + 1) * m], gp);
                 axpy(1.0, &d_resid[b * d..(b + 1) * d], gr);
                 let t = &rows.tokens[b * p..(b + 1) * p];
                 for head in 0..h {

@@ -2,16 +2,18 @@
 //!
 //! With one layer and no LayerNorm, the residual stream at position j is `R_j[t] = W_E[t] +
 //! W_pos[j]`, a function of one token. So keys, values and the query are per-token tables
-//! (`d_vocab` rows each), and so is each head's value written out through `W_O` (`VO`) and even
-//! that write-out pushed through `W_in` (`T`). A row's attention output is then a weighted sum of
-//! `n_heads · n_ctx` table rows, and its MLP pre-activation a weighted sum of as many rows of `T`:
-//! `n_heads · n_ctx · d_mlp` multiply-adds instead of `d_model · d_mlp`.
+//! (`d_vocab` rows each), and so is each head's value written out through `W_O`. A row's
+//! residual stream after attention is then a weighted sum of `n_heads · n_ctx` table rows: no
+//! per-row projection at all.
 //!
-//! Two stacked tables carry the residual and pre-activation terms, with one row layout
-//! (`N = d_vocab + n_ctx · d_vocab · n_heads` rows):
-//! - row `t` (`t < d_vocab`): the last position's own term, `R_L[t] + b_O` and its `·W_in + b_in`;
-//! - row `d_vocab + (j · d_vocab + t) · n_heads + h`: head h's value of token t at position j,
-//!   `(R_j[t]·W_V[h] + b_V[h])·W_O[h]`, and that times `W_in`.
+//! The residual terms are stacked in one table (`N = d_vocab + n_ctx · d_vocab · n_heads` rows):
+//! - row `t` (`t < d_vocab`): the last position's own term, `R_L[t] + b_O`;
+//! - row `d_vocab + (j · d_vocab + t) · n_heads + h`: head h's value of token t at position j
+//!   written out, `(R_j[t]·W_V[h] + b_V[h])·W_O[h]`.
+//!
+//! (Pushing these rows through `W_in` as well, so the pre-activation is a gather too, saves
+//! multiply-adds but was slower here: the gathered 512-wide rows miss the cache, while `gemm`
+//! runs the dense `resid_mid·W_in` at ~250 GFLOP/s on AVX-512.)
 
 use super::Dims;
 use super::gemm::{View, ViewMut, matmul};
@@ -29,14 +31,11 @@ pub struct Tables {
     pub v: Vec<f32>,
     /// Residual terms: `[N, d_model]` (layout in the module docs).
     pub rtab: Vec<f32>,
-    /// Pre-activation terms, `rtab · W_in` (+ `b_in` on the first `d_vocab` rows): `[N, d_mlp]`.
-    pub ptab: Vec<f32>,
 }
 
 /// Gradients of the loss with respect to the tables, filled by the row backward pass.
 pub struct TableGrads {
     pub rtab: Vec<f32>,
-    pub ptab: Vec<f32>,
     pub q: Vec<f32>,
     pub k: Vec<f32>,
 }
@@ -45,7 +44,6 @@ impl TableGrads {
     pub fn zeros(dims: &Dims) -> Self {
         TableGrads {
             rtab: vec![0.0; dims.table_rows() * dims.d],
-            ptab: vec![0.0; dims.table_rows() * dims.m],
             q: vec![0.0; dims.v * dims.h * dims.dh],
             k: vec![0.0; dims.p * dims.v * dims.h * dims.dh],
         }
@@ -60,7 +58,6 @@ impl Tables {
             h,
             dh,
             d,
-            m,
             ..
         } = *dims;
         let hd = h * dh;
@@ -113,57 +110,28 @@ impl Tables {
                 false,
             );
         }
-        let mut ptab = vec![0.0; n * m];
-        matmul(
-            ViewMut::new(&mut ptab, n, m),
-            View::new(&rtab, n, d),
-            View::new(w.w_in, d, m),
-            false,
-        );
-        for row in ptab[..v * m].chunks_mut(m) {
-            for (o, b) in row.iter_mut().zip(w.b_in) {
-                *o += b;
-            }
-        }
         Tables {
             resid,
             q,
             k,
             v: values,
             rtab,
-            ptab,
         }
     }
 
-    /// Carries the tables' gradients back to the weights that built them (all but `W_out` and
-    /// `W_U`, which the row pass fills).
-    pub fn backward(&self, dims: &Dims, w: &Weights<'_>, mut dt: TableGrads, grads: &mut Grads) {
+    /// Carries the tables' gradients back to the weights that built them (the attention
+    /// weights and the embeddings; the row pass fills the MLP's and `W_U`).
+    pub fn backward(&self, dims: &Dims, w: &Weights<'_>, dt: TableGrads, grads: &mut Grads) {
         let Dims {
             v,
             p,
             h,
             dh,
             d,
-            m,
             ..
         } = *dims;
         let hd = h * dh;
         let pv = p * v;
-        let n = dims.table_rows();
-
-        // ptab = rtab·W_in (+ b_in): one product each way over all N rows.
-        matmul(
-            ViewMut::new(&mut grads.w_in, d, m),
-            View::new(&self.rtab, n, d).t(),
-            View::new(&dt.ptab, n, m),
-            false,
-        );
-        matmul(
-            ViewMut::new(&mut dt.rtab, n, d),
-            View::new(&dt.ptab, n, m),
-            View::new(w.w_in, d, m).t(),
-            true,
-        );
 
         // dR_j for every (position, token); the last position's block also collects its own
         // residual term and the query's gradient.
