@@ -24,12 +24,12 @@ def compute_loss(logits, labels):
 def main():
     args = training_args()
     p = args.prime
-    model = HookedTransformer(model_config(p, args.seed))
+    model = HookedTransformer(model_config(p, args.seed, args.device))
     for name, param in model.named_parameters():
         if "b_" in name:
             param.requires_grad = False
 
-    dataset, labels = grid(p)
+    dataset, labels = (t.to(args.device) for t in grid(p))
     train_idx, test_idx = split(p, args.data_seed, args.fraction)
     train_data, train_labels = dataset[train_idx], labels[train_idx]
     test_data, test_labels = dataset[test_idx], labels[test_idx]
@@ -51,6 +51,7 @@ def main():
     print(json.dumps({
         "implementation": f"TransformerLens {importlib.metadata.version('transformer-lens')} / torch {torch.__version__}",
         "threads": args.threads,
+        "device": args.device,
         "seconds_per_epoch": times,
         "train_losses": train_losses[:3],
         "test_losses": test_losses[:3],

@@ -17,12 +17,12 @@ def main():
     p = args.prime
     # Same initial weights as MIScope: take them from a seeded HookedTransformer once.
     tl = HookedTransformer(model_config(p, args.seed))
-    W = {n: tl.state_dict()[k].clone().requires_grad_(True) for n, k in [
+    W = {n: tl.state_dict()[k].clone().to(args.device).requires_grad_(True) for n, k in [
         ("W_E", "embed.W_E"), ("W_pos", "pos_embed.W_pos"), ("W_Q", "blocks.0.attn.W_Q"),
         ("W_K", "blocks.0.attn.W_K"), ("W_V", "blocks.0.attn.W_V"), ("W_O", "blocks.0.attn.W_O"),
         ("W_in", "blocks.0.mlp.W_in"), ("W_out", "blocks.0.mlp.W_out"), ("W_U", "unembed.W_U")]}
-    data, labels = grid(p)
-    tr, te = split(p, args.data_seed, args.fraction)
+    data, labels = (t.to(args.device) for t in grid(p))
+    tr, te = (t.to(args.device) for t in split(p, args.data_seed, args.fraction))
 
     def logits_last(tokens):
         x = W["W_E"][tokens] + W["W_pos"]                     # (B, 3, d)
@@ -52,7 +52,7 @@ def main():
         if epoch >= args.warmup:
             times.append(time.perf_counter() - start)
     print(json.dumps({"implementation": "plain PyTorch, last position", "threads": args.threads,
-                      "seconds_per_epoch": times, "train_losses": losses[:3]}))
+                      "device": args.device, "seconds_per_epoch": times, "train_losses": losses[:3]}))
 
 
 if __name__ == "__main__":

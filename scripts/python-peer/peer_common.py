@@ -16,16 +16,17 @@ def training_args():
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="torch device: cpu or cuda[:N]")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     return args
 
 
-def model_config(p, seed):
+def model_config(p, seed, device="cpu"):
     return HookedTransformerConfig(
         n_layers=1, n_heads=4, d_model=128, d_head=32, d_mlp=512, act_fn="relu",
         normalization_type=None, d_vocab=p + 1, d_vocab_out=p, n_ctx=3,
-        init_weights=True, seed=seed, device="cpu",
+        init_weights=True, seed=seed, device=device,
     )
 
 

@@ -27,6 +27,10 @@ struct Cli {
     /// Where family.json files are found (default: <project>/model_families).
     #[arg(long, global = true, env = "TDW_MODEL_FAMILIES_DIR")]
     families_dir: Option<PathBuf>,
+    /// Where burn computes: cpu (default; training uses the fused engine), cuda[:N] (a build
+    /// with --features cuda), tch or tch-cuda[:N] (a build with --features tch).
+    #[arg(long, global = true, env = "TDW_DEVICE", default_value = "cpu")]
+    device: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -219,6 +223,7 @@ fn run(cli: Cli) -> Result<()> {
     let families_dir = cli
         .families_dir
         .unwrap_or_else(tdw_core::paths::model_families_dir);
+    let device = tdw_core::device::parse(&cli.device)?;
     let registry = FamilyRegistry::open(&families_dir, &results_dir)?;
     for err in registry.load_errors() {
         eprintln!("warning: skipped a family: {err}");
@@ -297,7 +302,7 @@ fn run(cli: Cli) -> Result<()> {
                 stop_after_epoch: stop_after,
                 engine,
             };
-            train(&variant, &options)?;
+            train(&variant, &options, &device)?;
         }
         Command::Info { variant } => info(&registry.find_variant(&variant)?)?,
         Command::Views { variant } => {
@@ -461,6 +466,7 @@ fn run(cli: Cli) -> Result<()> {
                 repeats.max(1),
                 python.as_deref(),
                 torch_threads,
+                &cli.device,
             )?;
         }
     }
@@ -551,8 +557,10 @@ fn bench_train(
     repeats: usize,
     python: Option<&std::path::Path>,
     torch_threads: usize,
+    device_name: &str,
 ) -> Result<()> {
-    let device = tdw_core::default_device();
+    let device = &tdw_core::device::parse(device_name)?;
+    let on_cpu = *device == tdw_core::default_device();
     let script = tdw_core::paths::project_root().join("scripts/python-peer/bench_train.py");
     let param = |name: &str| variant.params().int(name).map(|v| v.to_string());
     let args: Vec<String> = vec![
@@ -567,17 +575,30 @@ fn bench_train(
         "--threads".into(),
         torch_threads.to_string(),
     ];
+    let torch_device = match device_name.split_once(':') {
+        Some(("cuda" | "tch-cuda", index)) => format!("cuda:{index}"),
+        None if device_name == "cuda" || device_name == "tch-cuda" => "cuda".to_string(),
+        _ => "cpu".to_string(),
+    };
+    let args = [args, vec!["--device".into(), torch_device.clone()]].concat();
     let plain_script =
         tdw_core::paths::project_root().join("scripts/python-peer/bench_train_plain.py");
     use tdw_core::train::engine::Engine;
-    let (mut ours, mut theirs, mut plain) = (Vec::new(), Vec::new(), Vec::new());
-    let mut burn = Vec::new();
+    // On the CPU both engines run; elsewhere burn's autodiff on that device (the fused engine
+    // is CPU code).
+    let engines: Vec<(Engine, String)> = if on_cpu {
+        vec![
+            (Engine::Fused, "tdw, fused engine".to_string()),
+            (Engine::Burn, "tdw, burn engine (flex)".to_string()),
+        ]
+    } else {
+        vec![(Engine::Burn, format!("tdw, burn on {device_name}"))]
+    };
+    let mut ours: Vec<Vec<f64>> = vec![Vec::new(); engines.len()];
+    let (mut theirs, mut plain) = (Vec::new(), Vec::new());
     for repeat in 0..repeats {
-        for (engine, label, into) in [
-            (Engine::Fused, "tdw, fused engine", &mut ours),
-            (Engine::Burn, "tdw, burn engine (flex)", &mut burn),
-        ] {
-            let timing = tdw_core::bench::time_training(variant, engine, 2, epochs, &device)?;
+        for ((engine, label), into) in engines.iter().zip(ours.iter_mut()) {
+            let timing = tdw_core::bench::time_training(variant, *engine, 2, epochs, device)?;
             let median = tdw_core::bench::median(&timing.seconds_per_epoch);
             println!(
                 "run {}: {label:<24} {median:.4} s/epoch  first losses {:?}",
@@ -603,16 +624,19 @@ fn bench_train(
         }
     }
     println!(
-        "\nmedian over {repeats} runs of {epochs} epochs, p = {}:",
+        "\nmedian over {repeats} runs of {epochs} epochs, p = {}, torch on {torch_device}:",
         param("prime")?
     );
-    let label = format!("tdw, fused engine ({} rayon threads)", rayon_threads());
-    print_comparison(&label, &ours, &theirs, torch_threads, "s/epoch");
-    let burn_median = tdw_core::bench::median(&burn);
-    println!(
-        "  tdw, burn engine (flex)                 {burn_median:.4} s/epoch ({:.2}x the fused engine's time)",
-        burn_median / tdw_core::bench::median(&ours)
-    );
+    let ours_median = tdw_core::bench::median(&ours[0]);
+    let label = format!("{} ({} rayon threads)", engines[0].1, rayon_threads());
+    print_comparison(&label, &ours[0], &theirs, torch_threads, "s/epoch");
+    for ((_, label), timings) in engines.iter().zip(&ours).skip(1) {
+        let median = tdw_core::bench::median(timings);
+        println!(
+            "  {label}  {median:.4} s/epoch ({:.2}x the fused engine's time)",
+            median / ours_median
+        );
+    }
     if !plain.is_empty() {
         let plain_median = tdw_core::bench::median(&plain);
         println!(
@@ -620,7 +644,18 @@ fn bench_train(
         );
         println!(
             "  ratio (plain PyTorch / tdw): {:.2}x",
-            plain_median / tdw_core::bench::median(&ours)
+            plain_median / ours_median
+        );
+    }
+    if on_cpu {
+        let flops = tdw_core::bench::fused_flops_per_epoch(variant)?;
+        let peak = tdw_core::bench::gemm_peak_gflops();
+        let achieved = flops / ours_median / 1e9;
+        println!(
+            "  fused engine: {:.2} GFLOP per epoch executed, {achieved:.0} GFLOP/s = {:.0}% of the \
+             measured peak ({peak:.0} GFLOP/s: the best f32 gemm, 1024³, all threads)",
+            flops / 1e9,
+            100.0 * achieved / peak
         );
     }
     Ok(())
@@ -706,22 +741,14 @@ fn rayon_threads() -> String {
     })
 }
 
-fn train(variant: &Variant, options: &TrainOptions) -> Result<()> {
+fn train(variant: &Variant, options: &TrainOptions, device: &tdw_core::Device) -> Result<()> {
     let started = Instant::now();
     let result = if std::io::stderr().is_terminal() {
         let mut bar = BarProgress::new();
-        variant.train(
-            options,
-            &tdw_core::default_device(),
-            &mut |e: &TrainEvent| bar.event(e),
-        )?
+        variant.train(options, device, &mut |e: &TrainEvent| bar.event(e))?
     } else {
         let mut lines = LineProgress::new(started);
-        variant.train(
-            options,
-            &tdw_core::default_device(),
-            &mut |e: &TrainEvent| lines.event(e),
-        )?
+        variant.train(options, device, &mut |e: &TrainEvent| lines.event(e))?
     };
     let seconds = started.elapsed().as_secs_f64();
     println!(

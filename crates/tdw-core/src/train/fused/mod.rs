@@ -77,6 +77,32 @@ pub fn supports(config: &TransformerConfig) -> bool {
     config.n_layers == 1 && config.act_fn == ActFn::Relu && config.n_ctx >= 1
 }
 
+/// Floating-point operations of one epoch as this engine executes it (a multiply-add counts 2;
+/// exponentials, the softmaxes and AdamW's elementwise work are left out, all under 1%): the
+/// tables once, the forward pass over train and test rows, the backward pass over train rows.
+pub fn flops_per_epoch(config: &TransformerConfig, n_train: usize, n_test: usize) -> f64 {
+    let Dims {
+        v,
+        o,
+        p,
+        h,
+        dh,
+        d,
+        m,
+    } = Dims::of(config);
+    let (v, o, p, h, dh, d, m) = (
+        v as f64, o as f64, p as f64, h as f64, dh as f64, d as f64, m as f64,
+    );
+    let tables = v * d * h * dh + 2.0 * p * v * d * h * dh + p * v * h * dh * d;
+    let forward_row = h * p * dh + h * p * d + d * m + m * d + d * o;
+    let backward_row = 2.0 * d * o + 4.0 * m * d + h * p * d + h * p * (d + 2.0 * dh);
+    let tables_backward = 2.0 * p * v * h * dh * d + 4.0 * p * v * d * h * dh + 2.0 * v * d * h * dh;
+    2.0 * (tables
+        + forward_row * (n_train + n_test) as f64
+        + backward_row * n_train as f64
+        + tables_backward)
+}
+
 /// A model, its optimizer and the two data splits, stepping one epoch at a time.
 pub struct FusedTrainer {
     dims: Dims,
