@@ -171,18 +171,16 @@ pub fn forward(dims: &Dims, w: &Weights<'_>, tables: &Tables, rows: &Rows, acts:
     // post = ReLU(resid_mid·W_in + b_in); resid_post = resid_mid + post·W_out + b_out;
     // logits = resid_post·W_U + b_U.
     let post = sized(&mut acts.post, n * m);
-    for row in post.chunks_mut(m) {
-        row.copy_from_slice(w.b_in);
-    }
     matmul(
         ViewMut::new(post, n, m),
         View::new(&acts.resid_mid, n, d),
         View::new(w.w_in, d, m),
-        true,
+        false,
     );
-    post.par_chunks_mut(CHUNK * m).for_each(|chunk| {
-        for x in chunk {
-            *x = x.max(0.0);
+    // The bias joins the ReLU's pass (not a copy before the product: 26 MB of memory traffic).
+    post.par_chunks_mut(m).with_min_len(CHUNK).for_each(|row| {
+        for (x, b) in row.iter_mut().zip(w.b_in) {
+            *x = (*x + b).max(0.0);
         }
     });
     let resid_post = sized(&mut acts.resid_post, n * d);
@@ -198,15 +196,19 @@ pub fn forward(dims: &Dims, w: &Weights<'_>, tables: &Tables, rows: &Rows, acts:
         true,
     );
     let logits = sized(&mut acts.logits, n * o);
-    for row in logits.chunks_mut(o) {
-        row.copy_from_slice(w.b_u);
-    }
     matmul(
         ViewMut::new(logits, n, o),
         View::new(&acts.resid_post, n, d),
         View::new(w.w_u, d, o),
-        true,
+        false,
     );
+    if w.b_u.iter().any(|&b| b != 0.0) {
+        logits.par_chunks_mut(o).with_min_len(CHUNK).for_each(|row| {
+            for (x, b) in row.iter_mut().zip(w.b_u) {
+                *x += b;
+            }
+        });
+    }
 }
 
 /// Softmax in place, in f32 as TransformerLens computes the attention pattern.
