@@ -13,7 +13,9 @@ use crate::error::{Error, Result};
 pub fn parse(name: &str) -> Result<Device> {
     let (kind, index) = match name.split_once(':') {
         Some((kind, index)) => {
-            let index = index.parse::<usize>().map_err(|_| bad(name, "the index after ':' must be a number"))?;
+            let index = index
+                .parse::<usize>()
+                .map_err(|_| bad(name, "the index after ':' must be a number"))?;
             (kind, index)
         }
         None => (name, 0),
@@ -74,9 +76,17 @@ mod tests {
     fn cpu_is_the_default_device_and_bad_names_are_explained() {
         assert_eq!(parse("cpu").unwrap(), crate::default_device());
         let message = parse("gpu").unwrap_err().to_string();
-        assert!(message.contains("gpu") && message.contains("cuda"), "{message}");
+        assert!(
+            message.contains("gpu") && message.contains("cuda"),
+            "{message}"
+        );
         assert!(parse("cuda:x").unwrap_err().to_string().contains("index"));
         #[cfg(not(feature = "cuda"))]
-        assert!(parse("cuda").unwrap_err().to_string().contains("--features cuda"));
+        assert!(
+            parse("cuda")
+                .unwrap_err()
+                .to_string()
+                .contains("--features cuda")
+        );
     }
 }

@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use burn::tensor::{Gradients, Tensor};
+use tdw_core::model::state::StateDict;
 use tdw_core::model::transformer::{Transformer, WeightMapper};
 use tdw_core::train::fused::{FusedTrainer, HostAdamW};
 use tdw_core::train::{AdamW, Batch, cross_entropy_f64, loss_value, train_step};
-use tdw_core::model::state::StateDict;
 use tdw_core::{Dataset, ParamValue, TransformerConfig};
 
 use crate::common;
@@ -66,7 +66,8 @@ fn autodiff_gradients(model: &Transformer, batch: &Batch) -> (f64, HashMap<Strin
     impl WeightMapper for Collect<'_> {
         fn map<const D: usize>(&mut self, name: &str, weight: Tensor<D>) -> Tensor<D> {
             if let Some(grad) = weight.grad(self.grads) {
-                let values = grad.to_data().convert::<f32>().to_vec::<f32>().unwrap();
+                let data = grad.to_data().convert::<f32>();
+                let values = data.as_slice::<f32>().expect("f32 gradient").to_vec();
                 self.found.insert(name.to_string(), values);
             }
             weight
@@ -113,7 +114,11 @@ fn fused_gradients_match_autodiff_for_every_trainable_weight() {
     assert!(((test_loss - burn_test) / burn_test).abs() < 1e-6);
 
     let fused_grads = fused.gradients();
-    assert_eq!(fused_grads.len(), burn_grads.len(), "the same trainable set");
+    assert_eq!(
+        fused_grads.len(),
+        burn_grads.len(),
+        "the same trainable set"
+    );
     for (name, ours) in &fused_grads {
         let theirs = &burn_grads[*name];
         assert_eq!(ours.len(), theirs.len(), "{name}");
@@ -150,7 +155,10 @@ fn fused_and_burn_engines_follow_the_same_loss_curve() {
         let burn_test = loss_value(&model, &test);
         let fused_train = fused.step();
         let fused_test = fused.test_loss();
-        for (what, a, b) in [("train", fused_train, burn_train), ("test", fused_test, burn_test)] {
+        for (what, a, b) in [
+            ("train", fused_train, burn_train),
+            ("test", fused_test, burn_test),
+        ] {
             assert!(
                 ((a - b) / b).abs() < 1e-3,
                 "epoch {epoch} {what} loss: fused {a}, burn {b}"

@@ -142,13 +142,18 @@ struct BurnStepper {
 
 impl BurnStepper {
     fn model(&self) -> &Transformer {
-        self.model.as_ref().expect("the model is put back after every step")
+        self.model
+            .as_ref()
+            .expect("the model is put back after every step")
     }
 }
 
 impl Stepper for BurnStepper {
     fn step(&mut self) -> f64 {
-        let model = self.model.take().expect("the model is put back after every step");
+        let model = self
+            .model
+            .take()
+            .expect("the model is put back after every step");
         let (loss, updated) = train_step(model, &mut self.optimizer, &self.train);
         self.model = Some(updated);
         loss

@@ -163,7 +163,12 @@ mod tests {
         let want = naive(&a, &b, m, k, n);
 
         let mut c = vec![9.0; m * n];
-        matmul(ViewMut::new(&mut c, m, n), View::new(&a, m, k), View::new(&b, k, n), false);
+        matmul(
+            ViewMut::new(&mut c, m, n),
+            View::new(&a, m, k),
+            View::new(&b, k, n),
+            false,
+        );
         for (x, y) in c.iter().zip(&want) {
             assert!((x - y).abs() < 1e-5);
         }
@@ -180,7 +185,10 @@ mod tests {
                 assert!((wide[j * 2 * m + i] - 1.0 - want[i * n + j]).abs() < 1e-5);
             }
         }
-        assert!(wide[m..2 * m].iter().all(|&x| x == 1.0), "columns beyond the view untouched");
+        assert!(
+            wide[m..2 * m].iter().all(|&x| x == 1.0),
+            "columns beyond the view untouched"
+        );
     }
 
     #[test]

@@ -96,7 +96,8 @@ pub fn flops_per_epoch(config: &TransformerConfig, n_train: usize, n_test: usize
     let tables = v * d * h * dh + 2.0 * p * v * d * h * dh + p * v * h * dh * d;
     let forward_row = h * p * dh + h * p * d + d * m + m * d + d * o;
     let backward_row = 2.0 * d * o + 4.0 * m * d + h * p * d + h * p * (d + 2.0 * dh);
-    let tables_backward = 2.0 * p * v * h * dh * d + 4.0 * p * v * d * h * dh + 2.0 * v * d * h * dh;
+    let tables_backward =
+        2.0 * p * v * h * dh * d + 4.0 * p * v * d * h * dh + 2.0 * v * d * h * dh;
     2.0 * (tables
         + forward_row * (n_train + n_test) as f64
         + backward_row * n_train as f64

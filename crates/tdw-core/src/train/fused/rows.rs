@@ -203,11 +203,14 @@ pub fn forward(dims: &Dims, w: &Weights<'_>, tables: &Tables, rows: &Rows, acts:
         false,
     );
     if w.b_u.iter().any(|&b| b != 0.0) {
-        logits.par_chunks_mut(o).with_min_len(CHUNK).for_each(|row| {
-            for (x, b) in row.iter_mut().zip(w.b_u) {
-                *x += b;
-            }
-        });
+        logits
+            .par_chunks_mut(o)
+            .with_min_len(CHUNK)
+            .for_each(|row| {
+                for (x, b) in row.iter_mut().zip(w.b_u) {
+                    *x += b;
+                }
+            });
     }
 }
 
@@ -397,7 +400,11 @@ pub fn backward(
                     let a = pattern[b * hp + head * p + j];
                     axpy(a, &d_resid[b * d..(b + 1) * d], &mut gr[head * d..][..d]);
                     let ds = d_scores[b * hp + head * p + j];
-                    axpy(ds, &q[(tl * h + head) * dh..][..dh], &mut gk[head * dh..][..dh]);
+                    axpy(
+                        ds,
+                        &q[(tl * h + head) * dh..][..dh],
+                        &mut gk[head * dh..][..dh],
+                    );
                 }
             }
         });

@@ -80,11 +80,17 @@ mod tests {
             let x: Vec<f32> = (0..n).map(|i| (i as f32 * 0.7).sin()).collect();
             let mut y: Vec<f32> = (0..n).map(|i| (i as f32 * 0.3).cos()).collect();
             let want_dot: f64 = x.iter().zip(&y).map(|(a, b)| *a as f64 * *b as f64).sum();
-            assert!((dot(&x, &y) as f64 - want_dot).abs() < 1e-4, "dot at n = {n}");
+            assert!(
+                (dot(&x, &y) as f64 - want_dot).abs() < 1e-4,
+                "dot at n = {n}"
+            );
             let before = y.clone();
             axpy(-2.5, &x, &mut y);
             for i in 0..n {
-                assert!((y[i] - (before[i] - 2.5 * x[i])).abs() < 1e-5, "axpy at n = {n}");
+                assert!(
+                    (y[i] - (before[i] - 2.5 * x[i])).abs() < 1e-5,
+                    "axpy at n = {n}"
+                );
             }
         }
     }

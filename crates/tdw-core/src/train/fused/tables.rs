@@ -52,14 +52,7 @@ impl TableGrads {
 
 impl Tables {
     pub fn build(dims: &Dims, w: &Weights<'_>) -> Self {
-        let Dims {
-            v,
-            p,
-            h,
-            dh,
-            d,
-            ..
-        } = *dims;
+        let Dims { v, p, h, dh, d, .. } = *dims;
         let hd = h * dh;
         let pv = p * v;
         let mut resid = vec![0.0; pv * d];
@@ -122,14 +115,7 @@ impl Tables {
     /// Carries the tables' gradients back to the weights that built them (the attention
     /// weights and the embeddings; the row pass fills the MLP's and `W_U`).
     pub fn backward(&self, dims: &Dims, w: &Weights<'_>, dt: TableGrads, grads: &mut Grads) {
-        let Dims {
-            v,
-            p,
-            h,
-            dh,
-            d,
-            ..
-        } = *dims;
+        let Dims { v, p, h, dh, d, .. } = *dims;
         let hd = h * dh;
         let pv = p * v;
 
@@ -163,11 +149,11 @@ impl Tables {
         // Projections x·W[h] + b[h] of the residual tables: keys and values over all positions,
         // the query over the last one.
         let project_back = |x: &[f32],
-                                rows: usize,
-                                d_out: &[f32],
-                                weight: &[f32],
-                                d_weight: &mut [f32],
-                                d_x: &mut [f32]| {
+                            rows: usize,
+                            d_out: &[f32],
+                            weight: &[f32],
+                            d_weight: &mut [f32],
+                            d_x: &mut [f32]| {
             for head in 0..h {
                 let block = head * d * dh..(head + 1) * d * dh;
                 let d_head = View::strided(&d_out[head * dh..], rows, dh, hd);
