@@ -27,6 +27,7 @@ pub mod family;
 pub mod lock;
 pub mod model;
 pub mod paths;
+pub mod sweep;
 pub mod torch_rng;
 pub mod train;
 pub mod views;

@@ -96,3 +96,128 @@ fn user_errors_are_one_line_and_exit_non_zero() {
         "{stdout}"
     );
 }
+
+/// A sweep of six variants trains two at a time; killed (with its children) after the first
+/// variant finishes and run again, it finishes the others and retrains none. Its Slurm script is
+/// valid bash and runs one variant per task id.
+#[test]
+fn a_killed_sweep_finishes_only_what_is_left_and_writes_a_runnable_slurm_script() {
+    use std::io::BufRead;
+    use std::os::unix::process::CommandExt;
+
+    let results = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let sweep_args = [
+        "sweep",
+        "--param",
+        "prime=23,29",
+        "--param",
+        "seed=1,2,3",
+        "--epochs",
+        "1500",
+        "--checkpoints",
+        "0,500,1000",
+        "--jobs",
+        "2",
+    ];
+    let command = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_tdw"));
+        c.env("TDW_RESULTS_DIR", results.path())
+            .env("TDW_MODEL_FAMILIES_DIR", root.join("model_families"))
+            .args(sweep_args)
+            .stdout(std::process::Stdio::piped());
+        c
+    };
+    let mut first = command().process_group(0).spawn().unwrap();
+    let mut stdout = std::io::BufReader::new(first.stdout.take().unwrap());
+    let mut seen = Vec::new();
+    let mut line = String::new();
+    while stdout.read_line(&mut line).unwrap() > 0 {
+        let done = line.contains(" done ");
+        seen.push(std::mem::take(&mut line));
+        if done {
+            break;
+        }
+    }
+    // Kill the whole group, the sweep and the variants it is training, and wait until all are
+    // gone (their locks are stale only then). The pipe stays open until the sweep is dead.
+    let group = format!("-{}", first.id());
+    Command::new("kill")
+        .args(["-KILL", "--", &group])
+        .status()
+        .unwrap();
+    let _ = first.wait();
+    for _ in 0..100 {
+        let alive = Command::new("kill")
+            .args(["-0", "--", &group])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap()
+            .success();
+        if !alive {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    drop(stdout);
+    let finished_first: Vec<&String> = seen.iter().filter(|l| l.contains(" done ")).collect();
+    assert_eq!(finished_first.len(), 1, "{seen:?}");
+
+    let second = command().output().unwrap();
+    let text = String::from_utf8_lossy(&second.stdout);
+    assert!(second.status.success(), "{text}");
+    // What finished before the kill is skipped (the variant done when we killed, perhaps its
+    // neighbour too); everything else trains to the end now.
+    let skipped = text.matches("already trained").count();
+    let trained_now = text.matches("4 checkpoints in").count();
+    assert!(skipped >= 1, "{text}");
+    assert_eq!(skipped + trained_now, 6, "{text}");
+    assert_eq!(text.matches(": train done").count(), 6, "{text}");
+    assert!(text.contains("sweep of 6 variants finished"), "{text}");
+    let family_dir = results.path().join("modulo_addition_1layer");
+    let trained = std::fs::read_dir(&family_dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .join("checkpoints/checkpoint_epoch_01499.safetensors")
+                .exists()
+        })
+        .count();
+    assert_eq!(trained, 6);
+
+    let script = results.path().join("sweep.sh");
+    let written = command()
+        .args(["--slurm", script.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(written.status.success());
+    let text = std::fs::read_to_string(&script).unwrap();
+    assert!(text.contains("#SBATCH --array=0-5"), "{text}");
+    assert!(
+        Command::new("bash")
+            .arg("-n")
+            .arg(&script)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let task = Command::new("bash")
+        .arg(&script)
+        .env("SLURM_ARRAY_TASK_ID", "2")
+        .output()
+        .unwrap();
+    assert!(task.status.success());
+    assert!(
+        String::from_utf8_lossy(&task.stdout).contains("p23_seed3_dseed598: already trained"),
+        "{}",
+        String::from_utf8_lossy(&task.stdout)
+    );
+    let no_task = Command::new("bash")
+        .arg(&script)
+        .env("SLURM_ARRAY_TASK_ID", "9")
+        .output()
+        .unwrap();
+    assert!(!no_task.status.success());
+}

@@ -72,6 +72,10 @@ enum Command {
         /// Stop after this epoch (e.g. a cluster time limit); resume later with --resume.
         #[arg(long)]
         stop_after: Option<u64>,
+        /// With --resume: succeed without training when the run already reached its last epoch
+        /// (what sweeps and cluster array tasks want on a rerun).
+        #[arg(long, requires = "resume")]
+        skip_finished: bool,
         /// Training engine: auto (fused on the CPU for one-layer models, else burn), fused or burn.
         #[arg(long, default_value = "auto")]
         engine: tdw_core::train::engine::Engine,
@@ -123,6 +127,37 @@ enum Command {
         /// Output file (default: results/{family}/{variant}/report.html).
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Train every combination of parameter values (`--param prime=59,97 --param seed=1,2,3`),
+    /// several variants at once; finished variants are skipped, interrupted ones resumed.
+    Sweep {
+        /// Family name.
+        #[arg(long, default_value = "modulo_addition_1layer")]
+        family: String,
+        /// A parameter and its values, `name=v1,v2,...` (repeatable; omitted ones take defaults).
+        #[arg(long = "param", value_name = "NAME=V1,V2")]
+        params: Vec<String>,
+        /// Epochs per variant (default: the family's).
+        #[arg(long)]
+        epochs: Option<u64>,
+        /// Checkpoint epochs, comma-separated.
+        #[arg(long)]
+        checkpoints: Option<String>,
+        /// Training fraction.
+        #[arg(long)]
+        fraction: Option<f64>,
+        /// Variants trained at once (each gets cores / jobs threads).
+        #[arg(long, default_value_t = 2)]
+        jobs: usize,
+        /// Also run every analyzer on each variant once it is trained.
+        #[arg(long)]
+        analyze: bool,
+        /// Write a Slurm job-array script (one variant per task) to this file instead of running.
+        #[arg(long)]
+        slurm: Option<PathBuf>,
+        /// Slurm time limit per task.
+        #[arg(long, default_value = "24:00:00")]
+        time: String,
     },
     /// Compare trained variants: grokking epoch, final losses, key frequencies, and all loss
     /// curves on one chart.
@@ -286,10 +321,20 @@ fn run(cli: Cli) -> Result<()> {
             force,
             resume,
             stop_after,
+            skip_finished,
             engine,
         } => {
             let pairs = parse_pairs(&params)?;
             let variant = registry.create_variant_from_text(&family, pairs)?;
+            let extends = epochs.is_some_and(|e| {
+                variant
+                    .metadata()
+                    .is_ok_and(|m| m.checkpoint_epochs.last().is_some_and(|&l| l + 1 < e))
+            });
+            if skip_finished && tdw_core::sweep::is_complete(&variant) && !extends {
+                println!("{}: already trained", variant.name());
+                return Ok(());
+            }
             let options = TrainOptions {
                 num_epochs: epochs,
                 checkpoint_epochs: checkpoints
@@ -331,6 +376,45 @@ fn run(cli: Cli) -> Result<()> {
                 path.display(),
                 started.elapsed().as_secs_f64()
             );
+        }
+        Command::Sweep {
+            family,
+            params,
+            epochs,
+            checkpoints,
+            fraction,
+            jobs,
+            analyze,
+            slurm,
+            time,
+        } => {
+            let axes = params
+                .iter()
+                .map(|p| tdw_core::sweep::Axis::parse(p))
+                .collect::<Result<Vec<_>>>()?;
+            let members = tdw_core::sweep::plan(&registry, &family, &axes)?;
+            let mut extra = Vec::new();
+            if let Some(e) = epochs {
+                extra.extend(["--epochs".to_string(), e.to_string()]);
+            }
+            if let Some(c) = checkpoints {
+                extra.extend(["--checkpoints".to_string(), c]);
+            }
+            if let Some(f) = fraction {
+                extra.extend(["--fraction".to_string(), f.to_string()]);
+            }
+            let sweep = Sweep {
+                family: &family,
+                members: &members,
+                extra: &extra,
+                results_dir: &results_dir,
+                families_dir: &families_dir,
+                device: &cli.device,
+            };
+            match slurm {
+                Some(path) => sweep.write_slurm(&path, &time)?,
+                None => sweep.run(jobs.max(1), analyze)?,
+            }
         }
         Command::Compare {
             variants,
@@ -471,6 +555,147 @@ fn run(cli: Cli) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A planned sweep and where its children read and write.
+struct Sweep<'a> {
+    family: &'a str,
+    members: &'a [tdw_core::sweep::Member],
+    extra: &'a [String],
+    results_dir: &'a std::path::Path,
+    families_dir: &'a std::path::Path,
+    device: &'a str,
+}
+
+impl Sweep<'_> {
+    fn tdw() -> Result<PathBuf> {
+        std::env::current_exe().map_err(|e| tdw_core::Error::io("tdw executable", e))
+    }
+
+    fn write_slurm(&self, path: &std::path::Path, time: &str) -> Result<()> {
+        let tasks: Vec<Vec<String>> = self
+            .members
+            .iter()
+            .map(|m| tdw_core::sweep::train_args(self.family, m, self.extra))
+            .collect();
+        let script = tdw_core::sweep::slurm_script(
+            &Self::tdw()?,
+            self.results_dir,
+            self.families_dir,
+            &tasks,
+            time,
+        );
+        tdw_core::atomic_file::write(path, script.as_bytes())?;
+        println!(
+            "wrote {} ({} tasks); submit with: sbatch {}",
+            path.display(),
+            tasks.len(),
+            path.display()
+        );
+        Ok(())
+    }
+
+    /// Trains (and optionally analyzes) every unfinished member, `jobs` at a time, each in its
+    /// own `tdw` process; a line per start and finish.
+    fn run(&self, jobs: usize, analyze: bool) -> Result<()> {
+        let logs = self.results_dir.join("sweeps").join(self.family);
+        std::fs::create_dir_all(&logs).map_err(|e| tdw_core::Error::io(&logs, e))?;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = (cores / jobs).max(1).to_string();
+        let total = self.members.len();
+        let mut queue: std::collections::VecDeque<(usize, Vec<Vec<String>>)> = Default::default();
+        for (i, member) in self.members.iter().enumerate() {
+            let name = member.variant.name();
+            // A finished variant's child returns at once (--skip-finished).
+            let mut steps = vec![tdw_core::sweep::train_args(self.family, member, self.extra)];
+            if analyze {
+                steps.push(vec!["analyze".into(), name.to_string()]);
+            }
+            queue.push_back((i, steps));
+            let _ = name;
+        }
+        let started = Instant::now();
+        let mut running: Vec<(usize, String, std::process::Child, Vec<Vec<String>>)> = Vec::new();
+        let mut failed = Vec::new();
+        while !queue.is_empty() || !running.is_empty() {
+            while running.len() < jobs {
+                let Some((i, mut steps)) = queue.pop_front() else {
+                    break;
+                };
+                let args = steps.remove(0);
+                let name = self.members[i].variant.name();
+                let log_path = logs.join(format!("{name}.log"));
+                let log = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&log_path)
+                    .map_err(|e| tdw_core::Error::io(&log_path, e))?;
+                let err = log
+                    .try_clone()
+                    .map_err(|e| tdw_core::Error::io(&log_path, e))?;
+                let child = std::process::Command::new(Self::tdw()?)
+                    .args(&args)
+                    .env("TDW_RESULTS_DIR", self.results_dir)
+                    .env("TDW_MODEL_FAMILIES_DIR", self.families_dir)
+                    .env("TDW_DEVICE", self.device)
+                    .env("RAYON_NUM_THREADS", &threads)
+                    .stdout(log)
+                    .stderr(err)
+                    .spawn()
+                    .map_err(|e| tdw_core::Error::io("tdw child process", e))?;
+                println!("[{}/{total}] {name}: {} started", i + 1, args[0]);
+                running.push((i, args[0].clone(), child, steps));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let mut still = Vec::new();
+            for (i, step, mut child, steps) in running {
+                let name = self.members[i].variant.name();
+                match child
+                    .try_wait()
+                    .map_err(|e| tdw_core::Error::io("tdw child", e))?
+                {
+                    None => still.push((i, step, child, steps)),
+                    Some(status) if status.success() => {
+                        let log = std::fs::read_to_string(logs.join(format!("{name}.log")))
+                            .unwrap_or_default();
+                        let last = log.lines().rev().find(|l| !l.trim().is_empty());
+                        println!(
+                            "[{}/{total}] {name}: {step} done ({:.0} s into the sweep): {}",
+                            i + 1,
+                            started.elapsed().as_secs_f64(),
+                            last.unwrap_or("")
+                        );
+                        if !steps.is_empty() {
+                            queue.push_front((i, steps));
+                        }
+                    }
+                    Some(status) => {
+                        println!(
+                            "[{}/{total}] {name}: FAILED ({status}); see {}",
+                            i + 1,
+                            logs.join(format!("{name}.log")).display()
+                        );
+                        failed.push(name.to_string());
+                    }
+                }
+            }
+            running = still;
+        }
+        println!(
+            "sweep of {total} variants finished in {:.1} s; {} failed",
+            started.elapsed().as_secs_f64(),
+            failed.len()
+        );
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(tdw_core::Error::InvalidSetting {
+                setting: "sweep".into(),
+                value: failed.join(", "),
+                reason: "these variants failed; rerun the same command to retry them".into(),
+            })
+        }
+    }
 }
 
 fn parse_pairs(params: &[String]) -> Result<Vec<(&str, &str)>> {
