@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The GPU check of the speed issue, in one command, on a machine with an NVIDIA GPU:
 #   bash scripts/gpu-check.sh [EPOCHS]
-# 1. builds tdw with burn's CUDA backend (`--features cuda`; cudarc loads the driver at run time,
-#    so no CUDA toolkit is needed to build);
+# 1. builds tdw with burn-tch (`--features tch`) against the Python peer venv's torch 2.9.1, whose
+#    PyPI wheel is the CUDA 12.8 build: `--device cuda` then runs on the GPU (creates the venv
+#    with scripts/python-peer/setup.sh when missing, ~7 GB);
 # 2. trains the canonical variant for 300 epochs on the GPU and compares its losses with the
 #    Python reference's (../shared/reference, or TDW_REFERENCE_DIR) epoch by epoch;
 # 3. times training on the GPU (`tdw bench train --device cuda`) side by side with PyTorch +
@@ -24,9 +25,13 @@ else
   echo "nvidia-smi not found: this machine has no NVIDIA driver; the CUDA device will not open" >&2
 fi
 
-echo "== build (--features cuda)"
+echo "== build (--features tch, libtorch from .venv-peer)"
+bash "$root/scripts/python-peer/setup.sh"
+# shellcheck source=tch-env.sh
+source "$root/scripts/tch-env.sh"
+"$VIRTUAL_ENV/bin/python" -c "import torch; print('torch', torch.__version__, 'cuda available:', torch.cuda.is_available())"
 start=$(date +%s)
-cargo build --release --locked -p tdw-core --features cuda --bin tdw
+cargo build --release --locked -p tdw-core --features tch --bin tdw
 echo "built in $(( $(date +%s) - start )) s"
 tdw="$root/target/release/tdw"
 

@@ -2,8 +2,11 @@
 //! binary serves a laptop and a GPU node.
 //!
 //! - `cpu` (default): burn's flex backend; training takes the fused CPU engine where it applies;
-//! - `cuda` or `cuda:N`: burn's CUDA backend (CubeCL), built with `--features cuda`;
-//! - `tch` / `tch-cuda[:N]`: libtorch through burn-tch, built with `--features tch`.
+//! - `cuda` or `cuda:N`: an NVIDIA GPU through libtorch (burn-tch with the PyPI wheel's CUDA
+//!   libtorch), built with `--features tch`;
+//! - `tch`: libtorch on the CPU, same build.
+//!
+//! burn's own CUDA backend (CubeCL) is not offered: its build downloads LLVM from GitHub.
 
 use burn::tensor::Device;
 
@@ -22,10 +25,9 @@ pub fn parse(name: &str) -> Result<Device> {
     };
     match kind {
         "cpu" | "flex" => Ok(Device::flex()),
-        "cuda" => cuda(index, name),
+        "cuda" | "tch-cuda" => tch(Some(index), name),
         "tch" => tch(None, name),
-        "tch-cuda" => tch(Some(index), name),
-        _ => Err(bad(name, "expected cpu, cuda[:N], tch or tch-cuda[:N]")),
+        _ => Err(bad(name, "expected cpu, cuda[:N] or tch")),
     }
 }
 
@@ -35,20 +37,6 @@ fn bad(name: &str, reason: &str) -> Error {
         value: name.into(),
         reason: reason.into(),
     }
-}
-
-#[cfg(feature = "cuda")]
-fn cuda(index: usize, _name: &str) -> Result<Device> {
-    Ok(Device::cuda(index))
-}
-
-#[cfg(not(feature = "cuda"))]
-fn cuda(_index: usize, name: &str) -> Result<Device> {
-    Err(bad(
-        name,
-        "this tdw was built without CUDA; build it with `cargo build --release --features cuda` \
-         (or run scripts/gpu-check.sh)",
-    ))
 }
 
 #[cfg(feature = "tch")]
@@ -64,7 +52,9 @@ fn tch(cuda_index: Option<usize>, _name: &str) -> Result<Device> {
 fn tch(_cuda_index: Option<usize>, name: &str) -> Result<Device> {
     Err(bad(
         name,
-        "this tdw was built without libtorch; build it with `--features tch` (see the README)",
+        "this tdw was built without libtorch (the GPU backend); build it with \
+         `source scripts/tch-env.sh && cargo build --release --features tch`, or run \
+         scripts/gpu-check.sh",
     ))
 }
 
@@ -81,12 +71,12 @@ mod tests {
             "{message}"
         );
         assert!(parse("cuda:x").unwrap_err().to_string().contains("index"));
-        #[cfg(not(feature = "cuda"))]
+        #[cfg(not(feature = "tch"))]
         assert!(
             parse("cuda")
                 .unwrap_err()
                 .to_string()
-                .contains("--features cuda")
+                .contains("--features tch")
         );
     }
 }

@@ -9,8 +9,8 @@
 //! # Backends
 //! Models run on burn 0.22, whose backends are chosen at run time:
 //! - default: `flex`, burn's pure-Rust CPU backend, with the `simd` and `rayon` features;
-//! - `cuda`: burn's CUDA backend (CubeCL; needs an NVIDIA driver at run time, nothing to build);
-//! - `tch`: libtorch through burn-tch (needs the PyPI torch wheel; see the README).
+//! - `tch`: libtorch through burn-tch, on the CPU or an NVIDIA GPU (the PyPI torch wheel is the
+//!   CUDA build; see the README and `scripts/gpu-check.sh`).
 //!
 //! [`device::parse`] turns a `--device` name into a device. Training on the default CPU device
 //! uses the fused engine ([`train::fused`]); other devices train through burn's autodiff.

@@ -174,6 +174,15 @@ fn a_killed_sweep_finishes_only_what_is_left_and_writes_a_runnable_slurm_script(
     assert_eq!(skipped + trained_now, 6, "{text}");
     assert_eq!(text.matches(": train done").count(), 6, "{text}");
     assert!(text.contains("sweep of 6 variants finished"), "{text}");
+    assert!(
+        text.contains("grokked (test < 0.01)"),
+        "the comparison table: {text}"
+    );
+    let rows = text
+        .lines()
+        .filter(|l| l.starts_with("modulo_addition_1layer_p") && l.contains(" 1500 "))
+        .count();
+    assert_eq!(rows, 6, "one table row per variant: {text}");
     let family_dir = results.path().join("modulo_addition_1layer");
     let trained = std::fs::read_dir(&family_dir)
         .unwrap()

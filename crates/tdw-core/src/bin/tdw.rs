@@ -27,8 +27,8 @@ struct Cli {
     /// Where family.json files are found (default: <project>/model_families).
     #[arg(long, global = true, env = "TDW_MODEL_FAMILIES_DIR")]
     families_dir: Option<PathBuf>,
-    /// Where burn computes: cpu (default; training uses the fused engine), cuda[:N] (a build
-    /// with --features cuda), tch or tch-cuda[:N] (a build with --features tch).
+    /// Where burn computes: cpu (default; training uses the fused engine), cuda[:N] (an NVIDIA
+    /// GPU through libtorch) or tch (libtorch on the CPU); both need a build with --features tch.
     #[arg(long, global = true, env = "TDW_DEVICE", default_value = "cpu")]
     device: String,
     #[command(subcommand)]
@@ -687,6 +687,13 @@ impl Sweep<'_> {
             failed.len()
         );
         if failed.is_empty() {
+            let variants: Vec<Variant> = self.members.iter().map(|m| m.variant.clone()).collect();
+            let comparison = tdw_core::views::Comparison::of(&variants, 0.01)?;
+            println!("{}", comparison.table_text());
+            println!(
+                "(loss curves on one chart: tdw compare --family {} --out curves.png)",
+                self.family
+            );
             Ok(())
         } else {
             Err(tdw_core::Error::InvalidSetting {
