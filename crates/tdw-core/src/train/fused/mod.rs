@@ -3,15 +3,16 @@
 //!
 //! Same model, optimizer and data as the burn engine (and MIScope); what differs is the work
 //! done. The residual stream at a position is a function of one token (no LayerNorm, one layer),
-//! so keys, values, the last query, each head's write-out and even its image under `W_in` are
-//! tables of `d_vocab` rows ([`tables`]); a row's pre-activation is a weighted sum of
-//! `n_heads · n_ctx` table rows instead of a `d_model × d_mlp` product. What remains dense is the
-//! MLP output and the unembedding over all rows ([`rows`]), done by `gemm` on both cores. The
-//! backward pass mirrors it: two dense products, then each row's gradient scattered onto the
-//! table rows it read, then the tables' gradients carried to the weights by small products.
+//! so keys, values, the last query and each head's write-out through `W_O` are tables of
+//! `d_vocab` rows ([`tables`]); a row's attention is `n_heads · n_ctx` dot products and its
+//! residual stream a weighted sum of as many table rows, with no per-row projection. What remains
+//! dense is the MLP and the unembedding over all rows ([`rows`]), done by `gemm` on all cores.
+//! The backward pass mirrors it: the dense products' gradients, then each row's gradient
+//! scattered onto the table rows it read, then the tables' gradients carried to the weights by
+//! small products.
 //!
 //! The losses are f64 (log-softmax of f32 logits in f64), as MIScope's. The gradients agree with
-//! burn's autodiff to f32 rounding (`tests/training.rs`), and the 300-epoch fidelity check
+//! burn's autodiff to f32 rounding (`tests/engines.rs`), and the 300-epoch fidelity check
 //! against the Python reference holds with this engine.
 
 mod gemm;
