@@ -41,11 +41,34 @@ fn bad(name: &str, reason: &str) -> Error {
 
 #[cfg(feature = "tch")]
 #[allow(deprecated)] // burn 0.22 deprecates burn-tch; it is still the way to reach libtorch
-fn tch(cuda_index: Option<usize>, _name: &str) -> Result<Device> {
-    Ok(match cuda_index {
+fn tch(cuda_index: Option<usize>, name: &str) -> Result<Device> {
+    let device = match cuda_index {
         Some(index) => Device::libtorch_cuda(index),
         None => Device::libtorch(),
-    })
+    };
+    // libtorch reports a missing driver or GPU by panicking at the first tensor; turn that into
+    // an error here, once, rather than a backtrace in the middle of a run.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = burn::tensor::Tensor::<1>::zeros([1], &device).into_data();
+    }));
+    std::panic::set_hook(hook);
+    opened.map_err(|payload| {
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("unknown error");
+        // tch's message is a Debug-printed error: keep its first line, unescaped.
+        let message = message
+            .split_once("Torch(\"")
+            .map_or(message, |(_, rest)| rest);
+        let first = message.split(['\n']).next().unwrap_or(message);
+        let first = first.split("\\n").next().unwrap_or(first);
+        bad(name, &format!("libtorch cannot open it: {first}"))
+    })?;
+    Ok(device)
 }
 
 #[cfg(not(feature = "tch"))]
