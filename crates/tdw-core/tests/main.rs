@@ -10,5 +10,6 @@ mod families;
 mod fuzz;
 mod pipeline;
 mod reference;
+mod test_family;
 mod training;
 mod views;

@@ -8,6 +8,7 @@ use indexmap::IndexMap;
 
 use crate::error::{Error, Result};
 use crate::families;
+use crate::family::ModelFamily;
 use crate::family::pattern::NameParser;
 use crate::family::variant::Variant;
 use crate::family::{Family, FamilySpec, ParamValue, Params};
@@ -58,6 +59,15 @@ impl FamilyRegistry {
         self.families.insert(
             spec.name.clone(),
             Arc::new(Family::new(spec, implementation)),
+        );
+    }
+
+    /// Adds a family with an implementation supplied by the caller (a family defined outside
+    /// this crate, e.g. in a test or a downstream crate). A family of the same name is replaced.
+    pub fn register_with(&mut self, spec: FamilySpec, implementation: Arc<dyn ModelFamily>) {
+        self.families.insert(
+            spec.name.clone(),
+            Arc::new(Family::new(spec, Some(implementation))),
         );
     }
 
