@@ -82,7 +82,11 @@ fn a_family_defined_in_a_test_trains_analyzes_and_draws_with_no_other_change() {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, FAMILY_JSON).unwrap();
     let mut registry = FamilyRegistry::open(families.path(), results.path()).unwrap();
-    assert!(registry.load_errors().is_empty(), "{:?}", registry.load_errors());
+    assert!(
+        registry.load_errors().is_empty(),
+        "{:?}",
+        registry.load_errors()
+    );
     let spec = registry
         .family("modulo_subtraction_1layer")
         .unwrap()
