@@ -2,7 +2,7 @@
 //! `cargo run --release --example profile_fused -- 50`, or under `perf record`.
 use std::time::Instant;
 
-use tdw_core::train::engine::{self, Engine, StartState};
+use tdw_core::train::engine::{Engine, FreshRun};
 use tdw_core::{FamilyRegistry, ParamValue};
 
 fn main() {
@@ -23,30 +23,10 @@ fn main() {
     let variant = registry
         .create_variant("modulo_addition_1layer", params)
         .unwrap();
-    let family = variant.family().implementation().unwrap();
-    let spec = variant.family().spec();
-    let training = variant.family().training_config().unwrap();
-    let config = family.model_config(spec, variant.params()).unwrap();
-    let data = family.dataset(variant.params()).unwrap();
-    let split = family
-        .split(variant.params(), training.training_fraction)
+    let mut stepper = FreshRun::of(&variant)
+        .unwrap()
+        .stepper(Engine::Fused, &tdw_core::default_device())
         .unwrap();
-    let device = tdw_core::default_device();
-    let start = StartState {
-        state: family.init_state(spec, variant.params()).unwrap(),
-        step: 0,
-        moments: Vec::new(),
-    };
-    let mut stepper = engine::stepper(
-        Engine::Fused,
-        &config,
-        start,
-        training.adamw(),
-        &data.subset(&split.train_indices),
-        &data.subset(&split.test_indices),
-        &device,
-    )
-    .unwrap();
     let started = Instant::now();
     let (mut step, mut test) = (0.0, 0.0);
     for _ in 0..epochs {

@@ -7,7 +7,7 @@ use burn::tensor::Device;
 
 use crate::error::Result;
 use crate::family::variant::Variant;
-use crate::train::engine::{self, Engine, StartState};
+use crate::train::engine::{Engine, FreshRun};
 
 /// Per-epoch wall times of one timed run.
 #[derive(Debug, Clone)]
@@ -27,27 +27,7 @@ pub fn time_training(
     epochs: usize,
     device: &Device,
 ) -> Result<TrainTiming> {
-    let family = variant.family().implementation()?;
-    let spec = variant.family().spec();
-    let config = variant.family().training_config()?;
-    let params = variant.params();
-    let data = family.dataset(params)?;
-    let split = family.split(params, config.training_fraction)?;
-    let model_config = family.model_config(spec, params)?;
-    let start = StartState {
-        state: family.init_state(spec, params)?,
-        step: 0,
-        moments: Vec::new(),
-    };
-    let mut stepper = engine::stepper(
-        engine.resolve(&model_config, device),
-        &model_config,
-        start,
-        config.adamw(),
-        &data.subset(&split.train_indices),
-        &data.subset(&split.test_indices),
-        device,
-    )?;
+    let mut stepper = FreshRun::of(variant)?.stepper(engine, device)?;
     let mut timing = TrainTiming {
         seconds_per_epoch: Vec::with_capacity(epochs),
         train_losses: Vec::new(),
@@ -69,55 +49,18 @@ pub fn time_training(
 
 /// FLOPs of one epoch of the fused engine on `variant` (its family's default split).
 pub fn fused_flops_per_epoch(variant: &Variant) -> Result<f64> {
-    let family = variant.family().implementation()?;
-    let params = variant.params();
-    let config = family.model_config(variant.family().spec(), params)?;
-    let fraction = variant.family().training_config()?.training_fraction;
-    let split = family.split(params, fraction)?;
+    let run = FreshRun::of(variant)?;
     Ok(crate::train::fused::flops_per_epoch(
-        &config,
-        split.train_indices.len(),
-        split.test_indices.len(),
+        &run.config,
+        run.train.len(),
+        run.test.len(),
     ))
 }
 
-/// The machine's measured f32 peak in GFLOP/s: the best of 10 square 1024³ products by `gemm`
-/// (the library the fused engine uses) on all rayon threads.
+/// The machine's measured f32 peak in GFLOP/s: the best of 10 square 1024³ products by the
+/// fused engine's own `gemm` wrapper, on all rayon threads.
 pub fn gemm_peak_gflops() -> f64 {
-    let n = 1024;
-    let a = vec![0.5f32; n * n];
-    let b = vec![0.25f32; n * n];
-    let mut c = vec![0.0f32; n * n];
-    let mut best = f64::INFINITY;
-    for _ in 0..10 {
-        let started = Instant::now();
-        // SAFETY: three distinct n×n row-major buffers of exactly n² elements.
-        unsafe {
-            gemm::gemm(
-                n,
-                n,
-                n,
-                c.as_mut_ptr(),
-                1,
-                n as isize,
-                false,
-                a.as_ptr(),
-                1,
-                n as isize,
-                b.as_ptr(),
-                1,
-                n as isize,
-                0.0,
-                1.0,
-                false,
-                false,
-                false,
-                gemm::Parallelism::Rayon(rayon::current_num_threads()),
-            );
-        }
-        best = best.min(started.elapsed().as_secs_f64());
-    }
-    2.0 * (n * n * n) as f64 / best / 1e9
+    crate::train::fused::gemm_peak_gflops(1024, 10)
 }
 
 /// The seven analyzers MIScope ran for the reference folder: the set `tdw bench analyze` times.

@@ -4,25 +4,17 @@
 use std::collections::HashMap;
 
 use burn::tensor::{Gradients, Tensor};
-use tdw_core::model::state::StateDict;
+use tdw_core::ParamValue;
 use tdw_core::model::transformer::{Transformer, WeightMapper};
+use tdw_core::train::engine::FreshRun;
 use tdw_core::train::fused::{FusedTrainer, HostAdamW};
-use tdw_core::train::{AdamW, Batch, cross_entropy_f64, loss_value, train_step};
-use tdw_core::{Dataset, ParamValue, TransformerConfig};
+use tdw_core::train::{AdamW, Batch, loss_and_gradients, loss_value, train_step};
 
 use crate::common;
 
-struct Problem {
-    config: TransformerConfig,
-    state: StateDict,
-    train: Dataset,
-    test: Dataset,
-    adamw: tdw_core::train::AdamWConfig,
-}
-
-/// A p = 13 variant of the one-layer family, its seeded initial weights with every frozen bias
-/// set to small non-zero values (so their terms are exercised), and its 30% split.
-fn problem() -> Problem {
+/// A p = 13 variant of the one-layer family from its seeded initial weights, with every frozen
+/// bias set to small non-zero values (so their terms are exercised), on its 30% split.
+fn problem() -> FreshRun {
     let (registry, _results) = common::registry();
     let params = [
         ("prime".to_string(), ParamValue::Int(13)),
@@ -33,29 +25,26 @@ fn problem() -> Problem {
     let variant = registry
         .create_variant("modulo_addition_1layer", params)
         .unwrap();
-    let family = variant.family().implementation().unwrap();
-    let spec = variant.family().spec();
-    let training = variant.family().training_config().unwrap();
-    let config = family.model_config(spec, variant.params()).unwrap();
-    let mut state = family.init_state(spec, variant.params()).unwrap();
-    for (name, tensor) in state.iter_mut() {
+    let mut run = FreshRun::of(&variant).unwrap();
+    for (name, tensor) in run.start.state.iter_mut() {
         if tdw_core::model::config::is_bias(name) {
             for (i, x) in tensor.data.iter_mut().enumerate() {
                 *x = 0.05 * ((i as f32) * 0.7 + name.len() as f32).sin();
             }
         }
     }
-    let data = family.dataset(variant.params()).unwrap();
-    let split = family
-        .split(variant.params(), training.training_fraction)
-        .unwrap();
-    Problem {
-        config,
-        state,
-        train: data.subset(&split.train_indices),
-        test: data.subset(&split.test_indices),
-        adamw: training.adamw(),
-    }
+    run
+}
+
+fn fused(problem: &FreshRun) -> FusedTrainer {
+    FusedTrainer::new(
+        &problem.config,
+        problem.start.state.clone(),
+        HostAdamW::new(problem.adamw),
+        &problem.train,
+        &problem.test,
+    )
+    .unwrap()
 }
 
 fn autodiff_gradients(model: &Transformer, batch: &Batch) -> (f64, HashMap<String, Vec<f32>>) {
@@ -73,13 +62,7 @@ fn autodiff_gradients(model: &Transformer, batch: &Batch) -> (f64, HashMap<Strin
             weight
         }
     }
-    let leaves = model.with_trainable_leaves();
-    let loss = cross_entropy_f64(
-        leaves.forward_last(batch.tokens.clone()),
-        batch.labels.clone(),
-    );
-    let grads = loss.backward();
-    let value = loss.into_scalar::<f64>();
+    let (value, leaves, grads) = loss_and_gradients(model, batch);
     let mut collect = Collect {
         grads: &grads,
         found: HashMap::new(),
@@ -92,18 +75,11 @@ fn autodiff_gradients(model: &Transformer, batch: &Batch) -> (f64, HashMap<Strin
 fn fused_gradients_match_autodiff_for_every_trainable_weight() {
     let problem = problem();
     let device = tdw_core::default_device();
-    let model = Transformer::from_state(&problem.config, &problem.state, &device);
+    let model = Transformer::from_state(&problem.config, &problem.start.state, &device);
     let batch = Batch::new(&problem.train, &device);
     let (burn_loss, burn_grads) = autodiff_gradients(&model, &batch);
 
-    let mut fused = FusedTrainer::new(
-        &problem.config,
-        problem.state.clone(),
-        HostAdamW::new(problem.adamw),
-        &problem.train,
-        &problem.test,
-    )
-    .unwrap();
+    let mut fused = fused(&problem);
     let fused_loss = fused.train_loss();
     assert!(
         ((fused_loss - burn_loss) / burn_loss).abs() < 1e-6,
@@ -137,18 +113,11 @@ fn fused_gradients_match_autodiff_for_every_trainable_weight() {
 fn fused_and_burn_engines_follow_the_same_loss_curve() {
     let problem = problem();
     let device = tdw_core::default_device();
-    let mut model = Transformer::from_state(&problem.config, &problem.state, &device);
+    let mut model = Transformer::from_state(&problem.config, &problem.start.state, &device);
     let mut adamw = AdamW::new(problem.adamw);
     let train = Batch::new(&problem.train, &device);
     let test = Batch::new(&problem.test, &device);
-    let mut fused = FusedTrainer::new(
-        &problem.config,
-        problem.state.clone(),
-        HostAdamW::new(problem.adamw),
-        &problem.train,
-        &problem.test,
-    )
-    .unwrap();
+    let mut fused = fused(&problem);
     for epoch in 0..40 {
         let (burn_train, updated) = train_step(model, &mut adamw, &train);
         model = updated;

@@ -10,6 +10,7 @@ use burn::tensor::Device;
 
 use crate::error::{Error, Result};
 use crate::family::Dataset;
+use crate::family::variant::Variant;
 use crate::model::config::TransformerConfig;
 use crate::model::state::StateDict;
 use crate::model::transformer::Transformer;
@@ -57,14 +58,6 @@ impl Engine {
             chosen => chosen,
         }
     }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Engine::Auto => "auto",
-            Engine::Fused => "fused",
-            Engine::Burn => "burn",
-        }
-    }
 }
 
 /// Where a run starts: weights, optimizer step count and moments (empty when fresh).
@@ -72,6 +65,51 @@ pub struct StartState {
     pub state: StateDict,
     pub step: u64,
     pub moments: Moments,
+}
+
+/// A variant's run from its initial weights on its family's default split: everything an
+/// engine needs, without touching the variant's files (benchmarks, profiling, engine checks).
+pub struct FreshRun {
+    pub config: TransformerConfig,
+    pub start: StartState,
+    pub adamw: AdamWConfig,
+    pub train: Dataset,
+    pub test: Dataset,
+}
+
+impl FreshRun {
+    pub fn of(variant: &Variant) -> Result<Self> {
+        let family = variant.family().implementation()?;
+        let spec = variant.family().spec();
+        let params = variant.params();
+        let training = variant.family().training_config()?;
+        let data = family.dataset(params)?;
+        let split = family.split(params, training.training_fraction)?;
+        Ok(FreshRun {
+            config: family.model_config(spec, params)?,
+            start: StartState {
+                state: family.init_state(spec, params)?,
+                step: 0,
+                moments: Vec::new(),
+            },
+            adamw: training.adamw(),
+            train: data.subset(&split.train_indices),
+            test: data.subset(&split.test_indices),
+        })
+    }
+
+    /// The stepper of `engine` (resolved for this model and device) for this run.
+    pub fn stepper(self, engine: Engine, device: &Device) -> Result<Box<dyn Stepper>> {
+        stepper(
+            engine.resolve(&self.config, device),
+            &self.config,
+            self.start,
+            self.adamw,
+            &self.train,
+            &self.test,
+            device,
+        )
+    }
 }
 
 /// One epoch at a time: a step on the training rows, then the test loss.

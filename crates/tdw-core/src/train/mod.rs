@@ -17,7 +17,7 @@ pub mod state;
 use std::path::PathBuf;
 
 use burn::tensor::activation::log_softmax;
-use burn::tensor::{DType, Device, Int, Tensor, TensorData};
+use burn::tensor::{DType, Device, Gradients, Int, Tensor, TensorData};
 
 use crate::family::Dataset;
 use crate::family::spec::TrainingSpec;
@@ -168,15 +168,21 @@ pub fn loss_value(model: &Transformer, batch: &Batch) -> f64 {
     cross_entropy_f64(logits, batch.labels.clone()).into_scalar::<f64>()
 }
 
-/// One full-batch step: returns the loss before the step and the updated model.
-pub fn train_step(model: Transformer, optimizer: &mut AdamW, batch: &Batch) -> (f64, Transformer) {
+/// The loss on a batch and its gradients by autodiff: returns the loss, the copy of `model`
+/// whose trainable weights are the autodiff leaves, and the gradients keyed by those leaves.
+pub fn loss_and_gradients(model: &Transformer, batch: &Batch) -> (f64, Transformer, Gradients) {
     let leaves = model.with_trainable_leaves();
     let loss = cross_entropy_f64(
         leaves.forward_last(batch.tokens.clone()),
         batch.labels.clone(),
     );
     let grads = loss.backward();
-    let value = loss.into_scalar::<f64>();
+    (loss.into_scalar::<f64>(), leaves, grads)
+}
+
+/// One full-batch step: returns the loss before the step and the updated model.
+pub fn train_step(model: Transformer, optimizer: &mut AdamW, batch: &Batch) -> (f64, Transformer) {
+    let (value, leaves, grads) = loss_and_gradients(&model, batch);
     let model = optimizer.step(model, &leaves, &grads);
     (value, model)
 }

@@ -26,7 +26,6 @@ use crate::error::Result;
 use crate::family::Dataset;
 use crate::model::config::{ActFn, TransformerConfig};
 use crate::model::state::StateDict;
-use crate::train::AdamWConfig;
 use crate::train::state::Moments;
 
 pub use optimizer::HostAdamW;
@@ -105,6 +104,26 @@ pub fn flops_per_epoch(config: &TransformerConfig, n_train: usize, n_test: usize
         + tables_backward)
 }
 
+/// Best f32 throughput, in GFLOP/s, of `repeats` square `n`³ products through the same `gemm`
+/// path the engine uses: the machine's measured peak for its FLOP figures.
+pub fn gemm_peak_gflops(n: usize, repeats: usize) -> f64 {
+    let a = vec![0.5f32; n * n];
+    let b = vec![0.25f32; n * n];
+    let mut c = vec![0.0f32; n * n];
+    let mut best = f64::INFINITY;
+    for _ in 0..repeats.max(1) {
+        let started = std::time::Instant::now();
+        gemm::matmul(
+            gemm::ViewMut::new(&mut c, n, n),
+            gemm::View::new(&a, n, n),
+            gemm::View::new(&b, n, n),
+            false,
+        );
+        best = best.min(started.elapsed().as_secs_f64());
+    }
+    2.0 * (n * n * n) as f64 / best / 1e9
+}
+
 /// A model, its optimizer and the two data splits, stepping one epoch at a time.
 pub struct FusedTrainer {
     dims: Dims,
@@ -152,86 +171,75 @@ impl FusedTrainer {
         })
     }
 
-    /// A fresh optimizer with these hyper-parameters.
-    pub fn optimizer(config: AdamWConfig) -> HostAdamW {
-        HostAdamW::new(config)
-    }
-
-    fn weights(&self) -> Weights<'_> {
-        Weights::from_state(&self.state, &self.dims).expect("sizes checked in FusedTrainer::new")
-    }
-
     fn current_tables(&mut self) -> Tables {
         match self.tables.take() {
             Some(tables) => tables,
-            None => Tables::build(&self.dims, &self.weights()),
+            None => Tables::build(
+                &self.dims,
+                &Weights::from_state(&self.state, &self.dims).expect("sizes checked in new"),
+            ),
         }
+    }
+
+    /// The training loss at the current weights and its gradients.
+    fn loss_and_gradients(&mut self, tables: &Tables) -> (f64, Grads) {
+        let dims = self.dims;
+        let w = Weights::from_state(&self.state, &dims).expect("sizes checked in new");
+        let mut grads = Grads::zeros(&dims);
+        rows::forward(&dims, &w, tables, &self.train, &mut self.train_acts);
+        let loss = rows::loss(&dims, &self.train, &mut self.train_acts, true);
+        let dt = rows::backward(
+            &dims,
+            &w,
+            tables,
+            &self.train,
+            &mut self.train_acts,
+            &mut grads,
+        );
+        tables.backward(&dims, &w, dt, &mut grads);
+        (loss, grads)
+    }
+
+    /// Mean loss on the training (`train`) or the test rows at the current weights; keeps the
+    /// tables for the next step, which uses the same weights.
+    fn mean_loss(&mut self, train: bool) -> f64 {
+        let tables = self.current_tables();
+        let dims = self.dims;
+        let w = Weights::from_state(&self.state, &dims).expect("sizes checked in new");
+        let (rows, acts) = if train {
+            (&self.train, &mut self.train_acts)
+        } else {
+            (&self.test, &mut self.test_acts)
+        };
+        rows::forward(&dims, &w, &tables, rows, acts);
+        let loss = rows::loss(&dims, rows, acts, false);
+        self.tables = Some(tables);
+        loss
     }
 
     /// One full-batch AdamW step; returns the training loss before it.
     pub fn step(&mut self) -> f64 {
         let tables = self.current_tables();
-        let dims = self.dims;
-        let mut grads = Grads::zeros(&dims);
-        let loss = {
-            let w = Weights::from_state(&self.state, &dims).expect("sizes checked");
-            rows::forward(&dims, &w, &tables, &self.train, &mut self.train_acts);
-            let loss = rows::loss(&dims, &self.train, &mut self.train_acts, true);
-            let dt = rows::backward(
-                &dims,
-                &w,
-                &tables,
-                &self.train,
-                &mut self.train_acts,
-                &mut grads,
-            );
-            tables.backward(&dims, &w, dt, &mut grads);
-            loss
-        };
+        let (loss, grads) = self.loss_and_gradients(&tables);
         self.optimizer.step(&mut self.state, grads.named());
         loss
     }
 
     /// Mean loss on the test rows under the current weights.
     pub fn test_loss(&mut self) -> f64 {
-        let tables = self.current_tables();
-        let dims = self.dims;
-        let w = Weights::from_state(&self.state, &dims).expect("sizes checked");
-        rows::forward(&dims, &w, &tables, &self.test, &mut self.test_acts);
-        let loss = rows::loss(&dims, &self.test, &mut self.test_acts, false);
-        self.tables = Some(tables);
-        loss
+        self.mean_loss(false)
     }
 
     /// Mean loss on the training rows under the current weights, without a step.
     pub fn train_loss(&mut self) -> f64 {
-        let tables = self.current_tables();
-        let dims = self.dims;
-        let w = Weights::from_state(&self.state, &dims).expect("sizes checked");
-        rows::forward(&dims, &w, &tables, &self.train, &mut self.train_acts);
-        let loss = rows::loss(&dims, &self.train, &mut self.train_acts, false);
-        self.tables = Some(tables);
-        loss
+        self.mean_loss(true)
     }
 
     /// The gradients of the training loss at the current weights, by parameter name (for
     /// checking against autodiff).
     pub fn gradients(&mut self) -> Vec<(&'static str, Vec<f32>)> {
         let tables = self.current_tables();
-        let dims = self.dims;
-        let mut grads = Grads::zeros(&dims);
-        let w = Weights::from_state(&self.state, &dims).expect("sizes checked");
-        rows::forward(&dims, &w, &tables, &self.train, &mut self.train_acts);
-        rows::loss(&dims, &self.train, &mut self.train_acts, true);
-        let dt = rows::backward(
-            &dims,
-            &w,
-            &tables,
-            &self.train,
-            &mut self.train_acts,
-            &mut grads,
-        );
-        tables.backward(&dims, &w, dt, &mut grads);
+        let (_, grads) = self.loss_and_gradients(&tables);
         self.tables = Some(tables);
         grads
             .named()
