@@ -76,12 +76,14 @@ pub fn plan(registry: &FamilyRegistry, family: &str, axes: &[Axis]) -> Result<Ve
     Ok(members)
 }
 
-/// Whether a variant's run is finished: its last checkpoint is the final epoch it planned.
-pub fn is_complete(variant: &Variant) -> bool {
+/// Whether a variant's run is finished: its last checkpoint is the final epoch it planned, and
+/// no later one when `requested_epochs` asks to extend it.
+pub fn is_finished(variant: &Variant, requested_epochs: Option<u64>) -> bool {
     variant.metadata().is_ok_and(|m| {
+        let target = m.num_epochs.max(requested_epochs.unwrap_or(0));
         m.checkpoint_epochs
             .last()
-            .is_some_and(|&last| last + 1 >= m.num_epochs)
+            .is_some_and(|&last| last + 1 >= target)
     })
 }
 

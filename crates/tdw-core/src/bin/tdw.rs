@@ -35,6 +35,38 @@ struct Cli {
     command: Command,
 }
 
+/// How long a run is, where it saves and on what share of the data: options of `train`, and of
+/// `sweep`, which passes them on to each variant's `train`.
+#[derive(clap::Args)]
+struct RunLength {
+    /// Number of epochs (full-batch steps); default from the family.
+    #[arg(long)]
+    epochs: Option<u64>,
+    /// Checkpoint epochs, comma-separated (the final epoch is always saved).
+    #[arg(long)]
+    checkpoints: Option<String>,
+    /// Fraction of all pairs used for training, in (0, 1).
+    #[arg(long)]
+    fraction: Option<f64>,
+}
+
+impl RunLength {
+    /// The same options as `tdw train` arguments.
+    fn train_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(e) = self.epochs {
+            args.extend(["--epochs".to_string(), e.to_string()]);
+        }
+        if let Some(c) = &self.checkpoints {
+            args.extend(["--checkpoints".to_string(), c.clone()]);
+        }
+        if let Some(f) = self.fraction {
+            args.extend(["--fraction".to_string(), f.to_string()]);
+        }
+        args
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// List the model families.
@@ -53,15 +85,8 @@ enum Command {
         /// A domain parameter, `name=value` (repeatable); omitted ones take their defaults.
         #[arg(long = "param", value_name = "NAME=VALUE")]
         params: Vec<String>,
-        /// Number of epochs (full-batch steps); default from the family.
-        #[arg(long)]
-        epochs: Option<u64>,
-        /// Checkpoint epochs, comma-separated (the final epoch is always saved).
-        #[arg(long)]
-        checkpoints: Option<String>,
-        /// Fraction of all pairs used for training, in (0, 1).
-        #[arg(long)]
-        fraction: Option<f64>,
+        #[command(flatten)]
+        length: RunLength,
         /// Retrain a variant that already has checkpoints (deletes them and its artifacts).
         #[arg(long, conflicts_with = "resume")]
         force: bool,
@@ -137,15 +162,8 @@ enum Command {
         /// A parameter and its values, `name=v1,v2,...` (repeatable; omitted ones take defaults).
         #[arg(long = "param", value_name = "NAME=V1,V2")]
         params: Vec<String>,
-        /// Epochs per variant (default: the family's).
-        #[arg(long)]
-        epochs: Option<u64>,
-        /// Checkpoint epochs, comma-separated.
-        #[arg(long)]
-        checkpoints: Option<String>,
-        /// Training fraction.
-        #[arg(long)]
-        fraction: Option<f64>,
+        #[command(flatten)]
+        length: RunLength,
         /// Variants trained at once (each gets cores / jobs threads).
         #[arg(long, default_value_t = 2)]
         jobs: usize,
@@ -315,9 +333,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Train {
             family,
             params,
-            epochs,
-            checkpoints,
-            fraction,
+            length,
             force,
             resume,
             stop_after,
@@ -326,22 +342,18 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let pairs = parse_pairs(&params)?;
             let variant = registry.create_variant_from_text(&family, pairs)?;
-            let extends = epochs.is_some_and(|e| {
-                variant
-                    .metadata()
-                    .is_ok_and(|m| m.checkpoint_epochs.last().is_some_and(|&l| l + 1 < e))
-            });
-            if skip_finished && tdw_core::sweep::is_complete(&variant) && !extends {
+            if skip_finished && tdw_core::sweep::is_finished(&variant, length.epochs) {
                 println!("{}: already trained", variant.name());
                 return Ok(());
             }
             let options = TrainOptions {
-                num_epochs: epochs,
-                checkpoint_epochs: checkpoints
+                num_epochs: length.epochs,
+                checkpoint_epochs: length
+                    .checkpoints
                     .as_deref()
                     .map(schedule::parse_list)
                     .transpose()?,
-                training_fraction: fraction,
+                training_fraction: length.fraction,
                 overwrite: force,
                 resume,
                 stop_after_epoch: stop_after,
@@ -380,9 +392,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Sweep {
             family,
             params,
-            epochs,
-            checkpoints,
-            fraction,
+            length,
             jobs,
             analyze,
             slurm,
@@ -393,16 +403,7 @@ fn run(cli: Cli) -> Result<()> {
                 .map(|p| tdw_core::sweep::Axis::parse(p))
                 .collect::<Result<Vec<_>>>()?;
             let members = tdw_core::sweep::plan(&registry, &family, &axes)?;
-            let mut extra = Vec::new();
-            if let Some(e) = epochs {
-                extra.extend(["--epochs".to_string(), e.to_string()]);
-            }
-            if let Some(c) = checkpoints {
-                extra.extend(["--checkpoints".to_string(), c]);
-            }
-            if let Some(f) = fraction {
-                extra.extend(["--fraction".to_string(), f.to_string()]);
-            }
+            let extra = length.train_args();
             let sweep = Sweep {
                 family: &family,
                 members: &members,
@@ -605,15 +606,14 @@ impl Sweep<'_> {
         let total = self.members.len();
         let mut queue: std::collections::VecDeque<(usize, Vec<Vec<String>>)> = Default::default();
         for (i, member) in self.members.iter().enumerate() {
-            let name = member.variant.name();
             // A finished variant's child returns at once (--skip-finished).
             let mut steps = vec![tdw_core::sweep::train_args(self.family, member, self.extra)];
             if analyze {
-                steps.push(vec!["analyze".into(), name.to_string()]);
+                steps.push(vec!["analyze".into(), member.variant.name().to_string()]);
             }
             queue.push_back((i, steps));
-            let _ = name;
         }
+        let log_of = |name: &str| logs.join(format!("{name}.log"));
         let started = Instant::now();
         let mut running: Vec<(usize, String, std::process::Child, Vec<Vec<String>>)> = Vec::new();
         let mut failed = Vec::new();
@@ -624,7 +624,7 @@ impl Sweep<'_> {
                 };
                 let args = steps.remove(0);
                 let name = self.members[i].variant.name();
-                let log_path = logs.join(format!("{name}.log"));
+                let log_path = log_of(name);
                 let log = std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
@@ -656,8 +656,7 @@ impl Sweep<'_> {
                 {
                     None => still.push((i, step, child, steps)),
                     Some(status) if status.success() => {
-                        let log = std::fs::read_to_string(logs.join(format!("{name}.log")))
-                            .unwrap_or_default();
+                        let log = std::fs::read_to_string(log_of(name)).unwrap_or_default();
                         let last = log.lines().rev().find(|l| !l.trim().is_empty());
                         println!(
                             "[{}/{total}] {name}: {step} done ({:.0} s into the sweep): {}",
@@ -673,7 +672,7 @@ impl Sweep<'_> {
                         println!(
                             "[{}/{total}] {name}: FAILED ({status}); see {}",
                             i + 1,
-                            logs.join(format!("{name}.log")).display()
+                            log_of(name).display()
                         );
                         failed.push(name.to_string());
                     }
