@@ -50,11 +50,14 @@ pub fn time_training(
 /// FLOPs of one epoch of the fused engine on `variant` (its family's default split).
 pub fn fused_flops_per_epoch(variant: &Variant) -> Result<f64> {
     let run = FreshRun::of(variant)?;
-    Ok(crate::train::fused::flops_per_epoch(
+    let trainer = crate::train::fused::FusedTrainer::new(
         &run.config,
-        run.train.len(),
-        run.test.len(),
-    ))
+        run.start.state,
+        crate::train::fused::HostAdamW::new(run.adamw),
+        &run.train,
+        &run.test,
+    )?;
+    Ok(trainer.flops_per_epoch())
 }
 
 /// The machine's measured f32 peak in GFLOP/s: the best of 10 square 1024³ products by the

@@ -90,8 +90,18 @@ impl<'a> ViewMut<'a> {
     }
 }
 
-/// `out = a·b`, or `out += a·b` when `accumulate`.
+/// `out = a·b`, or `out += a·b` when `accumulate`; large products split across the rayon pool.
 pub fn matmul(out: ViewMut<'_>, a: View<'_>, b: View<'_>, accumulate: bool) {
+    product(out, a, b, accumulate, true);
+}
+
+/// [`matmul`] on the calling thread only: for the small per-block products inside a parallel
+/// loop, where splitting again would only add fork-join overhead.
+pub fn matmul_here(out: ViewMut<'_>, a: View<'_>, b: View<'_>, accumulate: bool) {
+    product(out, a, b, accumulate, false);
+}
+
+fn product(out: ViewMut<'_>, a: View<'_>, b: View<'_>, accumulate: bool, may_split: bool) {
     assert_eq!(a.cols, b.rows, "inner dimensions differ");
     assert_eq!((out.rows, out.cols), (a.rows, b.cols), "output shape");
     let (m, n, k) = (out.rows, out.cols, a.cols);
@@ -108,7 +118,7 @@ pub fn matmul(out: ViewMut<'_>, a: View<'_>, b: View<'_>, accumulate: bool) {
     }
     // Small products are faster on one thread than split across the pool.
     let threads = rayon::current_num_threads();
-    let parallelism = if threads > 1 && m * n * k >= 1 << 18 {
+    let parallelism = if may_split && threads > 1 && m * n * k >= 1 << 18 {
         gemm::Parallelism::Rayon(threads)
     } else {
         gemm::Parallelism::None

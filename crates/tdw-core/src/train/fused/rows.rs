@@ -1,25 +1,27 @@
-//! The per-row work: each row's attention pattern and residual stream gathered from the
-//! [`Tables`], the MLP and unembedding as three matrix products over all rows, the f64 loss, and
-//! the way back: the products' gradients, then each row's gradient scattered onto the table rows
-//! it read.
+//! The per-row work: each row's attention pattern, MLP pre-activation and direct logits
+//! gathered from the [`Tables`], then `ReLU(pre)·(W_out·W_U)` per block of rows, the f64 loss,
+//! and the way back: the block products' gradients, then each row's gradient scattered onto the
+//! table rows it read.
 //!
+//! Rows go in blocks of [`CHUNK`], one block per task, each block's product on its own thread:
+//! the block's activations stay in cache between the gather, the product and the loss.
 //! The scatter runs per table row (per (position, token) group of rows), never per data row, so
 //! threads never write the same memory and every sum is taken in one fixed order: a step gives
 //! the same bits whatever the thread count.
 
+use std::ops::Range;
+
 use rayon::prelude::*;
 
 use super::Dims;
-use super::gemm::{View, ViewMut, matmul};
-use super::params::{Grads, Weights};
-use super::simd::{axpy, dot};
+use super::gemm::{View, ViewMut, matmul, matmul_here};
+use super::simd::{axpy, axpy_wide, cross_entropy, dot, gather, relu_back};
 use super::tables::{TableGrads, Tables};
 use crate::error::{Error, Result};
 use crate::family::Dataset;
 
 /// Rows processed by one task of the row loops.
-const CHUNK: usize = 32;
-
+const CHUNK: usize = 256;
 /// A fixed set of rows (the train or the test split) with its rows grouped by (position, token).
 pub struct Rows {
     n: usize,
@@ -62,6 +64,16 @@ impl Rows {
                     .ok_or_else(|| bad("label", l, dims.o))
             })
             .collect::<Result<Vec<u32>>>()?;
+        // Rows sorted by their tokens: consecutive rows then share their first token's table
+        // rows and sweep the second's in order, so a block's gathers hit the cache. (A loss is a
+        // sum over rows; only its f64 summation order changes.)
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&x, &y| tokens[x * dims.p..][..dims.p].cmp(&tokens[y * dims.p..][..dims.p]));
+        let tokens: Vec<u32> = order
+            .iter()
+            .flat_map(|&b| tokens[b * dims.p..][..dims.p].iter().copied())
+            .collect();
+        let labels: Vec<u32> = order.iter().map(|&b| labels[b]).collect();
         // Counting sort of (position, token) keys; rows stay in order within a group.
         let keys = dims.p * dims.v;
         let mut offsets = vec![0usize; keys + 1];
@@ -91,9 +103,32 @@ impl Rows {
         })
     }
 
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
     fn group(&self, key: usize) -> &[u32] {
         &self.members[self.offsets[key]..self.offsets[key + 1]]
     }
+}
+
+/// The table rows that any of `sets` reads (see [`Tables`]): the own row of each last-position
+/// token present and the `n_heads` rows of each (position, token) present, as sorted runs.
+pub fn rows_read(dims: &Dims, sets: &[&Rows]) -> Vec<Range<usize>> {
+    let present = |key: usize| sets.iter().any(|rows| !rows.group(key).is_empty());
+    let (v, h, last) = (dims.v, dims.h, dims.p - 1);
+    let own = (0..v).filter(|&t| present(last * v + t)).map(|t| t..t + 1);
+    let heads = (0..dims.p * v)
+        .filter(|&key| present(key))
+        .map(|key| v + key * h..v + (key + 1) * h);
+    let mut runs: Vec<Range<usize>> = Vec::new();
+    for rows in own.chain(heads) {
+        match runs.last_mut() {
+            Some(run) if run.end == rows.start => run.end = rows.end,
+            _ => runs.push(rows),
+        }
+    }
+    runs
 }
 
 /// What the forward pass keeps for the backward pass (buffers reused across epochs).
@@ -101,17 +136,12 @@ impl Rows {
 pub struct Activations {
     /// Attention pattern of the last query: `[n, n_heads · n_ctx]`.
     pattern: Vec<f32>,
-    /// Residual stream after attention: `[n, d_model]`.
-    resid_mid: Vec<f32>,
     /// MLP activations (post-ReLU): `[n, d_mlp]`.
-    post: Vec<f32>,
-    /// Residual stream after the MLP: `[n, d_model]`.
-    resid_post: Vec<f32>,
+    hidden: Vec<f32>,
     /// Logits at the last position: `[n, d_vocab_out]`.
     logits: Vec<f32>,
-    /// Backward scratch: dLoss/dlogits, /dresid_post, /dpre, /dscores.
+    /// dLoss/dlogits (left by [`forward`] when asked for), /dpre, /dscores.
     d_logits: Vec<f32>,
-    d_resid: Vec<f32>,
     d_pre: Vec<f32>,
     d_scores: Vec<f32>,
 }
@@ -121,97 +151,147 @@ fn sized(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
     buffer
 }
 
-/// The last position's logits of every row, kept in `acts`.
-pub fn forward(dims: &Dims, w: &Weights<'_>, tables: &Tables, rows: &Rows, acts: &mut Activations) {
+fn zeroed(buffer: &mut Vec<f64>, len: usize) {
+    buffer.clear();
+    buffer.resize(len, 0.0);
+}
+
+fn narrow(wide: &[f64], out: &mut [f32]) {
+    for (o, &x) in out.iter_mut().zip(wide) {
+        *o = x as f32;
+    }
+}
+
+/// The mean loss of `rows` under the weights the tables were built from, with the log-softmax
+/// in f64 (MIScope's `compute_loss`); with `want_grad`, also leaves what [`backward`] needs.
+pub fn forward(
+    dims: &Dims,
+    tables: &Tables,
+    rows: &Rows,
+    acts: &mut Activations,
+    want_grad: bool,
+) -> f64 {
     let Dims {
-        v,
-        o,
-        p,
-        h,
-        dh,
-        d,
-        m,
+        v, o, p, h, dh, m, ..
     } = *dims;
     let n = rows.n;
     let hp = h * p;
     let last = p - 1;
     let inv_scale = 1.0 / (dh as f32).sqrt();
-    let (rtab, q, k) = (&tables.rtab, &tables.q, &tables.k);
+    let (q, k) = (&tables.q, &tables.k);
+    let (pre_tab, logit_tab) = (&tables.pre, &tables.logit);
+    let scale = 1.0 / n as f64;
 
-    sized(&mut acts.pattern, n * hp)
-        .par_chunks_mut(CHUNK * hp)
-        .zip(sized(&mut acts.resid_mid, n * d).par_chunks_mut(CHUNK * d))
-        .enumerate()
-        .for_each(|(chunk, (pattern, resid))| {
-            let rows_here = pattern.chunks_mut(hp).zip(resid.chunks_mut(d));
-            for (i, (pattern, resid)) in rows_here.enumerate() {
-                let b = chunk * CHUNK + i;
-                let t = &rows.tokens[b * p..(b + 1) * p];
-                let tl = t[last] as usize;
-                for head in 0..h {
-                    let query = &q[(tl * h + head) * dh..][..dh];
-                    let scores = &mut pattern[head * p..(head + 1) * p];
-                    for (j, s) in scores.iter_mut().enumerate() {
-                        let key = &k[((j * v + t[j] as usize) * h + head) * dh..][..dh];
-                        *s = dot(query, key) * inv_scale;
-                    }
-                    softmax(scores);
+    let block = |chunk: usize,
+                 pattern: &mut [f32],
+                 hidden: &mut [f32],
+                 logits: &mut [f32],
+                 losses: &mut [f64],
+                 d_logits: Option<&mut [f32]>| {
+        let len = losses.len();
+        let mut pre_terms = Vec::with_capacity(hp);
+        let mut logit_terms = Vec::with_capacity(hp);
+        let rows_here = pattern
+            .chunks_mut(hp)
+            .zip(hidden.chunks_mut(m))
+            .zip(logits.chunks_mut(o));
+        for (i, ((pattern, hidden), logits)) in rows_here.enumerate() {
+            let b = chunk * CHUNK + i;
+            let t = &rows.tokens[b * p..(b + 1) * p];
+            let tl = t[last] as usize;
+            for head in 0..h {
+                let query = &q[(tl * h + head) * dh..][..dh];
+                let scores = &mut pattern[head * p..(head + 1) * p];
+                for (j, s) in scores.iter_mut().enumerate() {
+                    let key = &k[((j * v + t[j] as usize) * h + head) * dh..][..dh];
+                    *s = dot(query, key) * inv_scale;
                 }
-                resid.copy_from_slice(&rtab[tl * d..(tl + 1) * d]);
-                for head in 0..h {
-                    for j in 0..p {
-                        let weight = pattern[head * p + j];
-                        let row = v + (j * v + t[j] as usize) * h + head;
-                        axpy(weight, &rtab[row * d..(row + 1) * d], resid);
-                    }
+                softmax(scores);
+            }
+            let terms = (0..h).flat_map(|head| (0..p).map(move |j| (head, j)));
+            let read = terms.map(|(head, j)| {
+                (
+                    pattern[head * p + j],
+                    v + (j * v + t[j] as usize) * h + head,
+                )
+            });
+            pre_terms.clear();
+            logit_terms.clear();
+            for (weight, row) in read {
+                pre_terms.push((weight, &pre_tab[row * m..(row + 1) * m]));
+                logit_terms.push((weight, &logit_tab[row * o..(row + 1) * o]));
+            }
+            gather(hidden, &pre_tab[tl * m..(tl + 1) * m], &pre_terms, true);
+            gather(
+                logits,
+                &logit_tab[tl * o..(tl + 1) * o],
+                &logit_terms,
+                false,
+            );
+        }
+        matmul_here(
+            ViewMut::new(logits, len, o),
+            View::new(hidden, len, m),
+            View::new(&tables.w_ou, m, o),
+            true,
+        );
+        let mut exps = vec![0.0; o];
+        match d_logits {
+            Some(grads) => {
+                for (i, (l, g)) in losses.iter_mut().zip(grads.chunks_mut(o)).enumerate() {
+                    let b = chunk * CHUNK + i;
+                    *l = cross_entropy(
+                        &logits[i * o..(i + 1) * o],
+                        rows.labels[b] as usize,
+                        scale,
+                        &mut exps,
+                        Some(g),
+                    );
                 }
             }
-        });
-
-    // post = ReLU(resid_mid·W_in + b_in); resid_post = resid_mid + post·W_out + b_out;
-    // logits = resid_post·W_U + b_U.
-    let post = sized(&mut acts.post, n * m);
-    matmul(
-        ViewMut::new(post, n, m),
-        View::new(&acts.resid_mid, n, d),
-        View::new(w.w_in, d, m),
-        false,
-    );
-    // The bias joins the ReLU's pass (not a copy before the product: 26 MB of memory traffic).
-    post.par_chunks_mut(m).with_min_len(CHUNK).for_each(|row| {
-        for (x, b) in row.iter_mut().zip(w.b_in) {
-            *x = (*x + b).max(0.0);
-        }
-    });
-    let resid_post = sized(&mut acts.resid_post, n * d);
-    for (out, mid) in resid_post.chunks_mut(d).zip(acts.resid_mid.chunks(d)) {
-        for ((o, x), b) in out.iter_mut().zip(mid).zip(w.b_out) {
-            *o = x + b;
-        }
-    }
-    matmul(
-        ViewMut::new(resid_post, n, d),
-        View::new(&acts.post, n, m),
-        View::new(w.w_out, m, d),
-        true,
-    );
-    let logits = sized(&mut acts.logits, n * o);
-    matmul(
-        ViewMut::new(logits, n, o),
-        View::new(&acts.resid_post, n, d),
-        View::new(w.w_u, d, o),
-        false,
-    );
-    if w.b_u.iter().any(|&b| b != 0.0) {
-        logits
-            .par_chunks_mut(o)
-            .with_min_len(CHUNK)
-            .for_each(|row| {
-                for (x, b) in row.iter_mut().zip(w.b_u) {
-                    *x += b;
+            None => {
+                for (i, l) in losses.iter_mut().enumerate() {
+                    let b = chunk * CHUNK + i;
+                    *l = cross_entropy(
+                        &logits[i * o..(i + 1) * o],
+                        rows.labels[b] as usize,
+                        scale,
+                        &mut exps,
+                        None,
+                    );
                 }
-            });
+            }
+        }
+    };
+
+    let mut per_row = vec![0.0f64; n];
+    let pattern = sized(&mut acts.pattern, n * hp);
+    let logits = sized(&mut acts.logits, n * o);
+    let blocks = pattern
+        .par_chunks_mut(CHUNK * hp)
+        .zip(logits.par_chunks_mut(CHUNK * o))
+        .zip(per_row.par_chunks_mut(CHUNK))
+        .enumerate();
+    if want_grad {
+        // The backward pass reads the activations and the loss gradient of every row.
+        let hidden = sized(&mut acts.hidden, n * m);
+        let d_logits = sized(&mut acts.d_logits, n * o);
+        blocks
+            .zip(hidden.par_chunks_mut(CHUNK * m))
+            .zip(d_logits.par_chunks_mut(CHUNK * o))
+            .for_each(|(((chunk, ((pa, lo), ls)), hi), dl)| block(chunk, pa, hi, lo, ls, Some(dl)));
+    } else {
+        // Only the loss: a block's activations live in a per-thread scratch that stays cached.
+        blocks.for_each_init(
+            || vec![0.0; CHUNK * m],
+            |scratch, (chunk, ((pa, lo), ls))| {
+                let hi = &mut scratch[..ls.len() * m];
+                block(chunk, pa, hi, lo, ls, None)
+            },
+        );
     }
+    // Summed in row order on one thread: the same bits for any thread count.
+    per_row.iter().sum::<f64>() * scale
 }
 
 /// Softmax in place, in f32 as TransformerLens computes the attention pattern.
@@ -227,178 +307,95 @@ fn softmax(x: &mut [f32]) {
     }
 }
 
-/// Mean cross-entropy of the labels under the logits, with the log-softmax in f64 (MIScope's
-/// `compute_loss`); with `want_grad`, also leaves dLoss/dlogits (f64, cast to f32) in `acts`.
-pub fn loss(dims: &Dims, rows: &Rows, acts: &mut Activations, want_grad: bool) -> f64 {
-    let o = dims.o;
-    let n = rows.n;
-    let mut per_row = vec![0.0f64; n];
-    let scale = 1.0 / n as f64;
-    let logits = &acts.logits;
-    // -log softmax(z)[label] for row b; with `grad`, also (softmax(z) - onehot(label)) / n, from
-    // the same exponentials (kept in f64 in `exps`: in f32 the label's p - 1 would cancel).
-    let row_loss = |b: usize, exps: &mut [f64], grad: Option<&mut [f32]>| -> f64 {
-        let z = &logits[b * o..(b + 1) * o];
-        let max = z.iter().fold(f64::NEG_INFINITY, |a, &x| a.max(x as f64));
-        let mut sum = 0.0;
-        for (e, &x) in exps.iter_mut().zip(z) {
-            *e = (x as f64 - max).exp();
-            sum += *e;
-        }
-        let label = rows.labels[b] as usize;
-        if let Some(grad) = grad {
-            for (c, (g, e)) in grad.iter_mut().zip(exps.iter()).enumerate() {
-                let target = if c == label { 1.0 } else { 0.0 };
-                *g = ((e / sum - target) * scale) as f32;
-            }
-        }
-        sum.ln() + max - z[label] as f64
-    };
-    let grads = want_grad.then(|| sized(&mut acts.d_logits, n * o));
-    match grads {
-        Some(grads) => per_row
-            .par_chunks_mut(CHUNK)
-            .zip(grads.par_chunks_mut(CHUNK * o))
-            .enumerate()
-            .for_each(|(chunk, (losses, grads))| {
-                let mut exps = vec![0.0; o];
-                for (i, (l, g)) in losses.iter_mut().zip(grads.chunks_mut(o)).enumerate() {
-                    *l = row_loss(chunk * CHUNK + i, &mut exps, Some(g));
-                }
-            }),
-        None => per_row
-            .par_chunks_mut(CHUNK)
-            .enumerate()
-            .for_each(|(chunk, losses)| {
-                let mut exps = vec![0.0; o];
-                for (i, l) in losses.iter_mut().enumerate() {
-                    *l = row_loss(chunk * CHUNK + i, &mut exps, None);
-                }
-            }),
-    }
-    // Summed in row order on one thread: the same bits for any thread count.
-    per_row.iter().sum::<f64>() * scale
-}
-
-/// Gradients of the loss left by [`loss`]: `W_U`, `W_out` and `W_in` into `grads`, the rest onto
-/// the tables' rows (returned), which [`Tables::backward`] carries to the remaining weights.
-pub fn backward(
-    dims: &Dims,
-    w: &Weights<'_>,
-    tables: &Tables,
-    rows: &Rows,
-    acts: &mut Activations,
-    grads: &mut Grads,
-) -> TableGrads {
+/// Gradients of the loss left by [`forward`] (with `want_grad`) with respect to the tables, which
+/// [`Tables::backward`] carries to the weights.
+pub fn backward(dims: &Dims, tables: &Tables, rows: &Rows, acts: &mut Activations) -> TableGrads {
     let Dims {
-        v,
-        o,
-        p,
-        h,
-        dh,
-        d,
-        m,
+        v, o, p, h, dh, m, ..
     } = *dims;
     let n = rows.n;
     let hp = h * p;
     let last = p - 1;
     let inv_scale = 1.0 / (dh as f32).sqrt();
+    let (pre_tab, logit_tab) = (&tables.pre, &tables.logit);
 
-    let d_logits = View::new(&acts.d_logits, n, o);
-    matmul(
-        ViewMut::new(&mut grads.w_u, d, o),
-        View::new(&acts.resid_post, n, d).t(),
-        d_logits,
-        false,
-    );
-    let d_resid = sized(&mut acts.d_resid, n * d);
-    matmul(
-        ViewMut::new(d_resid, n, d),
-        d_logits,
-        View::new(w.w_u, d, o).t(),
-        false,
-    );
-    matmul(
-        ViewMut::new(&mut grads.w_out, m, d),
-        View::new(&acts.post, n, m).t(),
-        View::new(&acts.d_resid, n, d),
-        false,
-    );
-    let d_pre = sized(&mut acts.d_pre, n * m);
-    matmul(
-        ViewMut::new(d_pre, n, m),
-        View::new(&acts.d_resid, n, d),
-        View::new(w.w_out, m, d).t(),
-        false,
-    );
-    let post = &acts.post;
-    d_pre
+    // Per block: dpre = (dlogits·(W_out·W_U)ᵀ) where the ReLU passed, then per row
+    // dLoss/dpattern (the gathered rows' dot products) through the softmax, scaled by
+    // 1/√d_head for the scores' q·k.
+    let (pattern, hidden, d_logits) = (&acts.pattern, &acts.hidden, &acts.d_logits);
+    sized(&mut acts.d_pre, n * m)
         .par_chunks_mut(CHUNK * m)
-        .zip(post.par_chunks(CHUNK * m))
-        .for_each(|(g, x)| {
-            for (g, &x) in g.iter_mut().zip(x) {
-                if x <= 0.0 {
-                    *g = 0.0;
+        .zip(sized(&mut acts.d_scores, n * hp).par_chunks_mut(CHUNK * hp))
+        .enumerate()
+        .for_each(|(chunk, (d_pre, d_scores))| {
+            let first = chunk * CHUNK;
+            let len = d_scores.len() / hp;
+            let d_logits = &d_logits[first * o..(first + len) * o];
+            matmul_here(
+                ViewMut::new(d_pre, len, m),
+                View::new(d_logits, len, o),
+                View::new(&tables.w_ou, m, o).t(),
+                false,
+            );
+            relu_back(d_pre, &hidden[first * m..(first + len) * m]);
+            for (i, d_scores) in d_scores.chunks_mut(hp).enumerate() {
+                let b = first + i;
+                let t = &rows.tokens[b * p..(b + 1) * p];
+                let (dp, dl) = (&d_pre[i * m..(i + 1) * m], &d_logits[i * o..(i + 1) * o]);
+                for head in 0..h {
+                    let weights = &pattern[b * hp + head * p..][..p];
+                    let ds = &mut d_scores[head * p..(head + 1) * p];
+                    for (j, g) in ds.iter_mut().enumerate() {
+                        let row = v + (j * v + t[j] as usize) * h + head;
+                        *g = dot(dp, &pre_tab[row * m..(row + 1) * m])
+                            + dot(dl, &logit_tab[row * o..(row + 1) * o]);
+                    }
+                    let mean: f32 = weights.iter().zip(ds.iter()).map(|(a, g)| a * g).sum();
+                    for (g, a) in ds.iter_mut().zip(weights) {
+                        *g = a * (*g - mean) * inv_scale;
+                    }
                 }
             }
         });
-    // pre = resid_mid·W_in + b_in; resid_mid also feeds resid_post directly.
+
+    let mut dt = TableGrads::zeros(dims);
     matmul(
-        ViewMut::new(&mut grads.w_in, d, m),
-        View::new(&acts.resid_mid, n, d).t(),
-        View::new(&acts.d_pre, n, m),
+        ViewMut::new(&mut dt.w_ou, m, o),
+        View::new(hidden, n, m).t(),
+        View::new(d_logits, n, o),
         false,
     );
-    matmul(
-        ViewMut::new(&mut acts.d_resid, n, d),
-        View::new(&acts.d_pre, n, m),
-        View::new(w.w_in, d, m).t(),
-        true,
-    );
 
-    // Per row: dLoss/dpattern through the gathered sum and the softmax, scaled by 1/√d_head for
-    // the scores' q·k.
-    let rtab = &tables.rtab;
-    let (pattern, d_resid) = (&acts.pattern, &acts.d_resid);
-    sized(&mut acts.d_scores, n * hp)
-        .par_chunks_mut(hp)
-        .enumerate()
-        .with_min_len(CHUNK)
-        .for_each(|(b, d_scores)| {
-            let d_res = &d_resid[b * d..(b + 1) * d];
-            let t = &rows.tokens[b * p..(b + 1) * p];
-            for head in 0..h {
-                let weights = &pattern[b * hp + head * p..][..p];
-                let ds = &mut d_scores[head * p..(head + 1) * p];
-                for (j, g) in ds.iter_mut().enumerate() {
-                    let row = v + (j * v + t[j] as usize) * h + head;
-                    *g = dot(d_res, &rtab[row * d..(row + 1) * d]);
-                }
-                let mean: f32 = weights.iter().zip(ds.iter()).map(|(a, g)| a * g).sum();
-                for (g, a) in ds.iter_mut().zip(weights) {
-                    *g = a * (*g - mean) * inv_scale;
-                }
-            }
-        });
-
-    // Scatter onto table rows, one task per (position, token) group.
-    let mut dt = TableGrads::zeros(dims);
-    let d_scores = &acts.d_scores;
+    // Scatter onto table rows, one task per (position, token) group. The pre-activation and
+    // logit rows are summed in f64: the "=" and own rows sum every data row, and the weight
+    // gradients derived from them (W_in, W_U, W_out) cancel heavily in those sums.
+    let (d_pre, d_scores) = (&acts.d_pre, &acts.d_scores);
     let (q, k) = (&tables.q, &tables.k);
     let hd = h * dh;
-    let (own_r, heads_r) = dt.rtab.split_at_mut(v * d);
-    heads_r
-        .par_chunks_mut(h * d)
+    let (own_pre, heads_pre) = dt.pre.split_at_mut(v * m);
+    let (own_logit, heads_logit) = dt.logit.split_at_mut(v * o);
+    let scratch = || (Vec::<f64>::new(), Vec::<f64>::new());
+    heads_pre
+        .par_chunks_mut(h * m)
+        .zip(heads_logit.par_chunks_mut(h * o))
         .zip(dt.k.par_chunks_mut(hd))
         .enumerate()
-        .for_each(|(key, (gr, gk))| {
+        .for_each_init(scratch, |(sum_pre, sum_logit), (key, ((gp, gl), gk))| {
+            let group = rows.group(key);
+            if group.is_empty() {
+                return;
+            }
             let j = key / v;
-            for &b in rows.group(key) {
+            zeroed(sum_pre, h * m);
+            zeroed(sum_logit, h * o);
+            for &b in group {
                 let b = b as usize;
                 let tl = rows.tokens[b * p + last] as usize;
+                let (dp, dl) = (&d_pre[b * m..(b + 1) * m], &d_logits[b * o..(b + 1) * o]);
                 for head in 0..h {
                     let a = pattern[b * hp + head * p + j];
-                    axpy(a, &d_resid[b * d..(b + 1) * d], &mut gr[head * d..][..d]);
+                    axpy_wide(a, dp, &mut sum_pre[head * m..(head + 1) * m]);
+                    axpy_wide(a, dl, &mut sum_logit[head * o..(head + 1) * o]);
                     let ds = d_scores[b * hp + head * p + j];
                     axpy(
                         ds,
@@ -407,15 +404,25 @@ pub fn backward(
                     );
                 }
             }
+            narrow(sum_pre, gp);
+            narrow(sum_logit, gl);
         });
-    own_r
-        .par_chunks_mut(d)
+    own_pre
+        .par_chunks_mut(m)
+        .zip(own_logit.par_chunks_mut(o))
         .zip(dt.q.par_chunks_mut(hd))
         .enumerate()
-        .for_each(|(tl, (gr, gq))| {
-            for &b in rows.group(last * v + tl) {
+        .for_each_init(scratch, |(sum_pre, sum_logit), (tl, ((gp, gl), gq))| {
+            let group = rows.group(last * v + tl);
+            if group.is_empty() {
+                return;
+            }
+            zeroed(sum_pre, m);
+            zeroed(sum_logit, o);
+            for &b in group {
                 let b = b as usize;
-                axpy(1.0, &d_resid[b * d..(b + 1) * d], gr);
+                axpy_wide(1.0, &d_pre[b * m..(b + 1) * m], sum_pre);
+                axpy_wide(1.0, &d_logits[b * o..(b + 1) * o], sum_logit);
                 let t = &rows.tokens[b * p..(b + 1) * p];
                 for head in 0..h {
                     for j in 0..p {
@@ -425,6 +432,8 @@ pub fn backward(
                     }
                 }
             }
+            narrow(sum_pre, gp);
+            narrow(sum_logit, gl);
         });
     dt
 }

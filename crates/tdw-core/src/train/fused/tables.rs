@@ -3,17 +3,21 @@
 //! With one layer and no LayerNorm, the residual stream at position j is `R_j[t] = W_E[t] +
 //! W_pos[j]`, a function of one token. So keys, values and the query are per-token tables
 //! (`d_vocab` rows each), and so is each head's value written out through `W_O`. A row's
-//! residual stream after attention is then a weighted sum of `n_heads · n_ctx` table rows: no
-//! per-row projection at all.
+//! residual stream after attention is then a weighted sum of `n_heads · n_ctx` table rows.
 //!
 //! The residual terms are stacked in one table (`N = d_vocab + n_ctx · d_vocab · n_heads` rows):
 //! - row `t` (`t < d_vocab`): the last position's own term, `R_L[t] + b_O`;
 //! - row `d_vocab + (j · d_vocab + t) · n_heads + h`: head h's value of token t at position j
 //!   written out, `(R_j[t]·W_V[h] + b_V[h])·W_O[h]`.
 //!
-//! (Pushing these rows through `W_in` as well, so the pre-activation is a gather too, saves
-//! multiply-adds but was slower here: the gathered 512-wide rows miss the cache, while `gemm`
-//! runs the dense `resid_mid·W_in` at ~250 GFLOP/s on AVX-512.)
+//! Both places the residual stream is read are linear, so they are tables too: the MLP's
+//! pre-activation (`rtab·W_in`, `b_in` on the own rows) and the residual stream's direct path to
+//! the logits (`rtab·W_U`, with `b_out·W_U + b_U` on the own rows). A row's pre-activation is
+//! then a weighted sum of 13 table rows instead of a 128×512 product, and the only dense work
+//! left per row is `ReLU(pre)·(W_out·W_U)`. Only the table rows some row reads are computed
+//! ([`Tables::build`]'s `read`): at p = 113, 909 of the 1,482.
+
+use std::ops::Range;
 
 use super::Dims;
 use super::gemm::{View, ViewMut, matmul};
@@ -31,19 +35,35 @@ pub struct Tables {
     pub v: Vec<f32>,
     /// Residual terms: `[N, d_model]` (layout in the module docs).
     pub rtab: Vec<f32>,
+    /// The residual terms through the MLP's input: `[N, d_mlp]`.
+    pub pre: Vec<f32>,
+    /// The residual terms straight to the logits: `[N, d_vocab_out]`.
+    pub logit: Vec<f32>,
+    /// `W_out·W_U`, the MLP's write-out seen by the logits: `[d_mlp, d_vocab_out]`.
+    pub w_ou: Vec<f32>,
+    /// The runs of table rows that the data reads (the rest of `pre` and `logit` stay zero).
+    read: Vec<Range<usize>>,
 }
 
 /// Gradients of the loss with respect to the tables, filled by the row backward pass.
 pub struct TableGrads {
-    pub rtab: Vec<f32>,
+    /// dLoss/d`pre` table rows: `[N, d_mlp]`.
+    pub pre: Vec<f32>,
+    /// dLoss/d`logit` table rows: `[N, d_vocab_out]`.
+    pub logit: Vec<f32>,
+    /// dLoss/d`w_ou` (`Σ_rows ReLU(pre)ᵀ·dlogits`): `[d_mlp, d_vocab_out]`.
+    pub w_ou: Vec<f32>,
     pub q: Vec<f32>,
     pub k: Vec<f32>,
 }
 
 impl TableGrads {
     pub fn zeros(dims: &Dims) -> Self {
+        let n = dims.table_rows();
         TableGrads {
-            rtab: vec![0.0; dims.table_rows() * dims.d],
+            pre: vec![0.0; n * dims.m],
+            logit: vec![0.0; n * dims.o],
+            w_ou: vec![0.0; dims.m * dims.o],
             q: vec![0.0; dims.v * dims.h * dims.dh],
             k: vec![0.0; dims.p * dims.v * dims.h * dims.dh],
         }
@@ -51,8 +71,17 @@ impl TableGrads {
 }
 
 impl Tables {
-    pub fn build(dims: &Dims, w: &Weights<'_>) -> Self {
-        let Dims { v, p, h, dh, d, .. } = *dims;
+    /// The tables of `w`; `pre` and `logit` only on the rows in `read` (sorted, disjoint).
+    pub fn build(dims: &Dims, w: &Weights<'_>, read: &[Range<usize>]) -> Self {
+        let Dims {
+            v,
+            o,
+            p,
+            h,
+            dh,
+            d,
+            m,
+        } = *dims;
         let hd = h * dh;
         let pv = p * v;
         let mut resid = vec![0.0; pv * d];
@@ -103,34 +132,133 @@ impl Tables {
                 false,
             );
         }
+
+        let mut pre = vec![0.0; n * m];
+        let mut logit = vec![0.0; n * o];
+        for rows in read {
+            let len = rows.len();
+            let x = View::new(&rtab[rows.start * d..rows.end * d], len, d);
+            let into_pre = ViewMut::new(&mut pre[rows.start * m..rows.end * m], len, m);
+            matmul(into_pre, x, View::new(w.w_in, d, m), false);
+            let into_logit = ViewMut::new(&mut logit[rows.start * o..rows.end * o], len, o);
+            matmul(into_logit, x, View::new(w.w_u, d, o), false);
+        }
+        // The constant terms ride on the own rows, which every data row reads exactly once.
+        let mut out_bias = w.b_u.to_vec();
+        matmul(
+            ViewMut::new(&mut out_bias, 1, o),
+            View::new(w.b_out, 1, d),
+            View::new(w.w_u, d, o),
+            true,
+        );
+        for row in pre[..v * m].chunks_mut(m) {
+            for (x, b) in row.iter_mut().zip(w.b_in) {
+                *x += b;
+            }
+        }
+        for row in logit[..v * o].chunks_mut(o) {
+            for (x, b) in row.iter_mut().zip(&out_bias) {
+                *x += b;
+            }
+        }
+        let mut w_ou = vec![0.0; m * o];
+        matmul(
+            ViewMut::new(&mut w_ou, m, o),
+            View::new(w.w_out, m, d),
+            View::new(w.w_u, d, o),
+            false,
+        );
         Tables {
             resid,
             q,
             k,
             v: values,
             rtab,
+            pre,
+            logit,
+            w_ou,
+            read: read.to_vec(),
         }
     }
 
-    /// Carries the tables' gradients back to the weights that built them (the attention
-    /// weights and the embeddings; the row pass fills the MLP's and `W_U`).
+    /// Carries the tables' gradients back to every trainable weight.
     pub fn backward(&self, dims: &Dims, w: &Weights<'_>, dt: TableGrads, grads: &mut Grads) {
-        let Dims { v, p, h, dh, d, .. } = *dims;
+        let Dims {
+            v,
+            o,
+            p,
+            h,
+            dh,
+            d,
+            m,
+        } = *dims;
         let hd = h * dh;
         let pv = p * v;
+
+        // pre = rtab·W_in (+ b_in), logit = rtab·W_U (+ b_out·W_U + b_U), w_ou = W_out·W_U.
+        let mut d_rtab = vec![0.0; dims.table_rows() * d];
+        grads.w_in.fill(0.0);
+        grads.w_u.fill(0.0);
+        for rows in &self.read {
+            let len = rows.len();
+            let x = View::new(&self.rtab[rows.start * d..rows.end * d], len, d);
+            let d_pre = View::new(&dt.pre[rows.start * m..rows.end * m], len, m);
+            let d_logit = View::new(&dt.logit[rows.start * o..rows.end * o], len, o);
+            let d_x = &mut d_rtab[rows.start * d..rows.end * d];
+            matmul(
+                ViewMut::new(d_x, len, d),
+                d_pre,
+                View::new(w.w_in, d, m).t(),
+                false,
+            );
+            matmul(
+                ViewMut::new(d_x, len, d),
+                d_logit,
+                View::new(w.w_u, d, o).t(),
+                true,
+            );
+            matmul(ViewMut::new(&mut grads.w_in, d, m), x.t(), d_pre, true);
+            matmul(ViewMut::new(&mut grads.w_u, d, o), x.t(), d_logit, true);
+        }
+        let d_w_ou = View::new(&dt.w_ou, m, o);
+        matmul(
+            ViewMut::new(&mut grads.w_u, d, o),
+            View::new(w.w_out, m, d).t(),
+            d_w_ou,
+            true,
+        );
+        matmul(
+            ViewMut::new(&mut grads.w_out, m, d),
+            d_w_ou,
+            View::new(w.w_u, d, o).t(),
+            false,
+        );
+        // b_out·W_U reached every row once, through the own rows.
+        let mut d_out_bias = vec![0.0; o];
+        for row in dt.logit[..v * o].chunks(o) {
+            for (s, g) in d_out_bias.iter_mut().zip(row) {
+                *s += g;
+            }
+        }
+        matmul(
+            ViewMut::new(&mut grads.w_u, d, o),
+            View::new(w.b_out, d, 1),
+            View::new(&d_out_bias, 1, o),
+            true,
+        );
 
         // dR_j for every (position, token); the last position's block also collects its own
         // residual term and the query's gradient.
         let mut d_resid = vec![0.0; pv * d];
         let last = (p - 1) * v * d;
-        for (o, g) in d_resid[last..].iter_mut().zip(&dt.rtab[..v * d]) {
-            *o += g;
+        for (x, g) in d_resid[last..].iter_mut().zip(&d_rtab[..v * d]) {
+            *x += g;
         }
 
         // VO rows = values·W_O per head.
         let mut d_values = vec![0.0; pv * hd];
         for head in 0..h {
-            let d_vo = View::strided(&dt.rtab[(v + head) * d..], pv, d, h * d);
+            let d_vo = View::strided(&d_rtab[(v + head) * d..], pv, d, h * d);
             let w_o = &w.w_o[head * dh * d..(head + 1) * dh * d];
             matmul(
                 ViewMut::new(&mut grads.w_o[head * dh * d..(head + 1) * dh * d], dh, d),
@@ -195,11 +323,11 @@ impl Tables {
         for j in 0..p {
             for t in 0..v {
                 let row = &d_resid[(j * v + t) * d..][..d];
-                for (o, g) in grads.w_e[t * d..(t + 1) * d].iter_mut().zip(row) {
-                    *o += g;
+                for (x, g) in grads.w_e[t * d..(t + 1) * d].iter_mut().zip(row) {
+                    *x += g;
                 }
-                for (o, g) in grads.w_pos[j * d..(j + 1) * d].iter_mut().zip(row) {
-                    *o += g;
+                for (x, g) in grads.w_pos[j * d..(j + 1) * d].iter_mut().zip(row) {
+                    *x += g;
                 }
             }
         }
