@@ -15,7 +15,7 @@ use rayon::prelude::*;
 
 use super::Dims;
 use super::gemm::{View, ViewMut, matmul, matmul_here};
-use super::simd::{axpy, axpy_wide, cross_entropy, dot, gather, relu_back};
+use super::simd::{axpy, cross_entropy, dot, gather, relu_back};
 use super::tables::{TableGrads, Tables};
 use crate::error::{Error, Result};
 use crate::family::Dataset;
@@ -151,14 +151,52 @@ fn sized(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
     buffer
 }
 
-fn zeroed(buffer: &mut Vec<f64>, len: usize) {
-    buffer.clear();
-    buffer.resize(len, 0.0);
+/// A sum of many f32 vectors with close to f64 accuracy at f32 speed: blocks of
+/// [`BlockSum::BLOCK`] rows are summed in f32, the block sums in f64.
+#[derive(Default)]
+struct BlockSum {
+    block: Vec<f32>,
+    total: Vec<f64>,
+    rows: usize,
 }
 
-fn narrow(wide: &[f64], out: &mut [f32]) {
-    for (o, &x) in out.iter_mut().zip(wide) {
-        *o = x as f32;
+impl BlockSum {
+    const BLOCK: usize = 32;
+
+    /// Starts a sum of vectors of `len` elements.
+    fn start(&mut self, len: usize) {
+        self.block.clear();
+        self.block.resize(len, 0.0);
+        self.total.clear();
+        self.total.resize(len, 0.0);
+        self.rows = 0;
+    }
+
+    /// Adds `a · x` at `offset` of the current row.
+    fn add(&mut self, offset: usize, a: f32, x: &[f32]) {
+        axpy(a, x, &mut self.block[offset..offset + x.len()]);
+    }
+
+    fn row_done(&mut self) {
+        self.rows += 1;
+        if self.rows % Self::BLOCK == 0 {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        for (t, b) in self.total.iter_mut().zip(self.block.iter_mut()) {
+            *t += *b as f64;
+            *b = 0.0;
+        }
+    }
+
+    /// The sum, rounded to f32, into `out`.
+    fn finish(&mut self, out: &mut [f32]) {
+        self.flush();
+        for (o, &t) in out.iter_mut().zip(&self.total) {
+            *o = t as f32;
+        }
     }
 }
 
@@ -366,36 +404,32 @@ pub fn backward(dims: &Dims, tables: &Tables, rows: &Rows, acts: &mut Activation
         false,
     );
 
-    // Scatter onto table rows, one task per (position, token) group. The pre-activation and
-    // logit rows are summed in f64: the "=" and own rows sum every data row, and the weight
-    // gradients derived from them (W_in, W_U, W_out) cancel heavily in those sums.
+    // Scatter onto table rows, one task per (position, token) group. The "=" and own rows sum
+    // every data row, and the weight gradients derived from them (W_in, W_U, W_out) cancel
+    // heavily, so the pre-activation and logit rows are summed as [`BlockSum`]s.
     let (d_pre, d_scores) = (&acts.d_pre, &acts.d_scores);
     let (q, k) = (&tables.q, &tables.k);
     let hd = h * dh;
     let (own_pre, heads_pre) = dt.pre.split_at_mut(v * m);
     let (own_logit, heads_logit) = dt.logit.split_at_mut(v * o);
-    let scratch = || (Vec::<f64>::new(), Vec::<f64>::new());
+    let scratch = || (BlockSum::default(), BlockSum::default());
     heads_pre
         .par_chunks_mut(h * m)
         .zip(heads_logit.par_chunks_mut(h * o))
         .zip(dt.k.par_chunks_mut(hd))
         .enumerate()
         .for_each_init(scratch, |(sum_pre, sum_logit), (key, ((gp, gl), gk))| {
-            let group = rows.group(key);
-            if group.is_empty() {
-                return;
-            }
             let j = key / v;
-            zeroed(sum_pre, h * m);
-            zeroed(sum_logit, h * o);
-            for &b in group {
+            sum_pre.start(h * m);
+            sum_logit.start(h * o);
+            for &b in rows.group(key) {
                 let b = b as usize;
                 let tl = rows.tokens[b * p + last] as usize;
                 let (dp, dl) = (&d_pre[b * m..(b + 1) * m], &d_logits[b * o..(b + 1) * o]);
                 for head in 0..h {
                     let a = pattern[b * hp + head * p + j];
-                    axpy_wide(a, dp, &mut sum_pre[head * m..(head + 1) * m]);
-                    axpy_wide(a, dl, &mut sum_logit[head * o..(head + 1) * o]);
+                    sum_pre.add(head * m, a, dp);
+                    sum_logit.add(head * o, a, dl);
                     let ds = d_scores[b * hp + head * p + j];
                     axpy(
                         ds,
@@ -403,9 +437,11 @@ pub fn backward(dims: &Dims, tables: &Tables, rows: &Rows, acts: &mut Activation
                         &mut gk[head * dh..][..dh],
                     );
                 }
+                sum_pre.row_done();
+                sum_logit.row_done();
             }
-            narrow(sum_pre, gp);
-            narrow(sum_logit, gl);
+            sum_pre.finish(gp);
+            sum_logit.finish(gl);
         });
     own_pre
         .par_chunks_mut(m)
@@ -413,16 +449,14 @@ pub fn backward(dims: &Dims, tables: &Tables, rows: &Rows, acts: &mut Activation
         .zip(dt.q.par_chunks_mut(hd))
         .enumerate()
         .for_each_init(scratch, |(sum_pre, sum_logit), (tl, ((gp, gl), gq))| {
-            let group = rows.group(last * v + tl);
-            if group.is_empty() {
-                return;
-            }
-            zeroed(sum_pre, m);
-            zeroed(sum_logit, o);
-            for &b in group {
+            sum_pre.start(m);
+            sum_logit.start(o);
+            for &b in rows.group(last * v + tl) {
                 let b = b as usize;
-                axpy_wide(1.0, &d_pre[b * m..(b + 1) * m], sum_pre);
-                axpy_wide(1.0, &d_logits[b * o..(b + 1) * o], sum_logit);
+                sum_pre.add(0, 1.0, &d_pre[b * m..(b + 1) * m]);
+                sum_logit.add(0, 1.0, &d_logits[b * o..(b + 1) * o]);
+                sum_pre.row_done();
+                sum_logit.row_done();
                 let t = &rows.tokens[b * p..(b + 1) * p];
                 for head in 0..h {
                     for j in 0..p {
@@ -432,8 +466,8 @@ pub fn backward(dims: &Dims, tables: &Tables, rows: &Rows, acts: &mut Activation
                     }
                 }
             }
-            narrow(sum_pre, gp);
-            narrow(sum_logit, gl);
+            sum_pre.finish(gp);
+            sum_logit.finish(gl);
         });
     dt
 }

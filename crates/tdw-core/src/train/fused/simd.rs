@@ -1,5 +1,5 @@
 //! The vector kernels of the per-row work (gathers of table rows, scores, scatters, the loss):
-//! `gather`, `axpy`, `axpy_wide`, `dot`, `relu_back` and `cross_entropy`, compiled once for AVX2 + FMA and chosen at run time, with a portable fallback.
+//! `gather`, `axpy`, `dot`, `relu_back` and `cross_entropy`, compiled once for AVX2 + FMA and chosen at run time, with a portable fallback.
 //! Without this the default x86-64 target would vectorise them with SSE2 only.
 
 /// `y += alpha · x`.
@@ -13,26 +13,6 @@ pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
     }
     for (y, x) in y.iter_mut().zip(x) {
         *y += alpha * x;
-    }
-}
-
-/// `y += alpha · x` into an f64 accumulator.
-#[inline]
-pub fn axpy_wide(alpha: f32, x: &[f32], y: &mut [f64]) {
-    debug_assert_eq!(x.len(), y.len());
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2_fma() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked above).
-        return unsafe { avx2::axpy_wide(alpha, x, y) };
-    }
-    axpy_wide_lanes(alpha, x, y)
-}
-
-#[inline(always)]
-fn axpy_wide_lanes(alpha: f32, x: &[f32], y: &mut [f64]) {
-    let alpha = alpha as f64;
-    for (y, &x) in y.iter_mut().zip(x) {
-        *y += alpha * x as f64;
     }
 }
 
@@ -56,13 +36,35 @@ fn gather_lanes(
     base: &[f32],
     terms: &[(f32, &[f32])],
     relu: bool,
-    fma: impl Fn(f32, f32, f32) -> f32,
+    fma: impl Fn(f32, f32, f32) -> f32 + Copy,
 ) {
     let floor = if relu { 0.0 } else { f32::NEG_INFINITY };
-    const LANES: usize = 32;
-    let n = out.len();
-    let whole = n - n % LANES;
-    for c in (0..whole).step_by(LANES) {
+    // 64 lanes keep eight independent FMA chains in flight (the FMA latency is 4 cycles, two
+    // issue per cycle); the 8-lane pass and the scalar tail take the rest. Each element's sum
+    // is the same whatever pass computes it.
+    let c = gather_blocks::<64>(out, base, terms, floor, fma, 0);
+    let c = gather_blocks::<8>(out, base, terms, floor, fma, c);
+    for c in c..out.len() {
+        let mut acc = base[c];
+        for &(a, x) in terms {
+            acc = fma(a, x[c], acc);
+        }
+        out[c] = acc.max(floor);
+    }
+}
+
+/// [`gather_lanes`] on the whole blocks of `LANES` elements from `start`; returns where they end.
+#[inline(always)]
+fn gather_blocks<const LANES: usize>(
+    out: &mut [f32],
+    base: &[f32],
+    terms: &[(f32, &[f32])],
+    floor: f32,
+    fma: impl Fn(f32, f32, f32) -> f32,
+    start: usize,
+) -> usize {
+    let mut c = start;
+    while c + LANES <= out.len() {
         let mut acc = [0.0f32; LANES];
         acc.copy_from_slice(&base[c..c + LANES]);
         for &(a, x) in terms {
@@ -74,14 +76,9 @@ fn gather_lanes(
         for (o, a) in out[c..c + LANES].iter_mut().zip(acc) {
             *o = a.max(floor);
         }
+        c += LANES;
     }
-    for c in whole..n {
-        let mut acc = base[c];
-        for &(a, x) in terms {
-            acc = fma(a, x[c], acc);
-        }
-        out[c] = acc.max(floor);
-    }
+    c
 }
 
 /// Zeroes `grad` wherever the ReLU output `act` is 0 (its input was not positive).
@@ -105,7 +102,7 @@ fn relu_back_lanes(grad: &mut [f32], act: &[f32]) {
 /// Cross-entropy of one row, `-log softmax(z)[label]`, with the log-softmax in f64 (MIScope's
 /// `compute_loss` casts the logits to float64); with `grad`, also `(softmax(z) - onehot(label))
 /// · scale` from the same exponentials, kept in f64 in `exps` (in f32 the label's p - 1 would
-/// cancel). The exponentials are [`exp_nonpositive`], which vectorises; the loss and gradient
+/// cancel). The exponentials are [`exp_nonpositive_with`], which vectorises; the loss and gradient
 /// agree with the libm `exp` version to ~1e-15 relative.
 #[inline]
 pub fn cross_entropy(
@@ -120,7 +117,7 @@ pub fn cross_entropy(
         // SAFETY: the CPU supports AVX2 and FMA (checked above).
         return unsafe { avx2::cross_entropy(z, label, scale, exps, grad) };
     }
-    cross_entropy_lanes(z, label, scale, exps, grad)
+    cross_entropy_lanes(z, label, scale, exps, grad, |a, b, c| a * b + c)
 }
 
 #[inline(always)]
@@ -130,11 +127,25 @@ fn cross_entropy_lanes(
     scale: f64,
     exps: &mut [f64],
     grad: Option<&mut [f32]>,
+    fma: impl Fn(f64, f64, f64) -> f64 + Copy,
 ) -> f64 {
-    // The max in f32 is the max in f64: the conversion is exact and monotone.
-    let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+    // The max in f32 is the max in f64: the conversion is exact and monotone. Taken in 8
+    // lanes (a scalar fold of f32::max does not vectorise).
+    let mut lanes = [f32::NEG_INFINITY; 8];
+    let chunks = z.chunks_exact(8);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for (m, &x) in lanes.iter_mut().zip(chunk) {
+            *m = if x > *m { x } else { *m };
+        }
+    }
+    let max = lanes
+        .iter()
+        .chain(tail)
+        .copied()
+        .fold(f32::NEG_INFINITY, f32::max) as f64;
     for (e, &x) in exps.iter_mut().zip(z) {
-        *e = exp_nonpositive(x as f64 - max);
+        *e = exp_nonpositive_with(x as f64 - max, fma);
     }
     let sum: f64 = exps.iter().sum();
     if let Some(grad) = grad {
@@ -151,8 +162,9 @@ fn cross_entropy_lanes(
 /// `|r| ≤ ln 2 / 2`, `e^r` by its Taylor series to `r^13` (truncation under 2e-16 relative), and
 /// `2^k` written into the exponent bits. Below -700 it returns `e^-700` (~1e-304): such a term
 /// vanishes next to the softmax's largest term, which is 1.
+/// The polynomial's multiply-adds are done by `fma` (fused where the CPU has it).
 #[inline(always)]
-pub fn exp_nonpositive(x: f64) -> f64 {
+fn exp_nonpositive_with(x: f64, fma: impl Fn(f64, f64, f64) -> f64) -> f64 {
     const LN2_HI: f64 = 6.931_471_803_691_238e-1;
     const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
     // 1.5·2^52: adding it rounds to an integer and leaves that integer in the low mantissa bits.
@@ -177,7 +189,7 @@ pub fn exp_nonpositive(x: f64) -> f64 {
         1.0,
         1.0,
     ] {
-        p = p * r + inv_factorial;
+        p = fma(p, r, inv_factorial);
     }
     // k lies in [-1010, 0]: its two's complement sits in the low bits of `shifted`.
     let k_bits = shifted.to_bits().wrapping_sub(SHIFTER.to_bits());
@@ -185,7 +197,7 @@ pub fn exp_nonpositive(x: f64) -> f64 {
     p * scale
 }
 
-/// `Σ x·y`, summed in 16 lanes then across them (a fixed order: deterministic per machine).
+/// `Σ x·y`, summed in 32 lanes (four independent FMA chains) then across them (a fixed order: deterministic per machine).
 #[inline]
 pub fn dot(x: &[f32], y: &[f32]) -> f32 {
     debug_assert_eq!(x.len(), y.len());
@@ -199,7 +211,7 @@ pub fn dot(x: &[f32], y: &[f32]) -> f32 {
 
 #[inline(always)]
 fn dot_lanes(x: &[f32], y: &[f32], fma: impl Fn(f32, f32, f32) -> f32) -> f32 {
-    const LANES: usize = 16;
+    const LANES: usize = 32;
     let mut acc = [0.0f32; LANES];
     let (xc, yc) = (x.chunks_exact(LANES), y.chunks_exact(LANES));
     let (xr, yr) = (xc.remainder(), yc.remainder());
@@ -239,11 +251,6 @@ mod avx2 {
     }
 
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn axpy_wide(alpha: f32, x: &[f32], y: &mut [f64]) {
-        super::axpy_wide_lanes(alpha, x, y)
-    }
-
-    #[target_feature(enable = "avx2,fma")]
     pub unsafe fn relu_back(grad: &mut [f32], act: &[f32]) {
         super::relu_back_lanes(grad, act)
     }
@@ -256,7 +263,7 @@ mod avx2 {
         exps: &mut [f64],
         grad: Option<&mut [f32]>,
     ) -> f64 {
-        super::cross_entropy_lanes(z, label, scale, exps, grad)
+        super::cross_entropy_lanes(z, label, scale, exps, grad, f64::mul_add)
     }
 
     #[target_feature(enable = "avx2,fma")]
@@ -270,16 +277,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn exp_nonpositive_is_libm_exp_to_a_few_ulp() {
+    fn exp_nonpositive_with_is_libm_exp_to_a_few_ulp() {
         let mut worst: f64 = 0.0;
         for i in 0..=200_000 {
             let x = -700.0 * (i as f64 / 200_000.0).powi(3);
-            let (ours, libm) = (exp_nonpositive(x), x.exp());
+            let (ours, libm) = (exp_nonpositive_with(x, f64::mul_add), x.exp());
             worst = worst.max(((ours - libm) / libm).abs());
         }
         assert!(worst < 1e-15, "worst relative error {worst:e}");
-        assert_eq!(exp_nonpositive(0.0), 1.0);
-        assert!(exp_nonpositive(f64::NEG_INFINITY) < 1e-300);
+        assert_eq!(exp_nonpositive_with(0.0, |a, b, c| a * b + c), 1.0);
+        assert!(exp_nonpositive_with(f64::NEG_INFINITY, |a, b, c| a * b + c) < 1e-300);
     }
 
     #[test]
