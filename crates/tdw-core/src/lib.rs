@@ -24,6 +24,7 @@ pub mod device;
 pub mod error;
 pub mod families;
 pub mod family;
+pub mod linalg;
 pub mod lock;
 pub mod model;
 pub mod paths;

@@ -7,6 +7,8 @@
 
 use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayView3, Axis, s};
 
+use crate::linalg;
+
 /// The (1 + 2·(p/2)) × p orthonormal Fourier basis (p × p for odd p).
 pub fn basis(p: usize) -> Array2<f32> {
     let n_freq = p / 2;
@@ -56,16 +58,13 @@ fn fourier_2d_transposed(a: ArrayView3<f32>, basis: &Array2<f32>) -> Array3<f32>
         .into_shape_with_order((n * p, q))
         .expect("contiguous");
     // Y[n, a, j] = Σ_b A[n, a, b] B[j, b]
-    let y = flat
-        .dot(&basis.t())
+    let y = linalg::dot(&flat.view(), &basis.t())
         .into_shape_with_order((n, p, r))
         .expect("contiguous");
     // Z[n, j, i] = Σ_a Y[n, a, j] B[i, a]
     let y_t = y.permuted_axes([0, 2, 1]).as_standard_layout().into_owned();
-    let z = y_t
-        .into_shape_with_order((n * r, p))
-        .expect("contiguous")
-        .dot(&basis.t());
+    let y_t = y_t.into_shape_with_order((n * r, p)).expect("contiguous");
+    let z = linalg::dot(&y_t.view(), &basis.t());
     z.into_shape_with_order((n, r, r)).expect("contiguous")
 }
 
@@ -131,8 +130,7 @@ pub fn grid_variance_fractions(
         .into_shape_with_order((count * rows, cols))
         .expect("contiguous");
     // Y[n, a, y] = Σ_b A[n, a, b] B[y, b]; then F[n, x, y] = Σ_a B[x, a] Y[n, a, y].
-    let y = flat
-        .dot(&basis.t())
+    let y = linalg::dot(&flat.view(), &basis.t())
         .into_shape_with_order((count, rows, r))
         .expect("contiguous");
     let constant = basis.row(0);

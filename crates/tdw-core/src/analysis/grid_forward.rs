@@ -11,6 +11,7 @@ use indexmap::IndexMap;
 use ndarray::{Array1, Array2, Array4, ArrayView2, Axis, s};
 
 use crate::analysis::bundle::{ActivationBundle, transformer_weights};
+use crate::linalg;
 use crate::model::state::{HostTensor, StateDict};
 use crate::model::transformer::Transformer;
 
@@ -32,7 +33,7 @@ fn project(x: &Array2<f32>, w: &HostTensor, b: &HostTensor) -> Array2<f32> {
         .into_owned()
         .into_shape_with_order((d, h * dh))
         .expect("contiguous");
-    x.dot(&w) + &Array1::from(b.data.clone())
+    linalg::dot(&x.view(), &w.view()) + &Array1::from(b.data.clone())
 }
 
 /// The bundle of a one-layer model on the full grid probe of modulus `p`.
@@ -113,13 +114,16 @@ pub fn grid_bundle(model: &Transformer, p: usize) -> ActivationBundle {
     }
     let w_o = get("blocks.0.attn.W_O");
     let w_o = ArrayView2::from_shape((h * dh, d), &w_o.data).expect("W_O");
-    let attn_out = z.dot(&w_o) + &vector(get("blocks.0.attn.b_O"));
+    let attn_out = linalg::dot(&z.view(), &w_o) + &vector(get("blocks.0.attn.b_O"));
     let resid_mid = &attn_out + &x2.row(0);
-    let pre = resid_mid.dot(&matrix(get("blocks.0.mlp.W_in"))) + &vector(get("blocks.0.mlp.b_in"));
+    let pre = linalg::dot(&resid_mid.view(), &matrix(get("blocks.0.mlp.W_in")))
+        + &vector(get("blocks.0.mlp.b_in"));
     let post = pre.mapv(|v| v.max(0.0));
-    let mlp_out = post.dot(&matrix(get("blocks.0.mlp.W_out"))) + &vector(get("blocks.0.mlp.b_out"));
+    let mlp_out = linalg::dot(&post.view(), &matrix(get("blocks.0.mlp.W_out")))
+        + &vector(get("blocks.0.mlp.b_out"));
     let resid_post = &resid_mid + &mlp_out;
-    let logits = resid_post.dot(&matrix(get("unembed.W_U"))) + &vector(get("unembed.b_U"));
+    let logits =
+        linalg::dot(&resid_post.view(), &matrix(get("unembed.W_U"))) + &vector(get("unembed.b_U"));
     let resid_pre = x2.broadcast((rows, d)).expect("broadcast a row").to_owned();
 
     let mut residual = IndexMap::new();

@@ -16,7 +16,6 @@
 //! burn's autodiff to f32 rounding (`tests/engines.rs`), and the 300-epoch fidelity check
 //! against the Python reference holds with this engine.
 
-mod gemm;
 mod optimizer;
 mod params;
 mod rows;
@@ -88,10 +87,10 @@ pub fn gemm_peak_gflops(n: usize, repeats: usize) -> f64 {
     let mut best = f64::INFINITY;
     for _ in 0..repeats.max(1) {
         let started = std::time::Instant::now();
-        gemm::matmul(
-            gemm::ViewMut::new(&mut c, n, n),
-            gemm::View::new(&a, n, n),
-            gemm::View::new(&b, n, n),
+        crate::linalg::matmul(
+            crate::linalg::ViewMut::new(&mut c, n, n),
+            crate::linalg::View::new(&a, n, n),
+            crate::linalg::View::new(&b, n, n),
             false,
         );
         best = best.min(started.elapsed().as_secs_f64());

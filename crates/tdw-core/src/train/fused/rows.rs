@@ -14,11 +14,11 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use super::Dims;
-use super::gemm::{View, ViewMut, matmul, matmul_here};
 use super::simd::{axpy, cross_entropy, dot, gather, relu_back};
 use super::tables::{TableGrads, Tables};
 use crate::error::{Error, Result};
 use crate::family::Dataset;
+use crate::linalg::{View, ViewMut, matmul, matmul_here};
 
 /// Rows processed by one task of the row loops.
 const CHUNK: usize = 256;

