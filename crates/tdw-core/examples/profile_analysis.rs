@@ -8,6 +8,7 @@ use tdw_core::analysis::{AnalyzerRegistry, npz};
 use tdw_core::{FamilyRegistry, Transformer};
 
 fn main() {
+    tdw_core::memory::keep_freed_memory();
     let path = std::env::args().nth(1).expect("checkpoint path");
     let root = tdw_core::paths::project_root();
     let scratch = std::env::temp_dir().join("tdw-profile");

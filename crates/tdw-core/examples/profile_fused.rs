@@ -6,6 +6,7 @@ use tdw_core::train::engine::{Engine, FreshRun};
 use tdw_core::{FamilyRegistry, ParamValue};
 
 fn main() {
+    tdw_core::memory::keep_freed_memory();
     let epochs: usize = std::env::args()
         .nth(1)
         .and_then(|s| s.parse().ok())

@@ -26,6 +26,7 @@ pub mod families;
 pub mod family;
 pub mod linalg;
 pub mod lock;
+pub mod memory;
 pub mod model;
 pub mod paths;
 pub mod sweep;

@@ -89,6 +89,25 @@ pub fn dot(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>) -> Array2<f32> {
     out
 }
 
+/// `aᵀ` in standard layout, copied tile by tile: ndarray's element-order copy of a transposed
+/// view strides through memory a row apart on every read (0.05 s for the 26 MB activation grid at
+/// p = 113; tiles of 32×32 keep both sides in cache).
+pub fn transpose(a: &ArrayView2<'_, f32>) -> Array2<f32> {
+    const TILE: usize = 32;
+    let (rows, cols) = a.dim();
+    let mut out = Array2::<f32>::zeros((cols, rows));
+    for r0 in (0..rows).step_by(TILE) {
+        for c0 in (0..cols).step_by(TILE) {
+            for r in r0..(r0 + TILE).min(rows) {
+                for c in c0..(c0 + TILE).min(cols) {
+                    out[[c, r]] = a[[r, c]];
+                }
+            }
+        }
+    }
+    out
+}
+
 /// An ndarray matrix whose elements fill one slice, in either order, as a [`View`] (no copy).
 fn view_of<'a>(x: &ArrayView2<'a, f32>) -> Option<View<'a>> {
     let (rows, cols) = x.dim();
@@ -275,6 +294,17 @@ mod tests {
                 assert!((x - y).abs() < 1e-5, "{x} vs {y}");
             }
             assert_eq!(got.dim(), want.dim());
+        }
+    }
+
+    #[test]
+    fn transpose_matches_ndarray_at_sizes_around_the_tile() {
+        for (rows, cols) in [(1, 1), (31, 33), (64, 5), (70, 129)] {
+            let a = Array2::from_shape_fn((rows, cols), |(i, j)| (i * 1000 + j) as f32);
+            assert_eq!(
+                transpose(&a.view()),
+                a.t().as_standard_layout().into_owned()
+            );
         }
     }
 

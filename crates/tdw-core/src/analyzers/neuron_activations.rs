@@ -24,10 +24,7 @@ pub fn activation_grids(bundle: &ActivationBundle, p: usize) -> AnalyzerResult<&
             p * p
         )));
     }
-    let grids = post
-        .t()
-        .as_standard_layout()
-        .into_owned()
+    let grids = crate::linalg::transpose(&post.view())
         .into_shape_with_order((d_mlp, p, p))
         .expect("d_mlp × p² elements");
     Ok(bundle.neuron_grids.get_or_init(|| grids))

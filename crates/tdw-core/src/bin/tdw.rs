@@ -252,6 +252,7 @@ enum BenchCommand {
 }
 
 fn main() -> ExitCode {
+    tdw_core::memory::keep_freed_memory();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
