@@ -4,6 +4,7 @@
 use burn::tensor::{Int, Tensor, TensorData};
 use indexmap::IndexMap;
 use tdw_core::analysis::analyzer::AnalysisContext;
+use tdw_core::analysis::bundle::ResidualSite;
 use tdw_core::analysis::{ActivationBundle, AnalyzerRegistry, Array, Artifact};
 use tdw_core::{Transformer, Variant};
 
@@ -271,7 +272,7 @@ fn grid_forward_equals_the_full_forward() {
     );
     assert!(
         max_diff(
-            &fast.logits.clone().unwrap().into_dyn(),
+            &fast.logits().unwrap().clone().into_dyn(),
             &reference.logits.clone().unwrap().into_dyn()
         ) < 1e-5
     );
@@ -281,13 +282,17 @@ fn grid_forward_equals_the_full_forward() {
             &reference.attention_pattern.clone().unwrap().into_dyn()
         ) < 1e-6
     );
-    for site in ["resid_pre", "attn_out", "resid_post"] {
+    for (site, key) in [
+        (ResidualSite::ResidPre, "resid_pre"),
+        (ResidualSite::AttnOut, "attn_out"),
+        (ResidualSite::ResidPost, "resid_post"),
+    ] {
         assert!(
             max_diff(
-                &fast.residual[site].clone().into_dyn(),
-                &reference.residual[site].clone().into_dyn()
+                &fast.residual(site).unwrap().clone().into_dyn(),
+                &reference.residual[key].clone().into_dyn()
             ) < 1e-5,
-            "{site}"
+            "{key}"
         );
     }
     drop(full);

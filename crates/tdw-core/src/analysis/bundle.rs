@@ -40,6 +40,25 @@ pub struct ActivationBundle {
     pub(crate) neuron_grids: std::sync::OnceLock<ndarray::Array3<f32>>,
     /// Per-frequency variance fractions of the neurons, computed once (neuron_freq_norm, coarseness).
     pub(crate) neuron_fractions: std::sync::OnceLock<Array2<f32>>,
+    /// How to compute `resid_post` and the logits from `mlp_post` when first asked for, where the
+    /// forward pass left them out.
+    pub(crate) tail: Option<DeferredTail>,
+    pub(crate) tail_sites: std::sync::OnceLock<(Array2<f32>, Array2<f32>)>,
+}
+
+/// The MLP's write-out and the unembedding, run on first use: as many multiply-adds as all the
+/// rest of the grid forward, and most analyzers (the seven of the reference run among them)
+/// never read the residual stream after the MLP or the logits.
+#[derive(Clone)]
+pub(crate) struct DeferredTail(pub(crate) std::sync::Arc<TailFn>);
+
+/// `mlp_post ↦ (resid_post, logits)`.
+pub(crate) type TailFn = dyn Fn(&Array2<f32>) -> (Array2<f32>, Array2<f32>) + Send + Sync;
+
+impl std::fmt::Debug for DeferredTail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DeferredTail")
+    }
 }
 
 /// Why a bundle cannot serve an analyzer.
@@ -69,9 +88,20 @@ impl ActivationBundle {
             ResidualSite::AttnOut => "attn_out",
             ResidualSite::ResidPost => "resid_post",
         };
-        self.residual
-            .get(key)
-            .ok_or_else(|| MissingSite(format!("residual site {key}")))
+        if let Some(array) = self.residual.get(key) {
+            return Ok(array);
+        }
+        match (site, self.deferred_tail()) {
+            (ResidualSite::ResidPost, Some((resid_post, _))) => Ok(resid_post),
+            _ => Err(MissingSite(format!("residual site {key}"))),
+        }
+    }
+
+    /// `(resid_post, logits)` from the deferred tail, computed on the first call.
+    fn deferred_tail(&self) -> Option<&(Array2<f32>, Array2<f32>)> {
+        let tail = self.tail.as_ref()?;
+        let post = self.mlp_post.as_ref()?;
+        Some(self.tail_sites.get_or_init(|| (tail.0)(post)))
     }
 
     /// The attention pattern of block 0.
@@ -83,9 +113,11 @@ impl ActivationBundle {
 
     /// Logits at the last position.
     pub fn logits(&self) -> Result<&Array2<f32>, MissingSite> {
-        self.logits
-            .as_ref()
-            .ok_or_else(|| MissingSite("logits".into()))
+        match (&self.logits, self.deferred_tail()) {
+            (Some(logits), _) => Ok(logits),
+            (None, Some((_, logits))) => Ok(logits),
+            (None, None) => Err(MissingSite("logits".into())),
+        }
     }
 
     /// The model, for weight perturbations.

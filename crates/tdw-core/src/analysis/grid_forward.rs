@@ -10,7 +10,7 @@
 use indexmap::IndexMap;
 use ndarray::{Array1, Array2, Array4, ArrayView2, Axis, s};
 
-use crate::analysis::bundle::{ActivationBundle, transformer_weights};
+use crate::analysis::bundle::{ActivationBundle, DeferredTail, transformer_weights};
 use crate::linalg;
 use crate::model::state::{HostTensor, StateDict};
 use crate::model::transformer::Transformer;
@@ -118,24 +118,36 @@ pub fn grid_bundle(model: &Transformer, p: usize) -> ActivationBundle {
     let resid_mid = &attn_out + &x2.row(0);
     let pre = linalg::dot(&resid_mid.view(), &matrix(get("blocks.0.mlp.W_in")))
         + &vector(get("blocks.0.mlp.b_in"));
-    let post = pre.mapv(|v| v.max(0.0));
-    let mlp_out = linalg::dot(&post.view(), &matrix(get("blocks.0.mlp.W_out")))
-        + &vector(get("blocks.0.mlp.b_out"));
-    let resid_post = &resid_mid + &mlp_out;
-    let logits =
-        linalg::dot(&resid_post.view(), &matrix(get("unembed.W_U"))) + &vector(get("unembed.b_U"));
+    let post = pre.mapv_into(|v| v.max(0.0));
     let resid_pre = x2.broadcast((rows, d)).expect("broadcast a row").to_owned();
+
+    // resid_post = resid_mid + post·W_out + b_out and logits = resid_post·W_U + b_U, on first use.
+    let (w_out, b_out) = (
+        matrix(get("blocks.0.mlp.W_out")).to_owned(),
+        vector(get("blocks.0.mlp.b_out")),
+    );
+    let (w_u, b_u) = (
+        matrix(get("unembed.W_U")).to_owned(),
+        vector(get("unembed.b_U")),
+    );
+    let tail_resid_mid = resid_mid;
+    let tail = DeferredTail(std::sync::Arc::new(move |post: &Array2<f32>| {
+        let mlp_out = linalg::dot(&post.view(), &w_out.view()) + &b_out;
+        let resid_post = &tail_resid_mid + &mlp_out;
+        let logits = linalg::dot(&resid_post.view(), &w_u.view()) + &b_u;
+        (resid_post, logits)
+    }));
 
     let mut residual = IndexMap::new();
     residual.insert("resid_pre", resid_pre);
     residual.insert("attn_out", attn_out);
-    residual.insert("resid_post", resid_post);
     ActivationBundle {
         weights: transformer_weights(model),
         mlp_post: Some(post),
         residual,
         attention_pattern: Some(pattern),
-        logits: Some(logits),
+        logits: None,
+        tail: Some(tail),
         model: Some(model.clone()),
         ..Default::default()
     }
