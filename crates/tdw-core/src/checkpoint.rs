@@ -1,6 +1,7 @@
-//! Checkpoint files: TransformerLens state dicts as safetensors (spec §1.8, §2.2).
+//! Checkpoint files: a model's state dict as safetensors (spec §1.8, §2.2), in the [`Layout`] its
+//! family declares.
 //!
-//! A checkpoint holds every parameter under its TransformerLens name plus the attention buffers
+//! A transformer checkpoint holds every parameter under its TransformerLens name plus the attention buffers
 //! TransformerLens registers (`blocks.{l}.attn.mask`, bool lower-triangular, and
 //! `blocks.{l}.attn.IGNORE`, f32 −inf), so a file written here loads into
 //! `HookedTransformer.load_state_dict` (strict) and a file written by MIScope loads here.
@@ -30,22 +31,68 @@ pub fn epoch_of(file_name: &str) -> Option<u64> {
         .ok()
 }
 
+/// What a family's checkpoint holds: the parameters with their shapes, and for a transformer
+/// the attention buffers TransformerLens registers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layout {
+    /// Parameter names (as the family's Python model names them) and shapes.
+    pub parameters: Vec<(String, Vec<usize>)>,
+    /// `(n_layers, n_ctx)` of a TransformerLens model, whose files also carry
+    /// `blocks.{l}.attn.mask` and `blocks.{l}.attn.IGNORE`; `None` for plain torch modules.
+    pub attention_buffers: Option<(usize, usize)>,
+}
+
+impl Layout {
+    /// A TransformerLens `HookedTransformer` of `config`.
+    pub fn transformer(config: &TransformerConfig) -> Self {
+        Layout {
+            parameters: config.parameter_shapes(),
+            attention_buffers: Some((config.n_layers, config.n_ctx)),
+        }
+    }
+
+    /// A plain torch module with exactly these parameters and no buffers.
+    pub fn plain(parameters: Vec<(String, Vec<usize>)>) -> Self {
+        Layout {
+            parameters,
+            attention_buffers: None,
+        }
+    }
+
+    fn buffer_names(&self) -> Vec<String> {
+        let layers = self.attention_buffers.map_or(0, |(layers, _)| layers);
+        (0..layers)
+            .flat_map(|l| {
+                [
+                    format!("blocks.{l}.attn.mask"),
+                    format!("blocks.{l}.attn.IGNORE"),
+                ]
+            })
+            .collect()
+    }
+}
+
 /// Serialises a state dict with TransformerLens' buffers, in safetensors format.
 pub fn to_bytes(config: &TransformerConfig, state: &StateDict) -> Result<Vec<u8>> {
-    let n = config.n_ctx;
+    layout_to_bytes(&Layout::transformer(config), state)
+}
+
+/// Serialises a state dict with the buffers of `layout`, in safetensors format.
+pub fn layout_to_bytes(layout: &Layout, state: &StateDict) -> Result<Vec<u8>> {
+    let (layers, n) = layout.attention_buffers.unwrap_or((0, 0));
     let mask: Vec<u8> = (0..n * n).map(|i| u8::from(i % n <= i / n)).collect();
     let ignore = f32::NEG_INFINITY.to_le_bytes();
     let mut buffers: Vec<(String, Vec<u8>)> = Vec::with_capacity(state.len());
     for (name, tensor) in state {
         buffers.push((name.clone(), f32_bytes(&tensor.data)));
     }
-    let mut views: Vec<(String, TensorView<'_>)> = Vec::with_capacity(state.len() + 2);
+    let mut views: Vec<(String, TensorView<'_>)> = Vec::with_capacity(state.len() + 2 * layers);
     for ((name, tensor), (_, bytes)) in state.iter().zip(&buffers) {
         let view = TensorView::new(Dtype::F32, tensor.shape.clone(), bytes)
             .expect("the byte length is derived from the shape just above");
         views.push((name.clone(), view));
     }
-    for layer in 0..config.n_layers {
+    for layer in 0..layers {
         views.push((
             format!("blocks.{layer}.attn.mask"),
             TensorView::new(Dtype::BOOL, vec![n, n], &mask).expect("n*n bools"),
@@ -61,9 +108,14 @@ pub fn to_bytes(config: &TransformerConfig, state: &StateDict) -> Result<Vec<u8>
     })
 }
 
-/// Writes a checkpoint atomically.
+/// Writes a transformer checkpoint atomically.
 pub fn save(path: &Path, config: &TransformerConfig, state: &StateDict) -> Result<()> {
-    let bytes = to_bytes(config, state).map_err(|e| match e {
+    save_layout(path, &Layout::transformer(config), state)
+}
+
+/// Writes a checkpoint of `layout` atomically.
+pub fn save_layout(path: &Path, layout: &Layout, state: &StateDict) -> Result<()> {
+    let bytes = layout_to_bytes(layout, state).map_err(|e| match e {
         Error::Safetensors { reason, .. } => Error::Safetensors {
             path: path.to_path_buf(),
             reason,
@@ -75,25 +127,28 @@ pub fn save(path: &Path, config: &TransformerConfig, state: &StateDict) -> Resul
 
 /// Reads and validates a checkpoint for a model of `config`.
 pub fn load(path: &Path, config: &TransformerConfig) -> Result<StateDict> {
+    load_layout(path, &Layout::transformer(config))
+}
+
+/// Reads and validates a checkpoint of `layout`.
+pub fn load_layout(path: &Path, layout: &Layout) -> Result<StateDict> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    from_bytes(&bytes, path, config)
+    layout_from_bytes(&bytes, path, layout)
 }
 
 /// Parses checkpoint bytes; `path` only names the file in errors.
 pub fn from_bytes(bytes: &[u8], path: &Path, config: &TransformerConfig) -> Result<StateDict> {
+    layout_from_bytes(bytes, path, &Layout::transformer(config))
+}
+
+/// Parses checkpoint bytes of `layout`; `path` only names the file in errors.
+pub fn layout_from_bytes(bytes: &[u8], path: &Path, layout: &Layout) -> Result<StateDict> {
     let file = SafeTensors::deserialize(bytes).map_err(|e| Error::Safetensors {
         path: path.to_path_buf(),
         reason: e.to_string(),
     })?;
-    let expected = config.parameter_shapes();
-    let buffer_names: Vec<String> = (0..config.n_layers)
-        .flat_map(|l| {
-            [
-                format!("blocks.{l}.attn.mask"),
-                format!("blocks.{l}.attn.IGNORE"),
-            ]
-        })
-        .collect();
+    let expected = layout.parameters.clone();
+    let buffer_names = layout.buffer_names();
     let mut unexpected: Vec<String> = file
         .names()
         .into_iter()

@@ -262,9 +262,7 @@ impl<'a> AnalysisRun<'a> {
         let results: Vec<Result<CheckpointRows>> = epochs
             .par_iter()
             .map(|&epoch| {
-                let model = self.variant.load_model(epoch, &self.device)?;
-                let bundle = context.bundle(&model);
-                drop(model);
+                let bundle = self.variant.bundle(epoch, context, &self.device)?;
                 let mut out = Vec::new();
                 for (i, needed) in &work {
                     if !needed.contains(&epoch) {
@@ -392,6 +390,10 @@ impl<'a> AnalysisRun<'a> {
         for analyzer in &plan.secondary {
             let source = analyzer.depends_on();
             let available = loader.epochs(source);
+            if let Some(reason) = skipped_reason(report, source) {
+                report.skipped.push((analyzer.name().to_string(), reason));
+                continue;
+            }
             if available.is_empty() {
                 return Err(Error::MissingDependency {
                     analyzer: analyzer.name().to_string(),
@@ -468,6 +470,14 @@ impl<'a> AnalysisRun<'a> {
             {
                 continue;
             }
+            let skipped = analyzer
+                .requires()
+                .iter()
+                .find_map(|required| skipped_reason(report, required));
+            if let Some(reason) = skipped {
+                report.skipped.push((name.to_string(), reason));
+                continue;
+            }
             for required in analyzer.requires() {
                 if loader.epochs(required).is_empty() && !loader.has_cross_epoch(required) {
                     return Err(Error::MissingDependency {
@@ -536,6 +546,16 @@ fn summary_epochs(artifact: &Artifact) -> BTreeSet<u64> {
     }
 }
 
+/// Why `dependency` was skipped in this run (the model lacks a site it needs), as the reason
+/// for skipping what depends on it.
+fn skipped_reason(report: &AnalysisReport, dependency: &str) -> Option<String> {
+    report
+        .skipped
+        .iter()
+        .find(|(name, _)| name == dependency)
+        .map(|(name, reason)| format!("{reason} (needed by {name})"))
+}
+
 fn write_summary(
     path: &std::path::Path,
     collector: SummaryCollector,
@@ -547,9 +567,15 @@ fn write_summary(
         key: None,
         reason,
     };
-    let new = collector.stack(keys).map_err(invalid)?;
+    // Keys no row has belong to weights this family's model lacks (an MLP has no W_Q).
+    let keys: Vec<&str> = keys
+        .iter()
+        .copied()
+        .filter(|key| collector.has_key(key))
+        .collect();
+    let new = collector.stack(&keys).map_err(invalid)?;
     let merged = match old {
-        Some(old) => summary::merge(old, &new, keys).map_err(invalid)?,
+        Some(old) => summary::merge(old, &new, &keys).map_err(invalid)?,
         None => new,
     };
     npz::write(path, &merged)

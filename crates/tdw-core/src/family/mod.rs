@@ -10,10 +10,14 @@ pub mod variant;
 
 use std::sync::Arc;
 
+use crate::analysis::analyzer::AnalysisContext;
+use crate::analysis::bundle::ActivationBundle;
+use crate::checkpoint::Layout;
 use crate::error::Result;
 use crate::model::config::TransformerConfig;
 use crate::model::state::StateDict;
 use crate::train::TrainingConfig;
+use crate::train::engine::{Stepper, StepperSetup};
 pub use params::{ParamType, ParamValue, Params};
 pub use spec::{FamilySpec, ParameterSpec};
 
@@ -86,6 +90,47 @@ pub trait ModelFamily: Send + Sync {
         params: &Params,
         training_fraction: f64,
     ) -> Result<serde_json::Map<String, serde_json::Value>>;
+
+    /// The tensors of this family's checkpoints. Default: a TransformerLens model of
+    /// [`ModelFamily::model_config`].
+    fn checkpoint_layout(&self, spec: &FamilySpec, params: &Params) -> Result<Layout> {
+        Ok(Layout::transformer(&self.model_config(spec, params)?))
+    }
+
+    /// What trains this family, one epoch at a time. Default: the transformer engines (the
+    /// fused CPU engine or burn, as `setup.engine` resolves for the model and device).
+    fn stepper(
+        &self,
+        spec: &FamilySpec,
+        params: &Params,
+        setup: StepperSetup<'_>,
+    ) -> Result<Box<dyn Stepper>> {
+        let config = self.model_config(spec, params)?;
+        crate::train::engine::stepper(
+            setup.engine.resolve(&config, setup.device),
+            &config,
+            setup.start,
+            setup.adamw,
+            setup.train,
+            setup.test,
+            setup.device,
+        )
+    }
+
+    /// What analyzers see of the weights `state` on the analysis probe. Default: the
+    /// transformer's forward pass ([`AnalysisContext::bundle`]).
+    fn bundle(
+        &self,
+        spec: &FamilySpec,
+        params: &Params,
+        state: &StateDict,
+        context: &AnalysisContext,
+        device: &burn::tensor::Device,
+    ) -> Result<ActivationBundle> {
+        let config = self.model_config(spec, params)?;
+        let model = crate::model::transformer::Transformer::from_state(&config, state, device);
+        Ok(context.bundle(&model))
+    }
 }
 
 /// A family as the registry holds it: its declaration and, when this build has one, its

@@ -189,7 +189,31 @@ impl Variant {
                 available: self.checkpoints().unwrap_or_default(),
             });
         }
-        checkpoint::load(&path, &self.model_config()?)
+        checkpoint::load_layout(&path, &self.checkpoint_layout()?)
+    }
+
+    /// The tensors this variant's checkpoints hold.
+    pub fn checkpoint_layout(&self) -> Result<checkpoint::Layout> {
+        self.family
+            .implementation()?
+            .checkpoint_layout(self.family.spec(), &self.params)
+    }
+
+    /// What analyzers see of the checkpoint of `epoch` on `context`'s probe.
+    pub fn bundle(
+        &self,
+        epoch: u64,
+        context: &crate::analysis::analyzer::AnalysisContext,
+        device: &Device,
+    ) -> Result<crate::analysis::bundle::ActivationBundle> {
+        let state = self.load_checkpoint(epoch)?;
+        self.family.implementation()?.bundle(
+            self.family.spec(),
+            &self.params,
+            &state,
+            context,
+            device,
+        )
     }
 
     /// The model at `epoch`, on `device`.

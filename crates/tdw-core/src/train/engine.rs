@@ -67,6 +67,17 @@ pub struct StartState {
     pub moments: Moments,
 }
 
+/// Everything a family's [`crate::family::ModelFamily::stepper`] gets: the engine asked for, where
+/// the run starts, the optimizer settings, the two splits and the device.
+pub struct StepperSetup<'a> {
+    pub engine: Engine,
+    pub start: StartState,
+    pub adamw: AdamWConfig,
+    pub train: &'a Dataset,
+    pub test: &'a Dataset,
+    pub device: &'a Device,
+}
+
 /// A variant's run from its initial weights on its family's default split: everything an
 /// engine needs, without touching the variant's files (benchmarks, profiling, engine checks).
 pub struct FreshRun {

@@ -12,7 +12,7 @@ use crate::checkpoint;
 use crate::error::{Error, Result};
 use crate::family::variant::{Metadata, Variant, write_json};
 use crate::lock::VariantLock;
-use crate::train::engine::{self, StartState};
+use crate::train::engine::{StartState, StepperSetup};
 use crate::train::state::{self, OptimizerState};
 use crate::train::{Progress, TrainEvent, TrainOptions, TrainingResult, schedule};
 
@@ -44,7 +44,7 @@ pub fn train(
             reason: "must be at least 1".into(),
         });
     }
-    let config = implementation.model_config(spec, variant.params())?;
+    let layout = implementation.checkpoint_layout(spec, variant.params())?;
     let _lock = VariantLock::acquire(variant.dir(), variant.name(), "train")?;
 
     // Files half-written by a killed run are never read; clear them away.
@@ -108,15 +108,17 @@ pub fn train(
     let planned = schedule::effective(&requested, num_epochs);
 
     let data = implementation.dataset(variant.params())?;
-    let engine = options.engine.resolve(&config, device);
-    let mut stepper = engine::stepper(
-        engine,
-        &config,
-        weights,
-        defaults.adamw(),
-        &data.subset(&metadata.train_indices),
-        &data.subset(&metadata.test_indices),
-        device,
+    let mut stepper = implementation.stepper(
+        spec,
+        variant.params(),
+        StepperSetup {
+            engine: options.engine,
+            start: weights,
+            adamw: defaults.adamw(),
+            train: &data.subset(&metadata.train_indices),
+            test: &data.subset(&metadata.test_indices),
+            device,
+        },
     )?;
     for dir in [variant.checkpoints_dir(), variant.artifacts_dir()] {
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
@@ -142,7 +144,7 @@ pub fn train(
             test_loss,
         });
         if planned.contains(&epoch) {
-            checkpoint::save(&variant.checkpoint_path(epoch), &config, &stepper.state())?;
+            checkpoint::save_layout(&variant.checkpoint_path(epoch), &layout, &stepper.state())?;
             metadata.checkpoint_epochs.push(epoch);
             write_json(&variant.metadata_path(), &metadata, false)?;
             let (step, moments) = stepper.optimizer_state();
