@@ -71,6 +71,28 @@ impl Mt19937 {
         ((self.next_u32() & 0x00ff_ffff) as f64 * (1.0 / 16_777_216.0)) as f32
     }
 
+    /// Fills `out` like `torch.Tensor.uniform_(low, high)` on a contiguous f32 CPU tensor: one
+    /// 32-bit draw per element in memory order, its low 24 bits scaled to [0, 1) in double, then
+    /// `x·(high − low) + low` with the bounds first narrowed to f32 (ATen's `uniform_kernel`).
+    pub fn fill_uniform(&mut self, out: &mut [f32], low: f64, high: f64) {
+        let (low, high) = (low as f32, high as f32);
+        let range = (high - low) as f64;
+        for value in out.iter_mut() {
+            let x = (self.next_u32() & 0x00ff_ffff) as f64 * (1.0 / 16_777_216.0);
+            *value = (x * range + low as f64) as f32;
+        }
+    }
+
+    /// Fills a `Linear(fan_in, ·)` weight as `torch.nn.Linear.reset_parameters` does:
+    /// `kaiming_uniform_(a = √5)`, i.e. U(−b, b) with `b = √3 · (√(2 / (1 + 5)) / √fan_in)`,
+    /// computed in double as Python computes it.
+    pub fn fill_linear_weight(&mut self, out: &mut [f32], fan_in: usize) {
+        let gain = (2.0f64 / (1.0 + 5.0)).sqrt();
+        let std = gain / (fan_in as f64).sqrt();
+        let bound = 3.0f64.sqrt() * std;
+        self.fill_uniform(out, -bound, bound);
+    }
+
     /// Fills `out` like `torch.Tensor.normal_(mean, std)` on a contiguous f32 CPU tensor.
     ///
     /// torch first fills the whole tensor with uniforms, then turns each block of 16 values into

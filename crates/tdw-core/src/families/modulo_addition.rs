@@ -22,13 +22,30 @@ impl ModuloAddition1Layer {
     pub const NAME: &'static str = "modulo_addition_1layer";
 }
 
-fn prime(params: &Params) -> Result<usize> {
+pub(crate) fn prime(params: &Params) -> Result<usize> {
     Ok(params.int("prime")? as usize)
 }
 
-fn non_negative(params: &Params, name: &str) -> Result<u64> {
+pub(crate) fn non_negative(params: &Params, name: &str) -> Result<u64> {
     let value = params.int(name)?;
     u64::try_from(value).map_err(|_| Error::invalid_parameter(name, value, "must be >= 0"))
+}
+
+/// The split of the p² pairs: `torch.randperm(p²)` under `data_seed`, the first
+/// ⌊p²·fraction⌋ rows train (shared by the three modular-addition families).
+pub(crate) fn split_pairs(params: &Params, training_fraction: f64) -> Result<Split> {
+    let p = prime(params)?;
+    let data_seed = non_negative(params, "data_seed")?;
+    crate::train::check_fraction(training_fraction)?;
+    let n = p * p;
+    let mut permutation = Mt19937::new(data_seed).randperm(n);
+    // Python's int(p*p*fraction): the float product, truncated (12769·0.3 → 3830).
+    let cutoff = (n as f64 * training_fraction) as usize;
+    let test_indices = permutation.split_off(cutoff);
+    Ok(Split {
+        train_indices: permutation,
+        test_indices,
+    })
 }
 
 impl ModelFamily for ModuloAddition1Layer {
@@ -59,18 +76,7 @@ impl ModelFamily for ModuloAddition1Layer {
     }
 
     fn split(&self, params: &Params, training_fraction: f64) -> Result<Split> {
-        let p = prime(params)?;
-        let data_seed = non_negative(params, "data_seed")?;
-        crate::train::check_fraction(training_fraction)?;
-        let n = p * p;
-        let mut permutation = Mt19937::new(data_seed).randperm(n);
-        // Python's int(p*p*fraction): the float product, truncated (12769·0.3 → 3830).
-        let cutoff = (n as f64 * training_fraction) as usize;
-        let test_indices = permutation.split_off(cutoff);
-        Ok(Split {
-            train_indices: permutation,
-            test_indices,
-        })
+        split_pairs(params, training_fraction)
     }
 
     fn training_defaults(&self) -> TrainingConfig {

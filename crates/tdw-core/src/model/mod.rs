@@ -4,5 +4,6 @@
 pub mod cache;
 pub mod config;
 pub mod init;
+pub mod mlp;
 pub mod state;
 pub mod transformer;

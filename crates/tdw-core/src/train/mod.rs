@@ -9,6 +9,7 @@
 pub mod adamw;
 pub mod engine;
 pub mod fused;
+pub mod mlp;
 pub mod progress;
 pub mod run;
 pub mod schedule;

@@ -17,6 +17,14 @@ pub fn from_ranges(ranges: &[(u64, u64, u64)]) -> Vec<u64> {
     epochs
 }
 
+/// The MLP families' default schedule (`modulo_addition_2l_mlp.py`), 50,000 epochs.
+pub const MLP_DEFAULT: [(u64, u64, u64); 4] = [
+    (0, 1500, 100),
+    (1500, 12000, 500),
+    (12000, 22000, 100),
+    (22000, 50000, 500),
+];
+
 /// The default ranges of the one-layer family (spec §3.5).
 pub const ONE_LAYER_DEFAULT: [(u64, u64, u64); 4] = [
     (0, 1500, 100),

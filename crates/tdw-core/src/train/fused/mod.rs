@@ -19,7 +19,7 @@
 mod optimizer;
 mod params;
 mod rows;
-mod simd;
+pub(crate) mod simd;
 mod tables;
 
 use crate::error::Result;

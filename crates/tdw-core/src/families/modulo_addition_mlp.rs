@@ -1,0 +1,191 @@
+//! `modulo_addition_2layer_mlp` and `modulo_addition_learned_emb_mlp`: the MLP baselines of the
+//! grokking setup (spec §1.2). Same task, pairs, split and naming as the one-layer family; the
+//! model is [`crate::model::mlp`], trained on the host by [`MlpTrainer`].
+//!
+//! The probe is the p² pairs `[a, b]` (no "=" token); the bundle has MLP activations, logits and
+//! the weights `W_in`, `W_out` (and `embed_a`, `embed_b`), but no attention and no residual
+//! stream, so analyzers that need those are skipped with that reason.
+
+use indexmap::IndexMap;
+use ndarray::{Array2, ArrayD, IxDyn};
+use serde_json::{Map, Value};
+
+use crate::analysis::analyzer::AnalysisContext;
+use crate::analysis::bundle::ActivationBundle;
+use crate::checkpoint::Layout;
+use crate::error::{Error, Result};
+use crate::family::{Dataset, FamilySpec, ModelFamily, Params, Split};
+use crate::model::config::TransformerConfig;
+use crate::model::mlp::{self, MlpConfig, MlpWeights};
+use crate::model::state::StateDict;
+use crate::train::engine::{Engine, Stepper, StepperSetup};
+use crate::train::fused::HostAdamW;
+use crate::train::mlp::MlpTrainer;
+use crate::train::{TrainingConfig, schedule};
+
+use super::modulo_addition::{non_negative, prime, split_pairs};
+
+/// One of the two MLP families.
+pub struct ModuloAdditionMlp {
+    name: &'static str,
+    embedding: bool,
+}
+
+impl ModuloAdditionMlp {
+    pub const TWO_LAYER: &'static str = "modulo_addition_2layer_mlp";
+    pub const LEARNED_EMBEDDING: &'static str = "modulo_addition_learned_emb_mlp";
+
+    /// one-hot(a) ++ one-hot(b) → W_in → ReLU → W_out.
+    pub fn two_layer() -> Self {
+        ModuloAdditionMlp {
+            name: Self::TWO_LAYER,
+            embedding: false,
+        }
+    }
+
+    /// embed_a(a) + embed_b(b) → W_in → ReLU → W_out.
+    pub fn learned_embedding() -> Self {
+        ModuloAdditionMlp {
+            name: Self::LEARNED_EMBEDDING,
+            embedding: true,
+        }
+    }
+
+    fn config(&self, spec: &FamilySpec, params: &Params) -> Result<MlpConfig> {
+        MlpConfig::from_architecture(&spec.architecture, prime(params)?, self.embedding)
+    }
+}
+
+impl ModelFamily for ModuloAdditionMlp {
+    fn model_config(&self, _spec: &FamilySpec, _params: &Params) -> Result<TransformerConfig> {
+        Err(Error::InvalidSetting {
+            setting: "model".into(),
+            value: self.name.into(),
+            reason: "this family's model is an MLP, not a transformer".into(),
+        })
+    }
+
+    fn init_state(&self, spec: &FamilySpec, params: &Params) -> Result<StateDict> {
+        Ok(self
+            .config(spec, params)?
+            .init_state(non_negative(params, "seed")?))
+    }
+
+    fn dataset(&self, params: &Params) -> Result<Dataset> {
+        let p = prime(params)?;
+        let mut tokens = Vec::with_capacity(p * p * 2);
+        let mut labels = Vec::with_capacity(p * p);
+        for a in 0..p {
+            for b in 0..p {
+                tokens.extend([a as i64, b as i64]);
+                labels.push(((a + b) % p) as i64);
+            }
+        }
+        Ok(Dataset {
+            tokens,
+            n_ctx: 2,
+            labels,
+        })
+    }
+
+    fn split(&self, params: &Params, training_fraction: f64) -> Result<Split> {
+        split_pairs(params, training_fraction)
+    }
+
+    fn training_defaults(&self) -> TrainingConfig {
+        TrainingConfig {
+            learning_rate: 1e-4,
+            weight_decay: if self.embedding { 2.0 } else { 1.0 },
+            betas: (0.9, 0.98),
+            eps: 1e-8,
+            num_epochs: 50_000,
+            training_fraction: 0.3,
+            checkpoint_epochs: schedule::from_ranges(&schedule::MLP_DEFAULT),
+        }
+    }
+
+    fn config_json(
+        &self,
+        spec: &FamilySpec,
+        params: &Params,
+        training_fraction: f64,
+    ) -> Result<Map<String, Value>> {
+        // As the one-layer family: architecture, seed, params, model_seed, data_seed, fraction.
+        let mut config = spec.architecture.clone();
+        config.insert("p".into(), (prime(params)? as u64).into());
+        let seed = params.int("seed")?;
+        config.insert("seed".into(), seed.into());
+        for (name, value) in params.iter() {
+            config.insert(name.into(), value.to_json());
+        }
+        config.insert("model_seed".into(), seed.into());
+        config.insert("data_seed".into(), params.int("data_seed")?.into());
+        config.insert("training_fraction".into(), training_fraction.into());
+        Ok(config)
+    }
+
+    fn checkpoint_layout(&self, spec: &FamilySpec, params: &Params) -> Result<Layout> {
+        Ok(Layout::plain(self.config(spec, params)?.parameter_shapes()))
+    }
+
+    fn stepper(
+        &self,
+        spec: &FamilySpec,
+        params: &Params,
+        setup: StepperSetup<'_>,
+    ) -> Result<Box<dyn Stepper>> {
+        if setup.engine == Engine::Burn || *setup.device != crate::default_device() {
+            return Err(Error::InvalidSetting {
+                setting: "engine/device".into(),
+                value: format!("{:?} on {:?}", setup.engine, setup.device),
+                reason: format!("{} trains on the host CPU engine only", self.name),
+            });
+        }
+        let start = setup.start;
+        let optimizer = HostAdamW::restore(setup.adamw, start.step, start.moments);
+        Ok(Box::new(MlpTrainer::new(
+            self.config(spec, params)?,
+            start.state,
+            optimizer,
+            setup.train,
+            setup.test,
+        )?))
+    }
+
+    fn bundle(
+        &self,
+        spec: &FamilySpec,
+        params: &Params,
+        state: &StateDict,
+        context: &AnalysisContext,
+        _device: &burn::tensor::Device,
+    ) -> Result<ActivationBundle> {
+        let config = self.config(spec, params)?;
+        let w = MlpWeights::of(&config, state)?;
+        let acts = mlp::forward(&config, &w, &context.probe_tokens);
+        let rows = context.labels.len();
+        let matrix = |data: Vec<f32>, cols: usize| {
+            Array2::from_shape_vec((rows, cols), data).expect("rows × cols activations")
+        };
+        // Weights under MIScope's short names, in the torch layout ([out, in]).
+        let mut weights = IndexMap::new();
+        for (short, full) in [
+            ("embed_a", mlp::EMBED_A),
+            ("embed_b", mlp::EMBED_B),
+            ("W_in", mlp::W_IN),
+            ("W_out", mlp::W_OUT),
+        ] {
+            if let Some(tensor) = state.get(full) {
+                let array = ArrayD::from_shape_vec(IxDyn(&tensor.shape), tensor.data.clone())
+                    .expect("state tensors match their shapes");
+                weights.insert(short.to_string(), array);
+            }
+        }
+        Ok(ActivationBundle {
+            weights,
+            mlp_post: Some(matrix(acts.hidden, config.d_hidden)),
+            logits: Some(matrix(acts.logits, config.p)),
+            ..Default::default()
+        })
+    }
+}
