@@ -8,6 +8,7 @@ mod crash;
 mod engines;
 mod families;
 mod fuzz;
+mod mlp_families;
 mod pipeline;
 mod reference;
 mod test_family;

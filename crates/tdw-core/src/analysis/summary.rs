@@ -17,6 +17,12 @@ impl SummaryCollector {
         self.rows.push((epoch, values));
     }
 
+    /// Whether any collected row has `key` (a summary key of a weight the family's model lacks
+    /// has none).
+    pub fn has_key(&self, key: &str) -> bool {
+        self.rows.iter().any(|(_, row)| row.get(key).is_some())
+    }
+
     /// The epochs collected so far.
     pub fn epochs(&self) -> Vec<u64> {
         self.rows.iter().map(|(e, _)| *e).collect()

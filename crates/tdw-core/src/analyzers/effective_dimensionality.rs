@@ -88,10 +88,10 @@ impl Analyzer for EffectiveDimensionality {
             let key = format!("sv_{name}");
             let values = match artifact.get(&key) {
                 Some(Array::F32(v)) => v,
-                _ => {
-                    return Err(AnalyzerError::Invalid(format!(
-                        "`{key}` missing or not float32"
-                    )));
+                // A weight the family's model does not have (the analyzer left it out).
+                None => continue,
+                Some(_) => {
+                    return Err(AnalyzerError::Invalid(format!("`{key}` is not float32")));
                 }
             };
             let pr_key = format!("pr_{name}");

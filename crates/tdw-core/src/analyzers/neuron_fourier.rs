@@ -34,9 +34,30 @@ impl SecondaryAnalyzer for NeuronFourier {
                 .map_err(AnalyzerError::Invalid)
                 .and_then(|a| stats::matrix(a, key))
         };
-        let (w_e, w_in, w_out, w_u) = (get("W_E")?, get("W_in")?, get("W_out")?, get("W_U")?);
-        let theta = w_e.slice(s![..p, ..]).dot(&w_in);
-        let xi = w_out.dot(&w_u).reversed_axes();
+        // θ: each neuron's input weight per token a; ξ: its output weight per class.
+        let (theta, xi) = if snapshot.get("W_E").is_some() {
+            let (w_e, w_in, w_out, w_u) = (get("W_E")?, get("W_in")?, get("W_out")?, get("W_U")?);
+            (
+                w_e.slice(s![..p, ..]).dot(&w_in),
+                w_out.dot(&w_u).reversed_axes(),
+            )
+        } else {
+            // The MLP families, in torch layout: W_in is [d_hidden, input], W_out [p, d_hidden].
+            let (w_in, w_out) = (get("W_in")?, get("W_out")?);
+            let theta = if snapshot.get("embed_a").is_some() {
+                get("embed_a")?.dot(&w_in.t())
+            } else {
+                if w_in.ncols() != 2 * p {
+                    return Err(AnalyzerError::Invalid(format!(
+                        "W_in has {} input columns, not one-hot 2p = {}",
+                        w_in.ncols(),
+                        2 * p
+                    )));
+                }
+                w_in.slice(s![.., ..p]).t().to_owned()
+            };
+            (theta, w_out.to_owned())
+        };
         let basis = &context.fourier_basis;
         let (alpha, phi) = fourier::frequency_pairs(basis.dot(&theta).view(), p);
         let (beta, psi) = fourier::frequency_pairs(basis.dot(&xi).view(), p);
