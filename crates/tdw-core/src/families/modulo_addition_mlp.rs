@@ -112,7 +112,6 @@ impl ModelFamily for ModuloAdditionMlp {
     ) -> Result<Map<String, Value>> {
         // As the one-layer family: architecture, seed, params, model_seed, data_seed, fraction.
         let mut config = spec.architecture.clone();
-        config.insert("p".into(), (prime(params)? as u64).into());
         let seed = params.int("seed")?;
         config.insert("seed".into(), seed.into());
         for (name, value) in params.iter() {
