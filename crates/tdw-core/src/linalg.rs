@@ -66,22 +66,20 @@ impl<'a> View<'a> {
 pub fn dot(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>) -> Array2<f32> {
     let mut out = Array2::<f32>::zeros((a.nrows(), b.ncols()));
     let (rows, cols) = out.dim();
-    let a_std;
-    let a_view = match view_of(a) {
-        Some(view) => view,
-        None => {
-            a_std = a.as_standard_layout().into_owned();
-            view_of(&a_std.view()).expect("standard layout")
-        }
+    // Operands with gaps or negative strides are copied to standard layout first.
+    let copy = |x: &ArrayView2<'_, f32>| {
+        view_of(x)
+            .is_none()
+            .then(|| x.as_standard_layout().into_owned())
     };
-    let b_std;
-    let b_view = match view_of(b) {
-        Some(view) => view,
-        None => {
-            b_std = b.as_standard_layout().into_owned();
-            view_of(&b_std.view()).expect("standard layout")
-        }
-    };
+    let (a_copy, b_copy) = (copy(a), copy(b));
+    let a_view = a_copy
+        .as_ref()
+        .map_or_else(|| view_of(a), |c| view_of(&c.view()));
+    let b_view = b_copy
+        .as_ref()
+        .map_or_else(|| view_of(b), |c| view_of(&c.view()));
+    let (a_view, b_view) = (a_view.expect("contiguous"), b_view.expect("contiguous"));
     let data = out
         .as_slice_mut()
         .expect("fresh arrays are standard layout");

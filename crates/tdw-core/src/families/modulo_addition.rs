@@ -31,6 +31,46 @@ pub(crate) fn non_negative(params: &Params, name: &str) -> Result<u64> {
     u64::try_from(value).map_err(|_| Error::invalid_parameter(name, value, "must be >= 0"))
 }
 
+/// All p² pairs, row `a·p + b`, labelled `(a + b) mod p`: `[a, b, =]` rows (token p is "=")
+/// for the transformer, `[a, b]` for the MLPs.
+pub(crate) fn pairs_dataset(p: usize, equals_token: bool) -> Dataset {
+    let n_ctx = if equals_token { 3 } else { 2 };
+    let mut tokens = Vec::with_capacity(p * p * n_ctx);
+    let mut labels = Vec::with_capacity(p * p);
+    for a in 0..p {
+        for b in 0..p {
+            tokens.extend([a as i64, b as i64]);
+            if equals_token {
+                tokens.push(p as i64);
+            }
+            labels.push(((a + b) % p) as i64);
+        }
+    }
+    Dataset {
+        tokens,
+        n_ctx,
+        labels,
+    }
+}
+
+/// config.json's run keys after the architecture, in MIScope's order: `seed`, the parameters
+/// (existing keys keep their slot), `model_seed`, `data_seed`, `training_fraction`.
+pub(crate) fn add_run_keys(
+    config: &mut Map<String, Value>,
+    params: &Params,
+    training_fraction: f64,
+) -> Result<()> {
+    let seed = params.int("seed")?;
+    config.insert("seed".into(), seed.into());
+    for (name, value) in params.iter() {
+        config.insert(name.into(), value.to_json());
+    }
+    config.insert("model_seed".into(), seed.into());
+    config.insert("data_seed".into(), params.int("data_seed")?.into());
+    config.insert("training_fraction".into(), training_fraction.into());
+    Ok(())
+}
+
 /// The split of the p² pairs: `torch.randperm(p²)` under `data_seed`, the first
 /// ⌊p²·fraction⌋ rows train (shared by the three modular-addition families).
 pub(crate) fn split_pairs(params: &Params, training_fraction: f64) -> Result<Split> {
@@ -59,20 +99,7 @@ impl ModelFamily for ModuloAddition1Layer {
     }
 
     fn dataset(&self, params: &Params) -> Result<Dataset> {
-        let p = prime(params)?;
-        let mut tokens = Vec::with_capacity(p * p * 3);
-        let mut labels = Vec::with_capacity(p * p);
-        for a in 0..p {
-            for b in 0..p {
-                tokens.extend([a as i64, b as i64, p as i64]);
-                labels.push(((a + b) % p) as i64);
-            }
-        }
-        Ok(Dataset {
-            tokens,
-            n_ctx: 3,
-            labels,
-        })
+        Ok(pairs_dataset(prime(params)?, true))
     }
 
     fn split(&self, params: &Params, training_fraction: f64) -> Result<Split> {
@@ -100,14 +127,7 @@ impl ModelFamily for ModuloAddition1Layer {
         // Key order as MIScope writes it: architecture (with `seed`), then the params (existing
         // keys keep their slot), then model_seed, data_seed, training_fraction.
         let mut config = self.model_config(spec, params)?.to_config_json();
-        let seed = params.int("seed")?;
-        config.insert("seed".into(), seed.into());
-        for (name, value) in params.iter() {
-            config.insert(name.into(), value.to_json());
-        }
-        config.insert("model_seed".into(), seed.into());
-        config.insert("data_seed".into(), params.int("data_seed")?.into());
-        config.insert("training_fraction".into(), training_fraction.into());
+        add_run_keys(&mut config, params, training_fraction)?;
         Ok(config)
     }
 }

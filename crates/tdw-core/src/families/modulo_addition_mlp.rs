@@ -23,7 +23,7 @@ use crate::train::fused::HostAdamW;
 use crate::train::mlp::MlpTrainer;
 use crate::train::{TrainingConfig, schedule};
 
-use super::modulo_addition::{non_negative, prime, split_pairs};
+use super::modulo_addition::{add_run_keys, non_negative, pairs_dataset, prime, split_pairs};
 
 /// One of the two MLP families.
 pub struct ModuloAdditionMlp {
@@ -72,20 +72,7 @@ impl ModelFamily for ModuloAdditionMlp {
     }
 
     fn dataset(&self, params: &Params) -> Result<Dataset> {
-        let p = prime(params)?;
-        let mut tokens = Vec::with_capacity(p * p * 2);
-        let mut labels = Vec::with_capacity(p * p);
-        for a in 0..p {
-            for b in 0..p {
-                tokens.extend([a as i64, b as i64]);
-                labels.push(((a + b) % p) as i64);
-            }
-        }
-        Ok(Dataset {
-            tokens,
-            n_ctx: 2,
-            labels,
-        })
+        Ok(pairs_dataset(prime(params)?, false))
     }
 
     fn split(&self, params: &Params, training_fraction: f64) -> Result<Split> {
@@ -110,16 +97,8 @@ impl ModelFamily for ModuloAdditionMlp {
         params: &Params,
         training_fraction: f64,
     ) -> Result<Map<String, Value>> {
-        // As the one-layer family: architecture, seed, params, model_seed, data_seed, fraction.
         let mut config = spec.architecture.clone();
-        let seed = params.int("seed")?;
-        config.insert("seed".into(), seed.into());
-        for (name, value) in params.iter() {
-            config.insert(name.into(), value.to_json());
-        }
-        config.insert("model_seed".into(), seed.into());
-        config.insert("data_seed".into(), params.int("data_seed")?.into());
-        config.insert("training_fraction".into(), training_fraction.into());
+        add_run_keys(&mut config, params, training_fraction)?;
         Ok(config)
     }
 

@@ -125,21 +125,7 @@ pub struct MlpWeights<'a> {
 
 impl<'a> MlpWeights<'a> {
     pub fn of(config: &MlpConfig, state: &'a StateDict) -> Result<Self> {
-        let get = |name: &str, len: usize| -> Result<&'a [f32]> {
-            let tensor = state.get(name).ok_or_else(|| Error::InvalidSetting {
-                setting: "model state".into(),
-                value: name.into(),
-                reason: "parameter missing from the state dict".into(),
-            })?;
-            if tensor.data.len() != len {
-                return Err(Error::InvalidSetting {
-                    setting: "model state".into(),
-                    value: name.into(),
-                    reason: format!("{} values, expected {len}", tensor.data.len()),
-                });
-            }
-            Ok(&tensor.data)
-        };
+        let get = |name: &str, len: usize| crate::model::state::values(state, name, len);
         let (p, h) = (config.p, config.d_hidden);
         let embed = match config.input {
             MlpInput::OneHot => None,

@@ -23,3 +23,23 @@ impl HostTensor {
 
 /// Parameters by state-dict name, in `named_parameters()` order.
 pub type StateDict = IndexMap<String, HostTensor>;
+
+/// The values of parameter `name`, which must hold exactly `len` of them (the host engines read
+/// weights as flat slices; a wrong size would index out of bounds later).
+pub fn values<'a>(state: &'a StateDict, name: &str, len: usize) -> crate::error::Result<&'a [f32]> {
+    let invalid = |reason: String| crate::error::Error::InvalidSetting {
+        setting: "model state".into(),
+        value: name.into(),
+        reason,
+    };
+    let tensor = state
+        .get(name)
+        .ok_or_else(|| invalid("parameter missing from the state dict".into()))?;
+    if tensor.data.len() != len {
+        return Err(invalid(format!(
+            "{} values, expected {len}",
+            tensor.data.len()
+        )));
+    }
+    Ok(&tensor.data)
+}

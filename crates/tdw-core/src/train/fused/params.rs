@@ -1,6 +1,6 @@
 //! The one-layer model's parameters as host slices, by TransformerLens name, and their gradients.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::state::StateDict;
 
 use super::Dims;
@@ -50,21 +50,7 @@ impl<'a> Weights<'a> {
             d,
             m,
         } = *dims;
-        let get = |name: &str, len: usize| -> Result<&'a [f32]> {
-            let tensor = state.get(name).ok_or_else(|| Error::InvalidSetting {
-                setting: "model state".into(),
-                value: name.into(),
-                reason: "parameter missing from the state dict".into(),
-            })?;
-            if tensor.data.len() != len {
-                return Err(Error::InvalidSetting {
-                    setting: "model state".into(),
-                    value: name.into(),
-                    reason: format!("{} values, expected {len}", tensor.data.len()),
-                });
-            }
-            Ok(&tensor.data)
-        };
+        let get = |name: &str, len: usize| crate::model::state::values(state, name, len);
         Ok(Weights {
             w_e: get("embed.W_E", v * d)?,
             w_pos: get("pos_embed.W_pos", p * d)?,
