@@ -180,12 +180,17 @@ pub fn forward(config: &MlpConfig, w: &MlpWeights<'_>, pairs: &[i64]) -> MlpActi
             );
         }
         _ => {
-            // pre[j] = W_in[j, a] + W_in[j, p + b]: two columns of the [d_hidden, 2p] weight.
-            let d = 2 * p;
+            // pre = W_in[:, a] + W_in[:, p + b]: two columns of the [d_hidden, 2p] weight, read
+            // as rows of its transpose.
+            let w_in_t = crate::linalg::transpose(
+                &ndarray::ArrayView2::from_shape((h, 2 * p), w.w_in).expect("h × 2p values"),
+            );
+            let columns = w_in_t.as_slice().expect("standard layout");
             for (row, pair) in hidden.chunks_mut(h).zip(pairs.chunks(2)) {
                 let (a, b) = (pair[0] as usize, p + pair[1] as usize);
-                for (j, x) in row.iter_mut().enumerate() {
-                    *x = w.w_in[j * d + a] + w.w_in[j * d + b];
+                let (u, v) = (&columns[a * h..][..h], &columns[b * h..][..h]);
+                for ((x, u), v) in row.iter_mut().zip(u).zip(v) {
+                    *x = u + v;
                 }
             }
         }
