@@ -66,6 +66,20 @@ fn train_analyze_and_draw(family: &str, expect_weights: &[&str]) {
     let activations = loader.load_epoch("neuron_activations", 119).unwrap();
     let grid = activations.get("activations").unwrap();
     assert_eq!(grid.shape(), &[512, 11, 11], "{family}: (d_hidden, p, p)");
+    // Frequency groups of neurons, their principal components over the three checkpoints.
+    let groups = loader.load_cross_epoch("neuron_group_pca").unwrap();
+    let sizes = groups.get("group_sizes").unwrap().shape()[0];
+    assert_eq!(groups.get("pc_var").unwrap().shape(), &[3, sizes, 3]);
+    assert_eq!(groups.get("projections").unwrap().shape(), &[3, 512, 3]);
+    assert!(
+        sizes > 0,
+        "{family}: some frequency has two or more neurons"
+    );
+    let geometry = loader
+        .load_cross_epoch("freq_group_weight_geometry")
+        .unwrap();
+    assert_eq!(geometry.get("Win_radii").unwrap().shape(), &[3, sizes]);
+    assert_eq!(geometry.get("Wout_snr").unwrap().shape(), &[3]);
     println!("{family}: skipped {:?}", report.skipped);
     for (analyzer, reason) in &report.skipped {
         assert!(

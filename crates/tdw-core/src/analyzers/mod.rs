@@ -8,6 +8,7 @@ mod dominant_frequencies;
 pub(crate) mod effective_dimensionality;
 mod fourier_frequency_quality;
 mod fourier_nucleation;
+mod freq_group_weight_geometry;
 mod global_centroid_pca;
 mod input_trace;
 mod input_trace_graduation;
@@ -16,6 +17,7 @@ mod neuron_activations;
 mod neuron_dynamics;
 mod neuron_fourier;
 mod neuron_freq_norm;
+pub(crate) mod neuron_group_pca;
 mod parameter_snapshot;
 mod parameter_trajectory;
 mod progress_measures;
@@ -58,6 +60,8 @@ pub fn cross_epoch() -> Vec<Arc<dyn CrossEpochAnalyzer>> {
     vec![
         Arc::new(parameter_trajectory::ParameterTrajectory),
         Arc::new(neuron_dynamics::NeuronDynamics),
+        Arc::new(neuron_group_pca::NeuronGroupPca),
+        Arc::new(freq_group_weight_geometry::FreqGroupWeightGeometry),
         Arc::new(transient_frequency::TransientFrequency),
         Arc::new(global_centroid_pca::GlobalCentroidPca),
         Arc::new(input_trace_graduation::InputTraceGraduation),
