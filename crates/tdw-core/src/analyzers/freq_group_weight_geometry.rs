@@ -12,9 +12,9 @@ use ndarray::{Array1, Array2, Array3, Axis, s};
 
 use crate::analysis::analyzer::{CrossEpochAnalyzer, CrossEpochInput};
 use crate::analysis::artifact::Artifact;
-use crate::analyzers::neuron_group_pca::{final_groups, final_norm, input_weights};
+use crate::analyzers::neuron_group_pca::{final_groups, final_norm, snapshot_weights};
 use crate::analyzers::repr_geometry::site_geometry;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 pub struct FreqGroupWeightGeometry;
 
@@ -27,39 +27,6 @@ const SCALARS: [(&str, usize); 6] = [
     ("fisher_min", 7),
     ("circularity", 4),
 ];
-
-/// Every checkpoint's output weights as (epochs, neurons, output dim).
-fn output_weights(input: &CrossEpochInput<'_>, analyzer: &str) -> Result<Array3<f32>> {
-    let invalid = |reason: String| Error::AnalyzerInput {
-        analyzer: analyzer.into(),
-        reason,
-    };
-    let snapshot =
-        input
-            .loader
-            .load_epochs("parameter_snapshot", Some(input.epochs), Some(&["W_out"]))?;
-    let w_out = snapshot
-        .f32("W_out")
-        .map_err(invalid)?
-        .clone()
-        .into_dimensionality::<ndarray::Ix3>()
-        .map_err(|e| invalid(e.to_string()))?;
-    // The transformer stores (d_mlp, d_model); the MLP families torch's (p, d_hidden).
-    let transformer = input
-        .variant
-        .family()
-        .spec()
-        .architecture
-        .contains_key("d_mlp");
-    Ok(if transformer {
-        w_out
-    } else {
-        w_out
-            .permuted_axes([0, 2, 1])
-            .as_standard_layout()
-            .into_owned()
-    })
-}
 
 impl CrossEpochAnalyzer for FreqGroupWeightGeometry {
     fn name(&self) -> &'static str {
@@ -80,8 +47,8 @@ impl CrossEpochAnalyzer for FreqGroupWeightGeometry {
             labels.extend(std::iter::repeat_n(g as i64, neurons.len()));
         }
         // Samples as rows: W_in's columns transposed, W_out's rows.
-        let w_in = input_weights(input, self.name())?.permuted_axes([0, 2, 1]);
-        let w_out = output_weights(input, self.name())?;
+        let w_in = snapshot_weights(input, self.name(), "W_in")?.permuted_axes([0, 2, 1]);
+        let w_out = snapshot_weights(input, self.name(), "W_out")?;
         let n = input.epochs.len();
         let mut artifact = Artifact::new();
         let ints = |v: Vec<usize>| Array1::from_iter(v.into_iter().map(|x| x as i32));

@@ -35,8 +35,14 @@ pub(crate) fn final_groups(norm: ArrayView2<'_, f32>) -> Vec<(usize, Vec<usize>)
         .collect()
 }
 
-/// Every checkpoint's input weights as (epochs, input dim, neurons).
-pub(crate) fn input_weights(input: &CrossEpochInput<'_>, analyzer: &str) -> Result<Array3<f32>> {
+/// Every checkpoint's `key` weight from `parameter_snapshot` as (epochs, rows, cols) in the
+/// transformer's orientation — `W_in` (input dim, neurons), `W_out` (neurons, output dim) — the
+/// MLP families' torch-layout (`[out, in]`) weights transposed to match.
+pub(crate) fn snapshot_weights(
+    input: &CrossEpochInput<'_>,
+    analyzer: &str,
+    key: &str,
+) -> Result<Array3<f32>> {
     let invalid = |reason: String| Error::AnalyzerInput {
         analyzer: analyzer.into(),
         reason,
@@ -44,14 +50,13 @@ pub(crate) fn input_weights(input: &CrossEpochInput<'_>, analyzer: &str) -> Resu
     let snapshot =
         input
             .loader
-            .load_epochs("parameter_snapshot", Some(input.epochs), Some(&["W_in"]))?;
-    let w_in = snapshot
-        .f32("W_in")
+            .load_epochs("parameter_snapshot", Some(input.epochs), Some(&[key]))?;
+    let weights = snapshot
+        .f32(key)
         .map_err(invalid)?
         .clone()
         .into_dimensionality::<ndarray::Ix3>()
         .map_err(|e| invalid(e.to_string()))?;
-    // The transformer stores (d_model, d_mlp); the MLP families torch's (d_hidden, input).
     let transformer = input
         .variant
         .family()
@@ -59,9 +64,10 @@ pub(crate) fn input_weights(input: &CrossEpochInput<'_>, analyzer: &str) -> Resu
         .architecture
         .contains_key("d_mlp");
     Ok(if transformer {
-        w_in
+        weights
     } else {
-        w_in.permuted_axes([0, 2, 1])
+        weights
+            .permuted_axes([0, 2, 1])
             .as_standard_layout()
             .into_owned()
     })
@@ -127,7 +133,7 @@ impl CrossEpochAnalyzer for NeuronGroupPca {
 
     fn analyze(&self, input: &CrossEpochInput<'_>) -> Result<Artifact> {
         let groups = final_groups(final_norm(input, self.name())?.view());
-        let weights = input_weights(input, self.name())?;
+        let weights = snapshot_weights(input, self.name(), "W_in")?;
         let (n, d, d_mlp) = weights.dim();
         let g_count = groups.len();
         let mut pc_var = Array3::<f32>::from_elem((n, g_count, 3), f32::NAN);
