@@ -156,7 +156,11 @@ fn cross_entropy_lanes(
         // gradient entry of < 1.2e-38 is below f32's resolution of any weight.
         for (g, e) in grad.iter_mut().zip(exps.iter()) {
             let v = e * inv;
-            *g = if v < f32::MIN_POSITIVE as f64 { 0.0 } else { v as f32 };
+            *g = if v < f32::MIN_POSITIVE as f64 {
+                0.0
+            } else {
+                v as f32
+            };
         }
         grad[label] = ((exps[label] / sum - 1.0) * scale) as f32;
     }
