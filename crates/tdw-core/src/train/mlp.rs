@@ -10,7 +10,7 @@ use crate::model::mlp::{self, MlpConfig, MlpWeights};
 use crate::model::state::StateDict;
 use crate::train::engine::Stepper;
 use crate::train::fused::HostAdamW;
-use crate::train::fused::simd::cross_entropy;
+use crate::train::fused::simd::cross_entropy_rows;
 use crate::train::state::Moments;
 
 /// An MLP, its optimizer and the two splits.
@@ -46,25 +46,24 @@ impl MlpTrainer {
 
     /// Mean loss of `data` and, with `grad`, dLoss/dlogits (f64 softmax, cast to f32).
     fn loss(&self, data: &Dataset, logits: &[f32], grad: Option<&mut [f32]>) -> f64 {
+        const ROWS: usize = 256;
         let p = self.config.p;
         let n = data.len();
         let scale = 1.0 / n as f64;
         let mut per_row = vec![0.0f64; n];
-        let row = |(i, (l, g)): (usize, (&mut f64, Option<&mut [f32]>))| {
-            let mut exps = vec![0.0f64; p];
-            let z = &logits[i * p..(i + 1) * p];
-            *l = cross_entropy(z, data.labels[i] as usize, scale, &mut exps, g);
+        let blocks = per_row
+            .par_chunks_mut(ROWS)
+            .zip(logits.par_chunks(ROWS * p))
+            .enumerate();
+        let block = |chunk: usize, losses: &mut [f64], z: &[f32], g: Option<&mut [f32]>| {
+            let label = |i: usize| data.labels[chunk * ROWS + i] as usize;
+            cross_entropy_rows(z, p, label, scale, losses, g);
         };
         match grad {
-            Some(grad) => per_row
-                .par_iter_mut()
-                .zip(grad.par_chunks_mut(p))
-                .enumerate()
-                .for_each(|(i, (l, g))| row((i, (l, Some(g))))),
-            None => per_row
-                .par_iter_mut()
-                .enumerate()
-                .for_each(|(i, l)| row((i, (l, None)))),
+            Some(grad) => blocks
+                .zip(grad.par_chunks_mut(ROWS * p))
+                .for_each(|((c, (l, z)), g)| block(c, l, z, Some(g))),
+            None => blocks.for_each(|(c, (l, z))| block(c, l, z, None)),
         }
         // Summed in row order: the same bits for any thread count.
         per_row.iter().sum::<f64>() * scale

@@ -70,6 +70,12 @@ impl Dims {
     fn table_rows(&self) -> usize {
         self.v + self.p * self.v * self.h
     }
+
+    /// The stacked-table row of head `head`'s term for token `t` at position `j` (the first
+    /// `d_vocab` rows are the last position's own terms; see [`tables`]).
+    fn head_row(&self, j: usize, t: usize, head: usize) -> usize {
+        self.v + (j * self.v + t) * self.h + head
+    }
 }
 
 /// Whether the fused engine computes this model: one layer, ReLU, no LayerNorm (the config type

@@ -14,7 +14,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use super::Dims;
-use super::simd::{axpy, cross_entropy, dot, gather, relu_back};
+use super::simd::{axpy, cross_entropy_rows, dot, gather, relu_back};
 use super::tables::{TableGrads, Tables};
 use crate::error::{Error, Result};
 use crate::family::Dataset;
@@ -120,7 +120,8 @@ pub fn rows_read(dims: &Dims, sets: &[&Rows]) -> Vec<Range<usize>> {
     let own = (0..v).filter(|&t| present(last * v + t)).map(|t| t..t + 1);
     let heads = (0..dims.p * v)
         .filter(|&key| present(key))
-        .map(|key| v + key * h..v + (key + 1) * h);
+        .map(|key| dims.head_row(key / v, key % v, 0))
+        .map(|first| first..first + h);
     let mut runs: Vec<Range<usize>> = Vec::new();
     for rows in own.chain(heads) {
         match runs.last_mut() {
@@ -247,12 +248,8 @@ pub fn forward(
                 softmax(scores);
             }
             let terms = (0..h).flat_map(|head| (0..p).map(move |j| (head, j)));
-            let read = terms.map(|(head, j)| {
-                (
-                    pattern[head * p + j],
-                    v + (j * v + t[j] as usize) * h + head,
-                )
-            });
+            let read = terms
+                .map(|(head, j)| (pattern[head * p + j], dims.head_row(j, t[j] as usize, head)));
             pre_terms.clear();
             logit_terms.clear();
             for (weight, row) in read {
@@ -273,33 +270,15 @@ pub fn forward(
             View::new(&tables.w_ou, m, o),
             true,
         );
-        let mut exps = vec![0.0; o];
-        match d_logits {
-            Some(grads) => {
-                for (i, (l, g)) in losses.iter_mut().zip(grads.chunks_mut(o)).enumerate() {
-                    let b = chunk * CHUNK + i;
-                    *l = cross_entropy(
-                        &logits[i * o..(i + 1) * o],
-                        rows.labels[b] as usize,
-                        scale,
-                        &mut exps,
-                        Some(g),
-                    );
-                }
-            }
-            None => {
-                for (i, l) in losses.iter_mut().enumerate() {
-                    let b = chunk * CHUNK + i;
-                    *l = cross_entropy(
-                        &logits[i * o..(i + 1) * o],
-                        rows.labels[b] as usize,
-                        scale,
-                        &mut exps,
-                        None,
-                    );
-                }
-            }
-        }
+        let first = chunk * CHUNK;
+        cross_entropy_rows(
+            logits,
+            o,
+            |i| rows.labels[first + i] as usize,
+            scale,
+            losses,
+            d_logits,
+        );
     };
 
     let mut per_row = vec![0.0f64; n];
@@ -384,7 +363,7 @@ pub fn backward(dims: &Dims, tables: &Tables, rows: &Rows, acts: &mut Activation
                     let weights = &pattern[b * hp + head * p..][..p];
                     let ds = &mut d_scores[head * p..(head + 1) * p];
                     for (j, g) in ds.iter_mut().enumerate() {
-                        let row = v + (j * v + t[j] as usize) * h + head;
+                        let row = dims.head_row(j, t[j] as usize, head);
                         *g = dot(dp, &pre_tab[row * m..(row + 1) * m])
                             + dot(dl, &logit_tab[row * o..(row + 1) * o]);
                     }

@@ -120,6 +120,24 @@ pub fn cross_entropy(
     cross_entropy_lanes(z, label, scale, exps, grad, |a, b, c| a * b + c)
 }
 
+/// [`cross_entropy`] of consecutive rows of `logits` (`classes` each): each row's loss into
+/// `losses` and, with `grads`, its gradient row; `label(i)` is row i's class.
+pub fn cross_entropy_rows(
+    logits: &[f32],
+    classes: usize,
+    label: impl Fn(usize) -> usize,
+    scale: f64,
+    losses: &mut [f64],
+    grads: Option<&mut [f32]>,
+) {
+    let mut exps = vec![0.0; classes];
+    let mut grads = grads.map(|g| g.chunks_mut(classes));
+    for (i, (loss, z)) in losses.iter_mut().zip(logits.chunks(classes)).enumerate() {
+        let grad = grads.as_mut().and_then(Iterator::next);
+        *loss = cross_entropy(z, label(i), scale, &mut exps, grad);
+    }
+}
+
 #[inline(always)]
 fn cross_entropy_lanes(
     z: &[f32],
