@@ -4,8 +4,9 @@
 //! Same model, optimizer and data as the burn engine (and MIScope); what differs is the work
 //! done. The residual stream at a position is a function of one token (no LayerNorm, one layer),
 //! so keys, values, the last query, each head's write-out through `W_O`, and that write-out seen
-//! through `W_in` and `W_U`, are tables of `d_vocab` rows ([`tables`]); a row's attention is
-//! `n_heads · n_ctx` dot products and its MLP pre-activation and direct logits weighted sums of
+//! through `W_in` and `W_U`, are tables of `d_vocab` rows ([`tables`]); so are the attention
+//! scores of the last token's query against each key; a row's attention is `n_heads · n_ctx`
+//! looked-up scores through a softmax, and its MLP pre-activation and direct logits weighted sums of
 //! as many table rows. What remains dense per row is `ReLU(pre)·(W_out·W_U)`, done by `gemm`
 //! per block of rows on all cores ([`rows`]). The backward pass mirrors it: the block products'
 //! gradients, then each row's gradient scattered onto the table rows it read, then the tables'
@@ -31,8 +32,7 @@ use crate::train::state::Moments;
 pub use optimizer::HostAdamW;
 use params::{Grads, Weights};
 use rows::{Activations, Rows};
-use std::ops::Range;
-use tables::Tables;
+use tables::{Reads, Tables};
 
 /// Sizes, with short names for the index arithmetic.
 #[derive(Debug, Clone, Copy)]
@@ -113,8 +113,8 @@ pub struct FusedTrainer {
     test: Rows,
     train_acts: Activations,
     test_acts: Activations,
-    /// The table rows the train and test rows read.
-    read: Vec<Range<usize>>,
+    /// What the train and test rows read of the tables.
+    read: Reads,
     /// Tables of the current weights, kept from the test loss for the next step.
     tables: Option<Tables>,
 }
@@ -144,7 +144,7 @@ impl FusedTrainer {
         let (train, test) = (Rows::new(train, &dims)?, Rows::new(test, &dims)?);
         Ok(FusedTrainer {
             dims,
-            read: rows::rows_read(&dims, &[&train, &test]),
+            read: rows::reads(&dims, &[&train, &test]),
             train,
             test,
             state,
@@ -172,7 +172,7 @@ impl FusedTrainer {
         let w = Weights::from_state(&self.state, &dims).expect("sizes checked in new");
         let mut grads = Grads::zeros(&dims);
         let loss = rows::forward(&dims, tables, &self.train, &mut self.train_acts, true);
-        let dt = rows::backward(&dims, tables, &self.train, &mut self.train_acts);
+        let dt = rows::backward(&dims, tables, &self.read, &self.train, &mut self.train_acts);
         tables.backward(&dims, &w, dt, &mut grads);
         (loss, grads)
     }
@@ -235,24 +235,28 @@ impl FusedTrainer {
             d,
             m,
         } = self.dims;
-        let read: usize = self.read.iter().map(|rows| rows.len()).sum();
+        let read: usize = self.read.table_rows.iter().map(|rows| rows.len()).sum();
+        let scores = self.read.queries.len() * p * v * h * dh;
         let (n_train, n_test) = (self.train.len(), self.test.len());
-        // Multiply-adds. Tables: q, k and v projections, the write-out through W_O, the read rows
-        // through W_in and W_U, and W_out·W_U.
+        // Multiply-adds. Tables: q, k and v projections, the scores, the write-out through W_O,
+        // the read rows through W_in and W_U, and W_out·W_U.
         let tables = v * d * h * dh
+            + scores
             + 2 * p * v * d * h * dh
             + p * v * h * dh * d
             + read * d * (m + o)
             + m * d * o;
-        // Per row forward: scores, the gathered pre-activation and direct logits (own row
-        // included), the block product.
-        let forward_row = h * p * dh + (h * p + 1) * (m + o) + m * o;
+        // Per row forward: the gathered pre-activation and direct logits (own row included),
+        // the block product.
+        let forward_row = (h * p + 1) * (m + o) + m * o;
         // Per train row backward: dpre and the W_out·W_U gradient, the dots into the pattern,
-        // the scatter onto the table rows, the key and query gradients.
-        let backward_row = 2 * m * o + h * p * (m + o) + (h * p + 1) * (m + o) + 2 * h * p * dh;
-        // Tables backward: the read rows back through W_in and W_U (input and weight gradients),
-        // W_out's and W_U's share of W_out·W_U, then the attention tables as in the forward.
-        let tables_backward = 2 * read * d * (m + o)
+        // the scatter onto the table rows.
+        let backward_row = 2 * m * o + h * p * (m + o) + (h * p + 1) * (m + o);
+        // Tables backward: the scores to the keys and queries, the read rows back through W_in
+        // and W_U (input and weight gradients), W_out's and W_U's share of W_out·W_U, then the
+        // attention tables as in the forward.
+        let tables_backward = 2 * scores
+            + 2 * read * d * (m + o)
             + 2 * m * o * d
             + 2 * p * v * h * dh * d
             + 4 * p * v * d * h * dh

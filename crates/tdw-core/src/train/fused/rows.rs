@@ -15,7 +15,7 @@ use rayon::prelude::*;
 
 use super::Dims;
 use super::simd::{axpy, cross_entropy_rows, dot, gather, relu_back};
-use super::tables::{TableGrads, Tables};
+use super::tables::{Reads, TableGrads, Tables};
 use crate::error::{Error, Result};
 use crate::family::Dataset;
 use crate::linalg::{View, ViewMut, matmul, matmul_here};
@@ -112,9 +112,10 @@ impl Rows {
     }
 }
 
-/// The table rows that any of `sets` reads (see [`Tables`]): the own row of each last-position
-/// token present and the `n_heads` rows of each (position, token) present, as sorted runs.
-pub fn rows_read(dims: &Dims, sets: &[&Rows]) -> Vec<Range<usize>> {
+/// What any of `sets` reads of the [`Tables`]: the own row of each last-position token present
+/// and the `n_heads` rows of each (position, token) present, as sorted runs, and the queries of
+/// the last-position tokens present.
+pub fn reads(dims: &Dims, sets: &[&Rows]) -> Reads {
     let present = |key: usize| sets.iter().any(|rows| !rows.group(key).is_empty());
     let (v, h, last) = (dims.v, dims.h, dims.p - 1);
     let own = (0..v).filter(|&t| present(last * v + t)).map(|t| t..t + 1);
@@ -129,7 +130,10 @@ pub fn rows_read(dims: &Dims, sets: &[&Rows]) -> Vec<Range<usize>> {
             _ => runs.push(rows),
         }
     }
-    runs
+    Reads {
+        table_rows: runs,
+        queries: (0..v).filter(|&t| present(last * v + t)).collect(),
+    }
 }
 
 /// What the forward pass keeps for the backward pass (buffers reused across epochs).
@@ -210,15 +214,12 @@ pub fn forward(
     acts: &mut Activations,
     want_grad: bool,
 ) -> f64 {
-    let Dims {
-        v, o, p, h, dh, m, ..
-    } = *dims;
+    let Dims { v, o, p, h, m, .. } = *dims;
     let n = rows.n;
     let hp = h * p;
     let last = p - 1;
-    let inv_scale = 1.0 / (dh as f32).sqrt();
-    let (q, k) = (&tables.q, &tables.k);
     let (pre_tab, logit_tab) = (&tables.pre, &tables.logit);
+    let slots = tables.query_slots();
     let scale = 1.0 / n as f64;
 
     let block = |chunk: usize,
@@ -238,12 +239,11 @@ pub fn forward(
             let b = chunk * CHUNK + i;
             let t = &rows.tokens[b * p..(b + 1) * p];
             let tl = t[last] as usize;
+            let slot = tables.slot[tl];
             for head in 0..h {
-                let query = &q[(tl * h + head) * dh..][..dh];
                 let scores = &mut pattern[head * p..(head + 1) * p];
                 for (j, s) in scores.iter_mut().enumerate() {
-                    let key = &k[((j * v + t[j] as usize) * h + head) * dh..][..dh];
-                    *s = dot(query, key) * inv_scale;
+                    *s = tables.scores[((j * v + t[j] as usize) * slots + slot) * h + head];
                 }
                 softmax(scores);
             }
@@ -326,7 +326,13 @@ fn softmax(x: &mut [f32]) {
 
 /// Gradients of the loss left by [`forward`] (with `want_grad`) with respect to the tables, which
 /// [`Tables::backward`] carries to the weights.
-pub fn backward(dims: &Dims, tables: &Tables, rows: &Rows, acts: &mut Activations) -> TableGrads {
+pub fn backward(
+    dims: &Dims,
+    tables: &Tables,
+    reads: &Reads,
+    rows: &Rows,
+    acts: &mut Activations,
+) -> TableGrads {
     let Dims {
         v, o, p, h, dh, m, ..
     } = *dims;
@@ -375,7 +381,7 @@ pub fn backward(dims: &Dims, tables: &Tables, rows: &Rows, acts: &mut Activation
             }
         });
 
-    let mut dt = TableGrads::zeros(dims);
+    let mut dt = TableGrads::zeros(dims, reads);
     matmul(
         ViewMut::new(&mut dt.w_ou, m, o),
         View::new(hidden, n, m).t(),
@@ -386,48 +392,50 @@ pub fn backward(dims: &Dims, tables: &Tables, rows: &Rows, acts: &mut Activation
     // Scatter onto table rows, one task per (position, token) group. The "=" and own rows sum
     // every data row, and the weight gradients derived from them (W_in, W_U, W_out) cancel
     // heavily, so the pre-activation and logit rows are summed as [`BlockSum`]s.
+    // The scores' gradients are summed per (key, query slot, head), in f64.
     let (d_pre, d_scores) = (&acts.d_pre, &acts.d_scores);
-    let (q, k) = (&tables.q, &tables.k);
-    let hd = h * dh;
+    let slots = reads.queries.len();
     let (own_pre, heads_pre) = dt.pre.split_at_mut(v * m);
     let (own_logit, heads_logit) = dt.logit.split_at_mut(v * o);
-    let scratch = || (BlockSum::default(), BlockSum::default());
+    let scratch = || (BlockSum::default(), BlockSum::default(), Vec::new());
     heads_pre
         .par_chunks_mut(h * m)
         .zip(heads_logit.par_chunks_mut(h * o))
-        .zip(dt.k.par_chunks_mut(hd))
+        .zip(dt.scores.par_chunks_mut(slots * h))
         .enumerate()
-        .for_each_init(scratch, |(sum_pre, sum_logit), (key, ((gp, gl), gk))| {
-            let j = key / v;
-            sum_pre.start(h * m);
-            sum_logit.start(h * o);
-            for &b in rows.group(key) {
-                let b = b as usize;
-                let tl = rows.tokens[b * p + last] as usize;
-                let (dp, dl) = (&d_pre[b * m..(b + 1) * m], &d_logits[b * o..(b + 1) * o]);
-                for head in 0..h {
-                    let a = pattern[b * hp + head * p + j];
-                    sum_pre.add(head * m, a, dp);
-                    sum_logit.add(head * o, a, dl);
-                    let ds = d_scores[b * hp + head * p + j];
-                    axpy(
-                        ds,
-                        &q[(tl * h + head) * dh..][..dh],
-                        &mut gk[head * dh..][..dh],
-                    );
+        .for_each_init(
+            scratch,
+            |(sum_pre, sum_logit, sum_scores), (key, ((gp, gl), gs))| {
+                let j = key / v;
+                sum_pre.start(h * m);
+                sum_logit.start(h * o);
+                sum_scores.clear();
+                sum_scores.resize(slots * h, 0.0f64);
+                for &b in rows.group(key) {
+                    let b = b as usize;
+                    let slot = tables.slot[rows.tokens[b * p + last] as usize];
+                    let (dp, dl) = (&d_pre[b * m..(b + 1) * m], &d_logits[b * o..(b + 1) * o]);
+                    for head in 0..h {
+                        let a = pattern[b * hp + head * p + j];
+                        sum_pre.add(head * m, a, dp);
+                        sum_logit.add(head * o, a, dl);
+                        sum_scores[slot * h + head] += d_scores[b * hp + head * p + j] as f64;
+                    }
+                    sum_pre.row_done();
+                    sum_logit.row_done();
                 }
-                sum_pre.row_done();
-                sum_logit.row_done();
-            }
-            sum_pre.finish(gp);
-            sum_logit.finish(gl);
-        });
+                sum_pre.finish(gp);
+                sum_logit.finish(gl);
+                for (g, s) in gs.iter_mut().zip(sum_scores.iter()) {
+                    *g = *s as f32;
+                }
+            },
+        );
     own_pre
         .par_chunks_mut(m)
         .zip(own_logit.par_chunks_mut(o))
-        .zip(dt.q.par_chunks_mut(hd))
         .enumerate()
-        .for_each_init(scratch, |(sum_pre, sum_logit), (tl, ((gp, gl), gq))| {
+        .for_each_init(scratch, |(sum_pre, sum_logit, _), (tl, (gp, gl))| {
             sum_pre.start(m);
             sum_logit.start(o);
             for &b in rows.group(last * v + tl) {
@@ -436,14 +444,6 @@ pub fn backward(dims: &Dims, tables: &Tables, rows: &Rows, acts: &mut Activation
                 sum_logit.add(0, 1.0, &d_logits[b * o..(b + 1) * o]);
                 sum_pre.row_done();
                 sum_logit.row_done();
-                let t = &rows.tokens[b * p..(b + 1) * p];
-                for head in 0..h {
-                    for j in 0..p {
-                        let ds = d_scores[b * hp + head * p + j];
-                        let key = &k[((j * v + t[j] as usize) * h + head) * dh..][..dh];
-                        axpy(ds, key, &mut gq[head * dh..][..dh]);
-                    }
-                }
             }
             sum_pre.finish(gp);
             sum_logit.finish(gl);

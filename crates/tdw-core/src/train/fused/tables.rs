@@ -16,12 +16,38 @@
 //! then a weighted sum of 13 table rows instead of a 128×512 product, and the only dense work
 //! left per row is `ReLU(pre)·(W_out·W_U)`. Only the table rows some row reads are computed
 //! ([`Tables::build`]'s `read`): at p = 113, 909 of the 1,482.
+//!
+//! The attention scores are a table as well: a score is the last token's query against one
+//! (position, token)'s key, so with few distinct last tokens (one, "=", in modular addition)
+//! there are `queries · n_ctx · d_vocab · n_heads` scores in all, computed once per set of
+//! weights instead of `n_heads · n_ctx` dot products per row.
 
 use std::ops::Range;
 
 use super::Dims;
 use super::params::{Grads, Weights};
+use super::simd::{axpy, dot};
 use crate::linalg::{View, ViewMut, matmul};
+
+/// What the data reads of the tables, fixed by the train and test rows.
+#[derive(Debug, Clone)]
+pub struct Reads {
+    /// Runs of stacked-table rows (sorted, disjoint); the rest of `pre` and `logit` stay zero.
+    pub table_rows: Vec<Range<usize>>,
+    /// The last-position tokens present: one slot of the score table each.
+    pub queries: Vec<usize>,
+}
+
+impl Reads {
+    /// The score-table slot of each token as a last token (`usize::MAX` where absent).
+    fn slots(&self, v: usize) -> Vec<usize> {
+        let mut slot = vec![usize::MAX; v];
+        for (i, &t) in self.queries.iter().enumerate() {
+            slot[t] = i;
+        }
+        slot
+    }
+}
 
 /// The tables of one set of weights.
 pub struct Tables {
@@ -41,8 +67,12 @@ pub struct Tables {
     pub logit: Vec<f32>,
     /// `W_out·W_U`, the MLP's write-out seen by the logits: `[d_mlp, d_vocab_out]`.
     pub w_ou: Vec<f32>,
-    /// The runs of table rows that the data reads (the rest of `pre` and `logit` stay zero).
-    read: Vec<Range<usize>>,
+    /// Attention scores `q·k/√d_head` of each query slot against each (position, token)'s key:
+    /// `[n_ctx · d_vocab, queries, n_heads]`.
+    pub scores: Vec<f32>,
+    /// Each token's query slot as a last token (`usize::MAX` where no row ends in it).
+    pub slot: Vec<usize>,
+    read: Reads,
 }
 
 /// Gradients of the loss with respect to the tables, filled by the row backward pass.
@@ -53,26 +83,26 @@ pub struct TableGrads {
     pub logit: Vec<f32>,
     /// dLoss/d`w_ou` (`Σ_rows ReLU(pre)ᵀ·dlogits`): `[d_mlp, d_vocab_out]`.
     pub w_ou: Vec<f32>,
-    pub q: Vec<f32>,
-    pub k: Vec<f32>,
+    /// dLoss/d`scores`, laid out as the scores.
+    pub scores: Vec<f32>,
 }
 
 impl TableGrads {
-    pub fn zeros(dims: &Dims) -> Self {
+    pub fn zeros(dims: &Dims, read: &Reads) -> Self {
         let n = dims.table_rows();
         TableGrads {
             pre: vec![0.0; n * dims.m],
             logit: vec![0.0; n * dims.o],
             w_ou: vec![0.0; dims.m * dims.o],
-            q: vec![0.0; dims.v * dims.h * dims.dh],
-            k: vec![0.0; dims.p * dims.v * dims.h * dims.dh],
+            scores: vec![0.0; dims.p * dims.v * read.queries.len() * dims.h],
         }
     }
 }
 
 impl Tables {
-    /// The tables of `w`; `pre` and `logit` only on the rows in `read` (sorted, disjoint).
-    pub fn build(dims: &Dims, w: &Weights<'_>, read: &[Range<usize>]) -> Self {
+    /// The tables of `w`; `pre` and `logit` only on the rows in `read`, scores only for its
+    /// queries.
+    pub fn build(dims: &Dims, w: &Weights<'_>, read: &Reads) -> Self {
         let Dims {
             v,
             o,
@@ -116,6 +146,16 @@ impl Tables {
         let q = project(last, v, w.w_q, w.b_q);
         let k = project(&resid, pv, w.w_k, w.b_k);
         let values = project(&resid, pv, w.w_v, w.b_v);
+        let inv_scale = 1.0 / (dh as f32).sqrt();
+        let mut scores = Vec::with_capacity(pv * read.queries.len() * h);
+        for key in 0..pv {
+            for &tl in &read.queries {
+                for head in 0..h {
+                    let query = &q[(tl * h + head) * dh..][..dh];
+                    scores.push(dot(query, &k[(key * h + head) * dh..][..dh]) * inv_scale);
+                }
+            }
+        }
 
         let n = dims.table_rows();
         let mut rtab = vec![0.0; n * d];
@@ -135,7 +175,7 @@ impl Tables {
 
         let mut pre = vec![0.0; n * m];
         let mut logit = vec![0.0; n * o];
-        for rows in read {
+        for rows in &read.table_rows {
             let len = rows.len();
             let x = View::new(&rtab[rows.start * d..rows.end * d], len, d);
             let into_pre = ViewMut::new(&mut pre[rows.start * m..rows.end * m], len, m);
@@ -177,8 +217,15 @@ impl Tables {
             pre,
             logit,
             w_ou,
-            read: read.to_vec(),
+            scores,
+            slot: read.slots(v),
+            read: read.clone(),
         }
+    }
+
+    /// Distinct last tokens, each a slot of `scores`.
+    pub fn query_slots(&self) -> usize {
+        self.read.queries.len()
     }
 
     /// Carries the tables' gradients back to every trainable weight.
@@ -199,7 +246,7 @@ impl Tables {
         let mut d_rtab = vec![0.0; dims.table_rows() * d];
         grads.w_in.fill(0.0);
         grads.w_u.fill(0.0);
-        for rows in &self.read {
+        for rows in &self.read.table_rows {
             let len = rows.len();
             let x = View::new(&self.rtab[rows.start * d..rows.end * d], len, d);
             let d_pre = View::new(&dt.pre[rows.start * m..rows.end * m], len, m);
@@ -307,11 +354,25 @@ impl Tables {
             &mut grads.w_v,
             &mut d_resid,
         );
-        project_back(&self.resid, pv, &dt.k, w.w_k, &mut grads.w_k, &mut d_resid);
+        // scores = q·k/√d_head (the scale is in dt.scores): to the keys and the queries.
+        let queries = &self.read.queries;
+        let (mut d_q, mut d_k) = (vec![0.0; v * hd], vec![0.0; pv * hd]);
+        for (key, g) in dt.scores.chunks(queries.len() * h).enumerate() {
+            for (g, (&tl, head)) in g.iter().zip(
+                queries
+                    .iter()
+                    .flat_map(|tl| (0..h).map(move |head| (tl, head))),
+            ) {
+                let (qi, ki) = ((tl * h + head) * dh, (key * h + head) * dh);
+                axpy(*g, &self.q[qi..qi + dh], &mut d_k[ki..ki + dh]);
+                axpy(*g, &self.k[ki..ki + dh], &mut d_q[qi..qi + dh]);
+            }
+        }
+        project_back(&self.resid, pv, &d_k, w.w_k, &mut grads.w_k, &mut d_resid);
         project_back(
             &self.resid[last..],
             v,
-            &dt.q,
+            &d_q,
             w.w_q,
             &mut grads.w_q,
             &mut d_resid[last..],
