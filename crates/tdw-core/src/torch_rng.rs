@@ -114,7 +114,7 @@ impl Mt19937 {
         for block in 0..blocks {
             box_muller_16(&mut out[block * 16..block * 16 + 16], mean, std);
         }
-        if out.len() % 16 != 0 {
+        if !out.len().is_multiple_of(16) {
             // torch redraws the last 16 values and transforms them again.
             let start = out.len() - 16;
             for value in &mut out[start..] {

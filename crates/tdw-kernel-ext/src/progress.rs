@@ -85,7 +85,7 @@ impl Progress for TrainingLines {
             } => {
                 let done = epoch + 1 - self.first_epoch;
                 let last = epoch + 1 == self.total;
-                if done % self.every != 0 && !last {
+                if !done.is_multiple_of(self.every) && !last {
                     return;
                 }
                 let elapsed = self.started.elapsed().as_secs_f64();

@@ -14,7 +14,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use super::Dims;
-use super::simd::{axpy, cross_entropy_rows, dot, gather, relu_back};
+use super::simd::{axpy, axpy_dot, cross_entropy_rows, gather, relu_back};
 use super::tables::{Reads, TableGrads, Tables};
 use crate::error::{Error, Result};
 use crate::family::Dataset;
@@ -182,9 +182,14 @@ impl BlockSum {
         axpy(a, x, &mut self.block[offset..offset + x.len()]);
     }
 
+    /// Adds `a · x` at `offset` of the current row, and returns `x·y`.
+    fn add_dot(&mut self, offset: usize, a: f32, x: &[f32], y: &[f32]) -> f32 {
+        axpy_dot(a, x, &mut self.block[offset..offset + x.len()], y)
+    }
+
     fn row_done(&mut self) {
         self.rows += 1;
-        if self.rows % Self::BLOCK == 0 {
+        if self.rows.is_multiple_of(Self::BLOCK) {
             self.flush();
         }
     }
@@ -339,46 +344,22 @@ pub fn backward(
     let n = rows.n;
     let hp = h * p;
     let last = p - 1;
-    let inv_scale = 1.0 / (dh as f32).sqrt();
-    let (pre_tab, logit_tab) = (&tables.pre, &tables.logit);
-
-    // Per block: dpre = (dlogits·(W_out·W_U)ᵀ) where the ReLU passed, then per row
-    // dLoss/dpattern (the gathered rows' dot products) through the softmax, scaled by
-    // 1/√d_head for the scores' q·k.
     let (pattern, hidden, d_logits) = (&acts.pattern, &acts.hidden, &acts.d_logits);
+
+    // Per block: dpre = (dlogits·(W_out·W_U)ᵀ) where the ReLU passed.
     sized(&mut acts.d_pre, n * m)
         .par_chunks_mut(CHUNK * m)
-        .zip(sized(&mut acts.d_scores, n * hp).par_chunks_mut(CHUNK * hp))
         .enumerate()
-        .for_each(|(chunk, (d_pre, d_scores))| {
+        .for_each(|(chunk, d_pre)| {
             let first = chunk * CHUNK;
-            let len = d_scores.len() / hp;
-            let d_logits = &d_logits[first * o..(first + len) * o];
+            let len = d_pre.len() / m;
             matmul_here(
                 ViewMut::new(d_pre, len, m),
-                View::new(d_logits, len, o),
+                View::new(&d_logits[first * o..(first + len) * o], len, o),
                 View::new(&tables.w_ou, m, o).t(),
                 false,
             );
             relu_back(d_pre, &hidden[first * m..(first + len) * m]);
-            for (i, d_scores) in d_scores.chunks_mut(hp).enumerate() {
-                let b = first + i;
-                let t = &rows.tokens[b * p..(b + 1) * p];
-                let (dp, dl) = (&d_pre[i * m..(i + 1) * m], &d_logits[i * o..(i + 1) * o]);
-                for head in 0..h {
-                    let weights = &pattern[b * hp + head * p..][..p];
-                    let ds = &mut d_scores[head * p..(head + 1) * p];
-                    for (j, g) in ds.iter_mut().enumerate() {
-                        let row = dims.head_row(j, t[j] as usize, head);
-                        *g = dot(dp, &pre_tab[row * m..(row + 1) * m])
-                            + dot(dl, &logit_tab[row * o..(row + 1) * o]);
-                    }
-                    let mean: f32 = weights.iter().zip(ds.iter()).map(|(a, g)| a * g).sum();
-                    for (g, a) in ds.iter_mut().zip(weights) {
-                        *g = a * (*g - mean) * inv_scale;
-                    }
-                }
-            }
         });
 
     let mut dt = TableGrads::zeros(dims, reads);
@@ -389,64 +370,105 @@ pub fn backward(
         false,
     );
 
-    // Scatter onto table rows, one task per (position, token) group. The "=" and own rows sum
-    // every data row, and the weight gradients derived from them (W_in, W_U, W_out) cancel
-    // heavily, so the pre-activation and logit rows are summed as [`BlockSum`]s.
-    // The scores' gradients are summed per (key, query slot, head), in f64.
-    let (d_pre, d_scores) = (&acts.d_pre, &acts.d_scores);
-    let slots = reads.queries.len();
+    // Scatter onto table rows, one task per (position, token) group, whose tables rows stay in
+    // cache while its data rows stream by once: each row's gradients are added to the rows it
+    // read, weighted by its attention, and dotted with them (dLoss/dpattern). The last
+    // position's groups also sum the own rows. The "=" and own rows sum every data row, and the
+    // weight gradients derived from them (W_in, W_U, W_out) cancel heavily, so the sums are
+    // [`BlockSum`]s.
+    let d_pre = &acts.d_pre;
+    let (pre_tab, logit_tab) = (&tables.pre, &tables.logit);
     let (own_pre, heads_pre) = dt.pre.split_at_mut(v * m);
     let (own_logit, heads_logit) = dt.logit.split_at_mut(v * o);
-    let scratch = || (BlockSum::default(), BlockSum::default(), Vec::new());
-    heads_pre
+    let mut own: Vec<Option<(&mut [f32], &mut [f32])>> = (0..p * v).map(|_| None).collect();
+    for (t, own_rows) in own_pre
+        .chunks_mut(m)
+        .zip(own_logit.chunks_mut(o))
+        .enumerate()
+    {
+        own[last * v + t] = Some(own_rows);
+    }
+    let scratch = || std::array::from_fn::<BlockSum, 4, _>(|_| BlockSum::default());
+    let d_pattern: Vec<Vec<f32>> = heads_pre
         .par_chunks_mut(h * m)
         .zip(heads_logit.par_chunks_mut(h * o))
-        .zip(dt.scores.par_chunks_mut(slots * h))
+        .zip(own)
         .enumerate()
-        .for_each_init(
-            scratch,
-            |(sum_pre, sum_logit, sum_scores), (key, ((gp, gl), gs))| {
-                let j = key / v;
-                sum_pre.start(h * m);
-                sum_logit.start(h * o);
-                sum_scores.clear();
-                sum_scores.resize(slots * h, 0.0f64);
-                for &b in rows.group(key) {
-                    let b = b as usize;
-                    let slot = tables.slot[rows.tokens[b * p + last] as usize];
-                    let (dp, dl) = (&d_pre[b * m..(b + 1) * m], &d_logits[b * o..(b + 1) * o]);
-                    for head in 0..h {
-                        let a = pattern[b * hp + head * p + j];
-                        sum_pre.add(head * m, a, dp);
-                        sum_logit.add(head * o, a, dl);
-                        sum_scores[slot * h + head] += d_scores[b * hp + head * p + j] as f64;
-                    }
-                    sum_pre.row_done();
-                    sum_logit.row_done();
-                }
-                sum_pre.finish(gp);
-                sum_logit.finish(gl);
-                for (g, s) in gs.iter_mut().zip(sum_scores.iter()) {
-                    *g = *s as f32;
-                }
-            },
-        );
-    own_pre
-        .par_chunks_mut(m)
-        .zip(own_logit.par_chunks_mut(o))
-        .enumerate()
-        .for_each_init(scratch, |(sum_pre, sum_logit, _), (tl, (gp, gl))| {
-            sum_pre.start(m);
-            sum_logit.start(o);
-            for &b in rows.group(last * v + tl) {
+        .map_init(scratch, |sums, (key, ((gp, gl), mut own))| {
+            let [sum_pre, sum_logit, own_pre, own_logit] = sums;
+            let first = dims.head_row(key / v, key % v, 0);
+            let tab_pre = &pre_tab[first * m..(first + h) * m];
+            let tab_logit = &logit_tab[first * o..(first + h) * o];
+            let members = rows.group(key);
+            let mut dots = vec![0.0f32; members.len() * h];
+            sum_pre.start(h * m);
+            sum_logit.start(h * o);
+            own_pre.start(m);
+            own_logit.start(o);
+            for (&b, dots) in members.iter().zip(dots.chunks_mut(h)) {
                 let b = b as usize;
-                sum_pre.add(0, 1.0, &d_pre[b * m..(b + 1) * m]);
-                sum_logit.add(0, 1.0, &d_logits[b * o..(b + 1) * o]);
+                let (dp, dl) = (&d_pre[b * m..(b + 1) * m], &d_logits[b * o..(b + 1) * o]);
+                let weights = pattern[b * hp..(b + 1) * hp]
+                    .iter()
+                    .skip(key / v)
+                    .step_by(p);
+                for ((head, a), dot) in weights.enumerate().zip(dots.iter_mut()) {
+                    *dot = sum_pre.add_dot(head * m, *a, dp, &tab_pre[head * m..][..m])
+                        + sum_logit.add_dot(head * o, *a, dl, &tab_logit[head * o..][..o]);
+                }
                 sum_pre.row_done();
                 sum_logit.row_done();
+                if own.is_some() {
+                    own_pre.add(0, 1.0, dp);
+                    own_logit.add(0, 1.0, dl);
+                    own_pre.row_done();
+                    own_logit.row_done();
+                }
             }
             sum_pre.finish(gp);
             sum_logit.finish(gl);
-        });
+            if let Some((gp, gl)) = own.as_mut() {
+                own_pre.finish(gp);
+                own_logit.finish(gl);
+            }
+            dots
+        })
+        .collect();
+
+    // dLoss/dpattern back through each head's softmax, scaled by 1/√d_head for the scores' q·k.
+    let d_scores = sized(&mut acts.d_scores, n * hp);
+    for (key, dots) in d_pattern.iter().enumerate() {
+        let j = key / v;
+        for (&b, dots) in rows.group(key).iter().zip(dots.chunks(h)) {
+            for (head, &dot) in dots.iter().enumerate() {
+                d_scores[b as usize * hp + head * p + j] = dot;
+            }
+        }
+    }
+    let inv_scale = 1.0 / (dh as f32).sqrt();
+    for (ds, weights) in d_scores.chunks_mut(p).zip(pattern.chunks(p)) {
+        let mean: f32 = weights.iter().zip(ds.iter()).map(|(a, g)| a * g).sum();
+        for (g, a) in ds.iter_mut().zip(weights) {
+            *g = a * (*g - mean) * inv_scale;
+        }
+    }
+
+    // The scores' gradients, summed per (key, query slot, head) in f64.
+    let slots = reads.queries.len();
+    let mut sums = vec![0.0f64; slots * h];
+    for (key, gs) in dt.scores.chunks_mut(slots * h).enumerate() {
+        let j = key / v;
+        sums.fill(0.0);
+        for &b in rows.group(key) {
+            let b = b as usize;
+            let slot = tables.slot[rows.tokens[b * p + last] as usize];
+            for head in 0..h {
+                sums[slot * h + head] += d_scores[b * hp + head * p + j] as f64;
+            }
+        }
+        for (g, s) in gs.iter_mut().zip(&sums) {
+            *g = *s as f32;
+        }
+    }
     dt
 }
