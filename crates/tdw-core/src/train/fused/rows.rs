@@ -64,11 +64,17 @@ impl Rows {
                     .ok_or_else(|| bad("label", l, dims.o))
             })
             .collect::<Result<Vec<u32>>>()?;
-        // Rows sorted by their tokens: consecutive rows then share their first token's table
-        // rows and sweep the second's in order, so a block's gathers hit the cache. (A loss is a
-        // sum over rows; only its f64 summation order changes.)
+        // Rows sorted in tiles of the token grid (by each position's token / TILE, then by the
+        // tokens): a block of rows then reads the table rows of a few tokens per position, which
+        // stay in cache across the block's gathers. (A loss is a sum over rows; only its f64
+        // summation order changes.)
+        const TILE: u32 = 16;
+        let key = |b: usize| {
+            let t = &tokens[b * dims.p..][..dims.p];
+            (t.iter().map(|t| t / TILE).collect::<Vec<_>>(), t)
+        };
         let mut order: Vec<usize> = (0..n).collect();
-        order.sort_by(|&x, &y| tokens[x * dims.p..][..dims.p].cmp(&tokens[y * dims.p..][..dims.p]));
+        order.sort_by_cached_key(|&b| key(b));
         let tokens: Vec<u32> = order
             .iter()
             .flat_map(|&b| tokens[b * dims.p..][..dims.p].iter().copied())
