@@ -235,30 +235,30 @@ impl FusedTrainer {
             d,
             m,
         } = self.dims;
-        let read: usize = self.read.table_rows.iter().map(|rows| rows.len()).sum();
-        let scores = self.read.queries.len() * p * v * h * dh;
+        let own = self.read.queries.len();
+        let keys = (self.read.table_rows(h) - own) / h;
+        let scores = own * p * v * h * dh;
         let (n_train, n_test) = (self.train.len(), self.test.len());
-        // Multiply-adds. Tables: q, k and v projections, the scores, the write-out through W_O,
-        // the read rows through W_in and W_U, and W_out·W_U.
-        let tables = v * d * h * dh
-            + scores
-            + 2 * p * v * d * h * dh
-            + p * v * h * dh * d
-            + read * d * (m + o)
-            + m * d * o;
+        // Multiply-adds. Tables: q, k and v projections, the scores, each head's write-out
+        // through W_in and W_U, the own rows and the heads' value rows through them, and
+        // W_out·W_U.
+        let write_out = h * dh * d * (m + o);
+        let table_rows = own * d * (m + o) + keys * h * dh * (m + o);
+        let tables =
+            v * d * h * dh + 2 * p * v * d * h * dh + scores + write_out + table_rows + m * d * o;
         // Per row forward: the gathered pre-activation and direct logits (own row included),
         // the block product.
         let forward_row = (h * p + 1) * (m + o) + m * o;
         // Per train row backward: dpre and the W_out·W_U gradient, the dots into the pattern,
         // the scatter onto the table rows.
         let backward_row = 2 * m * o + h * p * (m + o) + (h * p + 1) * (m + o);
-        // Tables backward: the scores to the keys and queries, the read rows back through W_in
-        // and W_U (input and weight gradients), W_out's and W_U's share of W_out·W_U, then the
-        // attention tables as in the forward.
+        // Tables backward: the scores to the keys and queries, the table rows back (input and
+        // weight gradients), the write-outs to W_O, W_in and W_U, W_out·W_U to W_out and W_U,
+        // then the key, value and query projections as in the forward.
         let tables_backward = 2 * scores
-            + 2 * read * d * (m + o)
+            + 2 * table_rows
+            + 2 * write_out
             + 2 * m * o * d
-            + 2 * p * v * h * dh * d
             + 4 * p * v * d * h * dh
             + 2 * v * d * h * dh;
         2.0 * (tables + forward_row * (n_train + n_test) + backward_row * n_train + tables_backward)

@@ -9,13 +9,11 @@
 //! threads never write the same memory and every sum is taken in one fixed order: a step gives
 //! the same bits whatever the thread count.
 
-use std::ops::Range;
-
 use rayon::prelude::*;
 
 use super::Dims;
 use super::simd::{axpy, axpy_dot, cross_entropy_rows, gather, relu_back};
-use super::tables::{Reads, TableGrads, Tables};
+use super::tables::{Reads, TableGrads, Tables, runs};
 use crate::error::{Error, Result};
 use crate::family::Dataset;
 use crate::linalg::{View, ViewMut, matmul, matmul_here};
@@ -118,27 +116,15 @@ impl Rows {
     }
 }
 
-/// What any of `sets` reads of the [`Tables`]: the own row of each last-position token present
-/// and the `n_heads` rows of each (position, token) present, as sorted runs, and the queries of
-/// the last-position tokens present.
+/// What any of `sets` reads of the [`Tables`]: the last-position tokens present (own rows and
+/// queries) and the (position, token) keys present.
 pub fn reads(dims: &Dims, sets: &[&Rows]) -> Reads {
     let present = |key: usize| sets.iter().any(|rows| !rows.group(key).is_empty());
-    let (v, h, last) = (dims.v, dims.h, dims.p - 1);
-    let own = (0..v).filter(|&t| present(last * v + t)).map(|t| t..t + 1);
-    let heads = (0..dims.p * v)
-        .filter(|&key| present(key))
-        .map(|key| dims.head_row(key / v, key % v, 0))
-        .map(|first| first..first + h);
-    let mut runs: Vec<Range<usize>> = Vec::new();
-    for rows in own.chain(heads) {
-        match runs.last_mut() {
-            Some(run) if run.end == rows.start => run.end = rows.end,
-            _ => runs.push(rows),
-        }
-    }
+    let (v, last) = (dims.v, dims.p - 1);
+    let keys = (0..dims.p * v).filter(|&key| present(key));
     Reads {
-        table_rows: runs,
         queries: (0..v).filter(|&t| present(last * v + t)).collect(),
+        keys: runs(keys.map(|key| key..key + 1)),
     }
 }
 

@@ -2,20 +2,22 @@
 //!
 //! With one layer and no LayerNorm, the residual stream at position j is `R_j[t] = W_E[t] +
 //! W_pos[j]`, a function of one token. So keys, values and the query are per-token tables
-//! (`d_vocab` rows each), and so is each head's value written out through `W_O`. A row's
-//! residual stream after attention is then a weighted sum of `n_heads · n_ctx` table rows.
+//! (`d_vocab` rows each). A row's residual stream after attention is the last position's own
+//! term `R_L[t] + b_O` plus, per head h and position j, the attention-weighted value
+//! `V_h[j, t]·W_O[h]`.
 //!
-//! The residual terms are stacked in one table (`N = d_vocab + n_ctx · d_vocab · n_heads` rows):
-//! - row `t` (`t < d_vocab`): the last position's own term, `R_L[t] + b_O`;
+//! Both places the residual stream is read are linear, so what a row needs of them is tables
+//! too, stacked in `N = d_vocab + n_ctx · d_vocab · n_heads` rows:
+//! - row `t` (`t < d_vocab`): the own term through the MLP's input, `(R_L[t] + b_O)·W_in +
+//!   b_in`, and straight to the logits, `(R_L[t] + b_O)·W_U + b_out·W_U + b_U`;
 //! - row `d_vocab + (j · d_vocab + t) · n_heads + h`: head h's value of token t at position j
-//!   written out, `(R_j[t]·W_V[h] + b_V[h])·W_O[h]`.
+//!   through `W_O[h]·W_in` and through `W_O[h]·W_U` (d_head-wide products: the write-out is
+//!   folded into the read-in once per step instead of being 128 wide on every row).
 //!
-//! Both places the residual stream is read are linear, so they are tables too: the MLP's
-//! pre-activation (`rtab·W_in`, `b_in` on the own rows) and the residual stream's direct path to
-//! the logits (`rtab·W_U`, with `b_out·W_U + b_U` on the own rows). A row's pre-activation is
-//! then a weighted sum of 13 table rows instead of a 128×512 product, and the only dense work
-//! left per row is `ReLU(pre)·(W_out·W_U)`. Only the table rows some row reads are computed
-//! ([`Tables::build`]'s `read`): at p = 113, 909 of the 1,482.
+//! A row's pre-activation and direct logits are then weighted sums of 13 table rows instead of
+//! 128×512 and 128×113 products, and the only dense work left per row is
+//! `ReLU(pre)·(W_out·W_U)`. Only the table rows some row reads are computed ([`Reads`]): at
+//! p = 113, 909 of the 1,482.
 //!
 //! The attention scores are a table as well: a score is the last token's query against one
 //! (position, token)'s key, so with few distinct last tokens (one, "=", in modular addition)
@@ -32,10 +34,12 @@ use crate::linalg::{View, ViewMut, matmul};
 /// What the data reads of the tables, fixed by the train and test rows.
 #[derive(Debug, Clone)]
 pub struct Reads {
-    /// Runs of stacked-table rows (sorted, disjoint); the rest of `pre` and `logit` stay zero.
-    pub table_rows: Vec<Range<usize>>,
-    /// The last-position tokens present: one slot of the score table each.
+    /// The last-position tokens present (sorted): their own rows are read, and their queries
+    /// meet every key (one slot of the score table each).
     pub queries: Vec<usize>,
+    /// Runs of the (position, token) keys present, `j · d_vocab + t` (sorted, disjoint): their
+    /// `n_heads` rows are read.
+    pub keys: Vec<Range<usize>>,
 }
 
 impl Reads {
@@ -47,6 +51,28 @@ impl Reads {
         }
         slot
     }
+
+    /// The own rows read, as runs.
+    fn own_runs(&self) -> Vec<Range<usize>> {
+        runs(self.queries.iter().map(|&t| t..t + 1))
+    }
+
+    /// Stacked-table rows read (the own rows and `n_heads` per key).
+    pub fn table_rows(&self, h: usize) -> usize {
+        self.queries.len() + h * self.keys.iter().map(|keys| keys.len()).sum::<usize>()
+    }
+}
+
+/// Adjacent ranges merged.
+pub fn runs(ranges: impl IntoIterator<Item = Range<usize>>) -> Vec<Range<usize>> {
+    let mut runs: Vec<Range<usize>> = Vec::new();
+    for range in ranges {
+        match runs.last_mut() {
+            Some(run) if run.end == range.start => run.end = range.end,
+            _ => runs.push(range),
+        }
+    }
+    runs
 }
 
 /// The tables of one set of weights.
@@ -59,11 +85,15 @@ pub struct Tables {
     pub k: Vec<f32>,
     /// Values per (position, token): `[n_ctx · d_vocab, n_heads · d_head]`.
     pub v: Vec<f32>,
-    /// Residual terms: `[N, d_model]` (layout in the module docs).
-    pub rtab: Vec<f32>,
-    /// The residual terms through the MLP's input: `[N, d_mlp]`.
+    /// The last position's own term `R_L[t] + b_O`: `[d_vocab, d_model]`.
+    pub own: Vec<f32>,
+    /// Each head's write-out seen by the MLP, `W_O[h]·W_in`: `[n_heads · d_head, d_mlp]`.
+    pub o_in: Vec<f32>,
+    /// Each head's write-out seen by the logits, `W_O[h]·W_U`: `[n_heads · d_head, d_vocab_out]`.
+    pub o_u: Vec<f32>,
+    /// The stacked terms through the MLP's input: `[N, d_mlp]` (layout in the module docs).
     pub pre: Vec<f32>,
-    /// The residual terms straight to the logits: `[N, d_vocab_out]`.
+    /// The stacked terms straight to the logits: `[N, d_vocab_out]`.
     pub logit: Vec<f32>,
     /// `W_out·W_U`, the MLP's write-out seen by the logits: `[d_mlp, d_vocab_out]`.
     pub w_ou: Vec<f32>,
@@ -97,6 +127,30 @@ impl TableGrads {
             scores: vec![0.0; dims.p * dims.v * read.queries.len() * dims.h],
         }
     }
+}
+
+/// One head's stacked rows for a run of keys: `[keys, width]` with a row stride of
+/// `n_heads · width`.
+fn head_rows<'a>(
+    table: &'a [f32],
+    dims: &Dims,
+    keys: &Range<usize>,
+    head: usize,
+    width: usize,
+) -> View<'a> {
+    let first = dims.head_row(0, keys.start, head) * width;
+    View::strided(&table[first..], keys.len(), width, dims.h * width)
+}
+
+fn head_rows_mut<'a>(
+    table: &'a mut [f32],
+    dims: &Dims,
+    keys: &Range<usize>,
+    head: usize,
+    width: usize,
+) -> ViewMut<'a> {
+    let first = dims.head_row(0, keys.start, head) * width;
+    ViewMut::strided(&mut table[first..], keys.len(), width, dims.h * width)
 }
 
 impl Tables {
@@ -157,31 +211,52 @@ impl Tables {
             }
         }
 
-        let n = dims.table_rows();
-        let mut rtab = vec![0.0; n * d];
-        for (row, r) in rtab.chunks_mut(d).zip(last.chunks(d)) {
+        let mut own = vec![0.0; v * d];
+        for (row, r) in own.chunks_mut(d).zip(last.chunks(d)) {
             for ((o, x), b) in row.iter_mut().zip(r).zip(w.b_o) {
                 *o = x + b;
             }
         }
-        for head in 0..h {
-            matmul(
-                ViewMut::strided(&mut rtab[(v + head) * d..], pv, d, h * d),
-                View::strided(&values[head * dh..], pv, dh, hd),
-                View::new(&w.w_o[head * dh * d..(head + 1) * dh * d], dh, d),
-                false,
-            );
-        }
+        // W_O is [n_heads · d_head, d_model]: every head's write-out read in at once.
+        let w_o = View::new(w.w_o, hd, d);
+        let mut o_in = vec![0.0; hd * m];
+        matmul(
+            ViewMut::new(&mut o_in, hd, m),
+            w_o,
+            View::new(w.w_in, d, m),
+            false,
+        );
+        let mut o_u = vec![0.0; hd * o];
+        matmul(
+            ViewMut::new(&mut o_u, hd, o),
+            w_o,
+            View::new(w.w_u, d, o),
+            false,
+        );
 
+        let n = dims.table_rows();
         let mut pre = vec![0.0; n * m];
         let mut logit = vec![0.0; n * o];
-        for rows in &read.table_rows {
+        for rows in read.own_runs() {
             let len = rows.len();
-            let x = View::new(&rtab[rows.start * d..rows.end * d], len, d);
+            let x = View::new(&own[rows.start * d..rows.end * d], len, d);
             let into_pre = ViewMut::new(&mut pre[rows.start * m..rows.end * m], len, m);
             matmul(into_pre, x, View::new(w.w_in, d, m), false);
             let into_logit = ViewMut::new(&mut logit[rows.start * o..rows.end * o], len, o);
             matmul(into_logit, x, View::new(w.w_u, d, o), false);
+        }
+        for keys in &read.keys {
+            for head in 0..h {
+                let x = View::strided(&values[keys.start * hd + head * dh..], keys.len(), dh, hd);
+                let (o_in, o_u) = (
+                    &o_in[head * dh * m..][..dh * m],
+                    &o_u[head * dh * o..][..dh * o],
+                );
+                let into_pre = head_rows_mut(&mut pre, dims, keys, head, m);
+                matmul(into_pre, x, View::new(o_in, dh, m), false);
+                let into_logit = head_rows_mut(&mut logit, dims, keys, head, o);
+                matmul(into_logit, x, View::new(o_u, dh, o), false);
+            }
         }
         // The constant terms ride on the own rows, which every data row reads exactly once.
         let mut out_bias = w.b_u.to_vec();
@@ -213,7 +288,9 @@ impl Tables {
             q,
             k,
             v: values,
-            rtab,
+            own,
+            o_in,
+            o_u,
             pre,
             logit,
             w_ou,
@@ -241,22 +318,24 @@ impl Tables {
         } = *dims;
         let hd = h * dh;
         let pv = p * v;
+        let last = (p - 1) * v * d;
 
-        // pre = rtab·W_in (+ b_in), logit = rtab·W_U (+ b_out·W_U + b_U), w_ou = W_out·W_U.
-        let mut d_rtab = vec![0.0; dims.table_rows() * d];
+        // Own rows: pre = own·W_in (+ b_in), logit = own·W_U (+ b_out·W_U + b_U), and
+        // own = R_L + b_O, so their input gradient is the last position's dR.
+        let mut d_resid = vec![0.0; pv * d];
         grads.w_in.fill(0.0);
         grads.w_u.fill(0.0);
-        for rows in &self.read.table_rows {
+        for rows in self.read.own_runs() {
             let len = rows.len();
-            let x = View::new(&self.rtab[rows.start * d..rows.end * d], len, d);
+            let x = View::new(&self.own[rows.start * d..rows.end * d], len, d);
             let d_pre = View::new(&dt.pre[rows.start * m..rows.end * m], len, m);
             let d_logit = View::new(&dt.logit[rows.start * o..rows.end * o], len, o);
-            let d_x = &mut d_rtab[rows.start * d..rows.end * d];
+            let d_x = &mut d_resid[last + rows.start * d..last + rows.end * d];
             matmul(
                 ViewMut::new(d_x, len, d),
                 d_pre,
                 View::new(w.w_in, d, m).t(),
-                false,
+                true,
             );
             matmul(
                 ViewMut::new(d_x, len, d),
@@ -267,6 +346,40 @@ impl Tables {
             matmul(ViewMut::new(&mut grads.w_in, d, m), x.t(), d_pre, true);
             matmul(ViewMut::new(&mut grads.w_u, d, o), x.t(), d_logit, true);
         }
+
+        // Head rows: pre = V_h·(W_O[h]·W_in), logit = V_h·(W_O[h]·W_U).
+        let mut d_values = vec![0.0; pv * hd];
+        let mut d_o_in = vec![0.0; hd * m];
+        let mut d_o_u = vec![0.0; hd * o];
+        for keys in &self.read.keys {
+            for head in 0..h {
+                let len = keys.len();
+                let x = View::strided(&self.v[keys.start * hd + head * dh..], len, dh, hd);
+                let d_pre = head_rows(&dt.pre, dims, keys, head, m);
+                let d_logit = head_rows(&dt.logit, dims, keys, head, o);
+                let (o_in, o_u) = (
+                    View::new(&self.o_in[head * dh * m..][..dh * m], dh, m),
+                    View::new(&self.o_u[head * dh * o..][..dh * o], dh, o),
+                );
+                let d_x = &mut d_values[keys.start * hd + head * dh..];
+                matmul(ViewMut::strided(d_x, len, dh, hd), d_pre, o_in.t(), false);
+                matmul(ViewMut::strided(d_x, len, dh, hd), d_logit, o_u.t(), true);
+                let d_o_in = &mut d_o_in[head * dh * m..][..dh * m];
+                matmul(ViewMut::new(d_o_in, dh, m), x.t(), d_pre, true);
+                let d_o_u = &mut d_o_u[head * dh * o..][..dh * o];
+                matmul(ViewMut::new(d_o_u, dh, o), x.t(), d_logit, true);
+            }
+        }
+        // o_in = W_O·W_in and o_u = W_O·W_U, all heads at once.
+        let (d_o_in, d_o_u) = (View::new(&d_o_in, hd, m), View::new(&d_o_u, hd, o));
+        let w_o = View::new(w.w_o, hd, d);
+        let (w_in, w_u) = (View::new(w.w_in, d, m), View::new(w.w_u, d, o));
+        matmul(ViewMut::new(&mut grads.w_o, hd, d), d_o_in, w_in.t(), false);
+        matmul(ViewMut::new(&mut grads.w_o, hd, d), d_o_u, w_u.t(), true);
+        matmul(ViewMut::new(&mut grads.w_in, d, m), w_o.t(), d_o_in, true);
+        matmul(ViewMut::new(&mut grads.w_u, d, o), w_o.t(), d_o_u, true);
+
+        // w_ou = W_out·W_U.
         let d_w_ou = View::new(&dt.w_ou, m, o);
         matmul(
             ViewMut::new(&mut grads.w_u, d, o),
@@ -293,33 +406,6 @@ impl Tables {
             View::new(&d_out_bias, 1, o),
             true,
         );
-
-        // dR_j for every (position, token); the last position's block also collects its own
-        // residual term and the query's gradient.
-        let mut d_resid = vec![0.0; pv * d];
-        let last = (p - 1) * v * d;
-        for (x, g) in d_resid[last..].iter_mut().zip(&d_rtab[..v * d]) {
-            *x += g;
-        }
-
-        // VO rows = values·W_O per head.
-        let mut d_values = vec![0.0; pv * hd];
-        for head in 0..h {
-            let d_vo = View::strided(&d_rtab[(v + head) * d..], pv, d, h * d);
-            let w_o = &w.w_o[head * dh * d..(head + 1) * dh * d];
-            matmul(
-                ViewMut::new(&mut grads.w_o[head * dh * d..(head + 1) * dh * d], dh, d),
-                View::strided(&self.v[head * dh..], pv, dh, hd).t(),
-                d_vo,
-                false,
-            );
-            matmul(
-                ViewMut::strided(&mut d_values[head * dh..], pv, dh, hd),
-                d_vo,
-                View::new(w_o, dh, d).t(),
-                false,
-            );
-        }
 
         // Projections x·W[h] + b[h] of the residual tables: keys and values over all positions,
         // the query over the last one.
