@@ -12,7 +12,7 @@
 use rayon::prelude::*;
 
 use super::Dims;
-use super::simd::{axpy, axpy_dot, cross_entropy_rows, gather, relu_back};
+use super::simd::{axpy, axpy_dot, cross_entropy_rows, drain_into_f64, gather, relu_back};
 use super::tables::{Reads, TableGrads, Tables, runs};
 use crate::error::{Error, Result};
 use crate::family::Dataset;
@@ -187,10 +187,7 @@ impl BlockSum {
     }
 
     fn flush(&mut self) {
-        for (t, b) in self.total.iter_mut().zip(self.block.iter_mut()) {
-            *t += *b as f64;
-            *b = 0.0;
-        }
+        drain_into_f64(&mut self.block, &mut self.total);
     }
 
     /// The sum, rounded to f32, into `out`.
@@ -380,12 +377,18 @@ pub fn backward(
     {
         own[last * v + t] = Some(own_rows);
     }
-    let scratch = || std::array::from_fn::<BlockSum, 4, _>(|_| BlockSum::default());
-    let d_pattern: Vec<Vec<f32>> = heads_pre
-        .par_chunks_mut(h * m)
-        .zip(heads_logit.par_chunks_mut(h * o))
+    // The largest groups first (the "=" key's holds every row): a large group started last
+    // would leave the other threads idle while it runs.
+    let mut tasks: Vec<_> = heads_pre
+        .chunks_mut(h * m)
+        .zip(heads_logit.chunks_mut(h * o))
         .zip(own)
         .enumerate()
+        .collect();
+    tasks.sort_by_key(|(key, _)| std::cmp::Reverse(rows.group(*key).len()));
+    let scratch = || std::array::from_fn::<BlockSum, 4, _>(|_| BlockSum::default());
+    let d_pattern: Vec<(usize, Vec<f32>)> = tasks
+        .into_par_iter()
         .map_init(scratch, |sums, (key, ((gp, gl), mut own))| {
             let [sum_pre, sum_logit, own_pre, own_logit] = sums;
             let first = dims.head_row(key / v, key % v, 0);
@@ -423,13 +426,14 @@ pub fn backward(
                 own_pre.finish(gp);
                 own_logit.finish(gl);
             }
-            dots
+            (key, dots)
         })
         .collect();
 
     // dLoss/dpattern back through each head's softmax, scaled by 1/√d_head for the scores' q·k.
     let d_scores = sized(&mut acts.d_scores, n * hp);
-    for (key, dots) in d_pattern.iter().enumerate() {
+    for (key, dots) in &d_pattern {
+        let key = *key;
         let j = key / v;
         for (&b, dots) in rows.group(key).iter().zip(dots.chunks(h)) {
             for (head, &dot) in dots.iter().enumerate() {

@@ -89,6 +89,22 @@ fn gather_blocks<const LANES: usize>(
     c
 }
 
+/// `total += block` in f64, then `block = 0`.
+#[inline]
+pub fn drain_into_f64(block: &mut [f32], total: &mut [f64]) {
+    debug_assert_eq!(block.len(), total.len());
+    dispatch!(drain_into_f64(block, total));
+    drain_lanes(block, total)
+}
+
+#[inline(always)]
+fn drain_lanes(block: &mut [f32], total: &mut [f64]) {
+    for (t, b) in total.iter_mut().zip(block.iter_mut()) {
+        *t += *b as f64;
+        *b = 0.0;
+    }
+}
+
 /// Zeroes `grad` wherever the ReLU output `act` is 0 (its input was not positive).
 #[inline]
 pub fn relu_back(grad: &mut [f32], act: &[f32]) {
@@ -367,6 +383,11 @@ macro_rules! kernels {
             #[target_feature(enable = $features)]
             pub unsafe fn relu_back(grad: &mut [f32], act: &[f32]) {
                 super::relu_back_lanes(grad, act)
+            }
+
+            #[target_feature(enable = $features)]
+            pub unsafe fn drain_into_f64(block: &mut [f32], total: &mut [f64]) {
+                super::drain_lanes(block, total)
             }
 
             #[target_feature(enable = $features)]

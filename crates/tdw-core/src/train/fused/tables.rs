@@ -153,6 +153,29 @@ fn head_rows_mut<'a>(
     ViewMut::strided(&mut table[first..], keys.len(), width, dims.h * width)
 }
 
+/// A per-head projection `[n_heads, d_model, d_head]` as one `[d_model, n_heads · d_head]`
+/// matrix (head h in columns `h · d_head..`), so that all heads project in one product.
+fn side_by_side(weight: &[f32], dims: &Dims) -> Vec<f32> {
+    let (d, dh, hd) = (dims.d, dims.dh, dims.h * dims.dh);
+    let mut side = vec![0.0; d * hd];
+    for (head, block) in weight.chunks(d * dh).enumerate() {
+        for (row, w) in side.chunks_mut(hd).zip(block.chunks(dh)) {
+            row[head * dh..(head + 1) * dh].copy_from_slice(w);
+        }
+    }
+    side
+}
+
+/// The inverse of [`side_by_side`], into `stacked`.
+fn stack_heads(side: &[f32], stacked: &mut [f32], dims: &Dims) {
+    let (d, dh, hd) = (dims.d, dims.dh, dims.h * dims.dh);
+    for (head, block) in stacked.chunks_mut(d * dh).enumerate() {
+        for (row, w) in side.chunks(hd).zip(block.chunks_mut(dh)) {
+            w.copy_from_slice(&row[head * dh..(head + 1) * dh]);
+        }
+    }
+}
+
 impl Tables {
     /// The tables of `w`; `pre` and `logit` only on the rows in `read`, scores only for its
     /// queries.
@@ -182,14 +205,13 @@ impl Tables {
 
         let project = |x: &[f32], rows: usize, weight: &[f32], bias: &[f32]| {
             let mut out = vec![0.0; rows * hd];
-            for head in 0..h {
-                matmul(
-                    ViewMut::strided(&mut out[head * dh..], rows, dh, hd),
-                    View::new(x, rows, d),
-                    View::new(&weight[head * d * dh..(head + 1) * d * dh], d, dh),
-                    false,
-                );
-            }
+            let weight = side_by_side(weight, dims);
+            matmul(
+                ViewMut::new(&mut out, rows, hd),
+                View::new(x, rows, d),
+                View::new(&weight, d, hd),
+                false,
+            );
             for row in out.chunks_mut(hd) {
                 for (o, b) in row.iter_mut().zip(bias) {
                     *o += b;
@@ -415,22 +437,22 @@ impl Tables {
                             weight: &[f32],
                             d_weight: &mut [f32],
                             d_x: &mut [f32]| {
-            for head in 0..h {
-                let block = head * d * dh..(head + 1) * d * dh;
-                let d_head = View::strided(&d_out[head * dh..], rows, dh, hd);
-                matmul(
-                    ViewMut::new(&mut d_weight[block.clone()], d, dh),
-                    View::new(x, rows, d).t(),
-                    d_head,
-                    false,
-                );
-                matmul(
-                    ViewMut::new(d_x, rows, d),
-                    d_head,
-                    View::new(&weight[block], d, dh).t(),
-                    true,
-                );
-            }
+            let d_out = View::new(d_out, rows, hd);
+            let mut d_side = vec![0.0; d * hd];
+            matmul(
+                ViewMut::new(&mut d_side, d, hd),
+                View::new(x, rows, d).t(),
+                d_out,
+                false,
+            );
+            stack_heads(&d_side, d_weight, dims);
+            let weight = side_by_side(weight, dims);
+            matmul(
+                ViewMut::new(d_x, rows, d),
+                d_out,
+                View::new(&weight, d, hd).t(),
+                true,
+            );
         };
         project_back(
             &self.resid,
