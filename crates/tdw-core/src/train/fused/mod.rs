@@ -32,7 +32,7 @@ use crate::train::state::Moments;
 pub use optimizer::HostAdamW;
 use params::{Grads, Weights};
 use rows::{Activations, Rows};
-use tables::{Reads, Tables};
+use tables::{Reads, TableGrads, Tables};
 
 /// Sizes, with short names for the index arithmetic.
 #[derive(Debug, Clone, Copy)]
@@ -115,8 +115,12 @@ pub struct FusedTrainer {
     test_acts: Activations,
     /// What the train and test rows read of the tables.
     read: Reads,
-    /// Tables of the current weights, kept from the test loss for the next step.
+    /// Tables of the current weights where `fresh`, else stale ones to rebuild in place
+    /// (the test loss after a step builds them, the next step uses them).
     tables: Option<Tables>,
+    fresh: bool,
+    /// The table gradients' buffers, reused across steps.
+    table_grads: TableGrads,
 }
 
 impl FusedTrainer {
@@ -142,9 +146,10 @@ impl FusedTrainer {
         let dims = Dims::of(config);
         Weights::from_state(&state, &dims)?;
         let (train, test) = (Rows::new(train, &dims)?, Rows::new(test, &dims)?);
+        let read = rows::reads(&dims, &[&train, &test]);
         Ok(FusedTrainer {
             dims,
-            read: rows::reads(&dims, &[&train, &test]),
+            read: read.clone(),
             train,
             test,
             state,
@@ -152,18 +157,24 @@ impl FusedTrainer {
             train_acts: Activations::default(),
             test_acts: Activations::default(),
             tables: None,
+            fresh: false,
+            table_grads: TableGrads::zeros(&dims, &read),
         })
     }
 
+    /// The tables of the current weights, built or brought up to date; callers put them back.
     fn current_tables(&mut self) -> Tables {
-        match self.tables.take() {
-            Some(tables) => tables,
-            None => Tables::build(
-                &self.dims,
-                &Weights::from_state(&self.state, &self.dims).expect("sizes checked in new"),
-                &self.read,
-            ),
-        }
+        let w = Weights::from_state(&self.state, &self.dims).expect("sizes checked in new");
+        let tables = match self.tables.take() {
+            Some(tables) if self.fresh => tables,
+            Some(mut stale) => {
+                stale.rebuild(&self.dims, &w);
+                stale
+            }
+            None => Tables::build(&self.dims, &w, &self.read),
+        };
+        self.fresh = true;
+        tables
     }
 
     /// The training loss at the current weights and its gradients.
@@ -172,7 +183,8 @@ impl FusedTrainer {
         let w = Weights::from_state(&self.state, &dims).expect("sizes checked in new");
         let mut grads = Grads::zeros(&dims);
         let loss = rows::forward(&dims, tables, &self.train, &mut self.train_acts, true);
-        let dt = rows::backward(&dims, tables, &self.read, &self.train, &mut self.train_acts);
+        let dt = &mut self.table_grads;
+        rows::backward(&dims, tables, &self.train, &mut self.train_acts, dt);
         tables.backward(&dims, &w, dt, &mut grads);
         (loss, grads)
     }
@@ -196,6 +208,8 @@ impl FusedTrainer {
         let tables = self.current_tables();
         let (loss, grads) = self.loss_and_gradients(&tables);
         self.optimizer.step(&mut self.state, grads.named());
+        self.tables = Some(tables);
+        self.fresh = false;
         loss
     }
 

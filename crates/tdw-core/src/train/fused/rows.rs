@@ -319,14 +319,15 @@ fn softmax(x: &mut [f32]) {
 }
 
 /// Gradients of the loss left by [`forward`] (with `want_grad`) with respect to the tables, which
-/// [`Tables::backward`] carries to the weights.
+/// [`Tables::backward`] carries to the weights: every entry of `dt` is overwritten (its buffers
+/// are reused from step to step).
 pub fn backward(
     dims: &Dims,
     tables: &Tables,
-    reads: &Reads,
     rows: &Rows,
     acts: &mut Activations,
-) -> TableGrads {
+    dt: &mut TableGrads,
+) {
     let Dims {
         v, o, p, h, dh, m, ..
     } = *dims;
@@ -351,7 +352,6 @@ pub fn backward(
             relu_back(d_pre, &hidden[first * m..(first + len) * m]);
         });
 
-    let mut dt = TableGrads::zeros(dims, reads);
     matmul(
         ViewMut::new(&mut dt.w_ou, m, o),
         View::new(hidden, n, m).t(),
@@ -450,7 +450,7 @@ pub fn backward(
     }
 
     // The scores' gradients, summed per (key, query slot, head) in f64.
-    let slots = reads.queries.len();
+    let slots = tables.query_slots();
     let mut sums = vec![0.0f64; slots * h];
     for (key, gs) in dt.scores.chunks_mut(slots * h).enumerate() {
         let j = key / v;
@@ -466,5 +466,4 @@ pub fn backward(
             *g = *s as f32;
         }
     }
-    dt
 }

@@ -189,123 +189,42 @@ impl Tables {
             d,
             m,
         } = *dims;
+        let (hd, pv, n) = (h * dh, p * v, dims.table_rows());
+        let mut tables = Tables {
+            resid: vec![0.0; pv * d],
+            q: vec![0.0; v * hd],
+            k: vec![0.0; pv * hd],
+            v: vec![0.0; pv * hd],
+            own: vec![0.0; v * d],
+            o_in: vec![0.0; hd * m],
+            o_u: vec![0.0; hd * o],
+            pre: vec![0.0; n * m],
+            logit: vec![0.0; n * o],
+            w_ou: vec![0.0; m * o],
+            scores: vec![0.0; pv * read.queries.len() * h],
+            slot: read.slots(v),
+            read: read.clone(),
+        };
+        tables.rebuild(dims, w);
+        tables
+    }
+
+    /// Rewrites the tables for new weights `w`, in place: every entry the data reads is
+    /// overwritten, and the rows it never reads stay zero, so no buffer is allocated or cleared
+    /// again (each step would otherwise zero ~8 MB).
+    pub fn rebuild(&mut self, dims: &Dims, w: &Weights<'_>) {
+        let Dims {
+            v,
+            o,
+            p,
+            h,
+            dh,
+            d,
+            m,
+        } = *dims;
         let hd = h * dh;
         let pv = p * v;
-        let mut resid = vec![0.0; pv * d];
-        for j in 0..p {
-            let pos = &w.w_pos[j * d..(j + 1) * d];
-            for t in 0..v {
-                let row = &mut resid[(j * v + t) * d..][..d];
-                for ((r, e), q) in row.iter_mut().zip(&w.w_e[t * d..(t + 1) * d]).zip(pos) {
-                    *r = e + q;
-                }
-            }
-        }
-        let last = &resid[(p - 1) * v * d..pv * d];
-
-        let project = |x: &[f32], rows: usize, weight: &[f32], bias: &[f32]| {
-            let mut out = vec![0.0; rows * hd];
-            let weight = side_by_side(weight, dims);
-            matmul(
-                ViewMut::new(&mut out, rows, hd),
-                View::new(x, rows, d),
-                View::new(&weight, d, hd),
-                false,
-            );
-            for row in out.chunks_mut(hd) {
-                for (o, b) in row.iter_mut().zip(bias) {
-                    *o += b;
-                }
-            }
-            out
-        };
-        let q = project(last, v, w.w_q, w.b_q);
-        let k = project(&resid, pv, w.w_k, w.b_k);
-        let values = project(&resid, pv, w.w_v, w.b_v);
-        let inv_scale = 1.0 / (dh as f32).sqrt();
-        let mut scores = Vec::with_capacity(pv * read.queries.len() * h);
-        for key in 0..pv {
-            for &tl in &read.queries {
-                for head in 0..h {
-                    let query = &q[(tl * h + head) * dh..][..dh];
-                    scores.push(dot(query, &k[(key * h + head) * dh..][..dh]) * inv_scale);
-                }
-            }
-        }
-
-        let mut own = vec![0.0; v * d];
-        for (row, r) in own.chunks_mut(d).zip(last.chunks(d)) {
-            for ((o, x), b) in row.iter_mut().zip(r).zip(w.b_o) {
-                *o = x + b;
-            }
-        }
-        // W_O is [n_heads · d_head, d_model]: every head's write-out read in at once.
-        let w_o = View::new(w.w_o, hd, d);
-        let mut o_in = vec![0.0; hd * m];
-        matmul(
-            ViewMut::new(&mut o_in, hd, m),
-            w_o,
-            View::new(w.w_in, d, m),
-            false,
-        );
-        let mut o_u = vec![0.0; hd * o];
-        matmul(
-            ViewMut::new(&mut o_u, hd, o),
-            w_o,
-            View::new(w.w_u, d, o),
-            false,
-        );
-
-        let n = dims.table_rows();
-        let mut pre = vec![0.0; n * m];
-        let mut logit = vec![0.0; n * o];
-        for rows in read.own_runs() {
-            let len = rows.len();
-            let x = View::new(&own[rows.start * d..rows.end * d], len, d);
-            let into_pre = ViewMut::new(&mut pre[rows.start * m..rows.end * m], len, m);
-            matmul(into_pre, x, View::new(w.w_in, d, m), false);
-            let into_logit = ViewMut::new(&mut logit[rows.start * o..rows.end * o], len, o);
-            matmul(into_logit, x, View::new(w.w_u, d, o), false);
-        }
-        for keys in &read.keys {
-            for head in 0..h {
-                let x = View::strided(&values[keys.start * hd + head * dh..], keys.len(), dh, hd);
-                let (o_in, o_u) = (
-                    &o_in[head * dh * m..][..dh * m],
-                    &o_u[head * dh * o..][..dh * o],
-                );
-                let into_pre = head_rows_mut(&mut pre, dims, keys, head, m);
-                matmul(into_pre, x, View::new(o_in, dh, m), false);
-                let into_logit = head_rows_mut(&mut logit, dims, keys, head, o);
-                matmul(into_logit, x, View::new(o_u, dh, o), false);
-            }
-        }
-        // The constant terms ride on the own rows, which every data row reads exactly once.
-        let mut out_bias = w.b_u.to_vec();
-        matmul(
-            ViewMut::new(&mut out_bias, 1, o),
-            View::new(w.b_out, 1, d),
-            View::new(w.w_u, d, o),
-            true,
-        );
-        for row in pre[..v * m].chunks_mut(m) {
-            for (x, b) in row.iter_mut().zip(w.b_in) {
-                *x += b;
-            }
-        }
-        for row in logit[..v * o].chunks_mut(o) {
-            for (x, b) in row.iter_mut().zip(&out_bias) {
-                *x += b;
-            }
-        }
-        let mut w_ou = vec![0.0; m * o];
-        matmul(
-            ViewMut::new(&mut w_ou, m, o),
-            View::new(w.w_out, m, d),
-            View::new(w.w_u, d, o),
-            false,
-        );
-        Tables {
+        let Tables {
             resid,
             q,
             k,
@@ -317,9 +236,120 @@ impl Tables {
             logit,
             w_ou,
             scores,
-            slot: read.slots(v),
-            read: read.clone(),
+            slot: _,
+            read,
+        } = self;
+        for j in 0..p {
+            let pos = &w.w_pos[j * d..(j + 1) * d];
+            for t in 0..v {
+                let row = &mut resid[(j * v + t) * d..][..d];
+                for ((r, e), q) in row.iter_mut().zip(&w.w_e[t * d..(t + 1) * d]).zip(pos) {
+                    *r = e + q;
+                }
+            }
         }
+        let last = &resid[(p - 1) * v * d..pv * d];
+
+        let project = |out: &mut [f32], x: &[f32], weight: &[f32], bias: &[f32]| {
+            let rows = x.len() / d;
+            let weight = side_by_side(weight, dims);
+            matmul(
+                ViewMut::new(out, rows, hd),
+                View::new(x, rows, d),
+                View::new(&weight, d, hd),
+                false,
+            );
+            for row in out.chunks_mut(hd) {
+                for (o, b) in row.iter_mut().zip(bias) {
+                    *o += b;
+                }
+            }
+        };
+        project(q, last, w.w_q, w.b_q);
+        project(k, resid, w.w_k, w.b_k);
+        project(values, resid, w.w_v, w.b_v);
+        let inv_scale = 1.0 / (dh as f32).sqrt();
+        let mut score = scores.iter_mut();
+        for key in 0..pv {
+            for &tl in &read.queries {
+                for head in 0..h {
+                    let query = &q[(tl * h + head) * dh..][..dh];
+                    let s = score.next().expect("sized for every key, query and head");
+                    *s = dot(query, &k[(key * h + head) * dh..][..dh]) * inv_scale;
+                }
+            }
+        }
+
+        for (row, r) in own.chunks_mut(d).zip(last.chunks(d)) {
+            for ((o, x), b) in row.iter_mut().zip(r).zip(w.b_o) {
+                *o = x + b;
+            }
+        }
+        // W_O is [n_heads · d_head, d_model]: every head's write-out read in at once.
+        let w_o = View::new(w.w_o, hd, d);
+        matmul(
+            ViewMut::new(o_in, hd, m),
+            w_o,
+            View::new(w.w_in, d, m),
+            false,
+        );
+        matmul(ViewMut::new(o_u, hd, o), w_o, View::new(w.w_u, d, o), false);
+
+        // The constant terms ride on the own rows, which every data row reads exactly once.
+        let mut out_bias = w.b_u.to_vec();
+        matmul(
+            ViewMut::new(&mut out_bias, 1, o),
+            View::new(w.b_out, 1, d),
+            View::new(w.w_u, d, o),
+            true,
+        );
+        for rows in read.own_runs() {
+            let len = rows.len();
+            let x = View::new(&own[rows.start * d..rows.end * d], len, d);
+            let into_pre = &mut pre[rows.start * m..rows.end * m];
+            matmul(
+                ViewMut::new(into_pre, len, m),
+                x,
+                View::new(w.w_in, d, m),
+                false,
+            );
+            for row in into_pre.chunks_mut(m) {
+                for (x, b) in row.iter_mut().zip(w.b_in) {
+                    *x += b;
+                }
+            }
+            let into_logit = &mut logit[rows.start * o..rows.end * o];
+            matmul(
+                ViewMut::new(into_logit, len, o),
+                x,
+                View::new(w.w_u, d, o),
+                false,
+            );
+            for row in into_logit.chunks_mut(o) {
+                for (x, b) in row.iter_mut().zip(&out_bias) {
+                    *x += b;
+                }
+            }
+        }
+        for keys in &read.keys {
+            for head in 0..h {
+                let x = View::strided(&values[keys.start * hd + head * dh..], keys.len(), dh, hd);
+                let (o_in, o_u) = (
+                    &o_in[head * dh * m..][..dh * m],
+                    &o_u[head * dh * o..][..dh * o],
+                );
+                let into_pre = head_rows_mut(pre, dims, keys, head, m);
+                matmul(into_pre, x, View::new(o_in, dh, m), false);
+                let into_logit = head_rows_mut(logit, dims, keys, head, o);
+                matmul(into_logit, x, View::new(o_u, dh, o), false);
+            }
+        }
+        matmul(
+            ViewMut::new(w_ou, m, o),
+            View::new(w.w_out, m, d),
+            View::new(w.w_u, d, o),
+            false,
+        );
     }
 
     /// Distinct last tokens, each a slot of `scores`.
@@ -328,7 +358,7 @@ impl Tables {
     }
 
     /// Carries the tables' gradients back to every trainable weight.
-    pub fn backward(&self, dims: &Dims, w: &Weights<'_>, dt: TableGrads, grads: &mut Grads) {
+    pub fn backward(&self, dims: &Dims, w: &Weights<'_>, dt: &TableGrads, grads: &mut Grads) {
         let Dims {
             v,
             o,
