@@ -10,8 +10,8 @@
 //! as many table rows. What remains dense per row is `ReLU(pre)·(W_out·W_U)`, done by `gemm`
 //! per block of rows on all cores ([`rows`]). The backward pass mirrors it: the block products'
 //! gradients, then each row's gradient scattered onto the table rows it read, then the tables'
-//! gradients carried to the weights by small products. At p = 113 this executes 1.9x fewer
-//! FLOPs than the dense MLP and unembedding over every row.
+//! gradients carried to the weights by small products. At p = 113 this executes 2.99 GFLOP an
+//! epoch, 2.1x fewer than the dense MLP and unembedding over every row (6.14).
 //!
 //! The losses are f64 (log-softmax of f32 logits in f64), as MIScope's. The gradients agree with
 //! burn's autodiff to f32 rounding (`tests/engines.rs`), and the 300-epoch fidelity check

@@ -7,7 +7,8 @@
 //! the block's activations stay in cache between the gather, the product and the loss.
 //! The scatter runs per table row (per (position, token) group of rows), never per data row, so
 //! threads never write the same memory and every sum is taken in one fixed order: a step gives
-//! the same bits whatever the thread count.
+//! the same bits whatever the thread count. It also takes the dot products of each row's
+//! gradients with the table rows it read (dLoss/dpattern), while those rows sit in L1.
 
 use rayon::prelude::*;
 
