@@ -287,29 +287,11 @@ fn dot_lanes<const AXPY: bool>(
     let narrow = wide + (n - wide) / 8 * 8;
     let mut acc = [0.0f32; 32];
     for c in (0..wide).step_by(32) {
-        let (xs, ys): (&[f32; 32], &[f32; 32]) = (chunk(x, c), chunk(y, c));
-        for l in 0..32 {
-            acc[l] = fma(xs[l], ys[l], acc[l]);
-        }
-        if AXPY {
-            let os: &mut [f32; 32] = chunk_mut(out, c);
-            for l in 0..32 {
-                os[l] = fma(alpha, xs[l], os[l]);
-            }
-        }
+        lanes_step::<32, AXPY>(&mut acc, x, y, alpha, out, c, fma);
     }
     let mut acc8 = [0.0f32; 8];
     for c in (wide..narrow).step_by(8) {
-        let (xs, ys): (&[f32; 8], &[f32; 8]) = (chunk(x, c), chunk(y, c));
-        for l in 0..8 {
-            acc8[l] = fma(xs[l], ys[l], acc8[l]);
-        }
-        if AXPY {
-            let os: &mut [f32; 8] = chunk_mut(out, c);
-            for l in 0..8 {
-                os[l] = fma(alpha, xs[l], os[l]);
-            }
-        }
+        lanes_step::<8, AXPY>(&mut acc8, x, y, alpha, out, c, fma);
     }
     let mut tail = 0.0;
     for c in narrow..n {
@@ -320,6 +302,30 @@ fn dot_lanes<const AXPY: bool>(
     }
     // Folded in halves, a vector add per step, instead of 31 dependent scalar adds.
     fold(&mut acc) + fold(&mut acc8) + tail
+}
+
+/// `W` lanes of [`dot_lanes`] from element `c`: `acc += x·y` lane by lane and, with `AXPY`,
+/// `out += alpha · x`.
+#[inline(always)]
+fn lanes_step<const W: usize, const AXPY: bool>(
+    acc: &mut [f32; W],
+    x: &[f32],
+    y: &[f32],
+    alpha: f32,
+    out: &mut [f32],
+    c: usize,
+    fma: impl Fn(f32, f32, f32) -> f32,
+) {
+    let (xs, ys): (&[f32; W], &[f32; W]) = (chunk(x, c), chunk(y, c));
+    for l in 0..W {
+        acc[l] = fma(xs[l], ys[l], acc[l]);
+    }
+    if AXPY {
+        let os: &mut [f32; W] = chunk_mut(out, c);
+        for l in 0..W {
+            os[l] = fma(alpha, xs[l], os[l]);
+        }
+    }
 }
 
 /// The sum of `lanes` by halving: a fixed order that vectorises.

@@ -303,33 +303,26 @@ impl Tables {
             View::new(w.w_u, d, o),
             true,
         );
+        // Own rows `x` (`[len, d_model]`) through a weight `[d_model, width]`, plus a bias row.
+        let through = |into: &mut [f32], x: &[f32], weight: &[f32], bias: &[f32]| {
+            let (len, width) = (x.len() / d, bias.len());
+            let (x, weight) = (View::new(x, len, d), View::new(weight, d, width));
+            matmul(ViewMut::new(into, len, width), x, weight, false);
+            for row in into.chunks_mut(width) {
+                for (v, b) in row.iter_mut().zip(bias) {
+                    *v += b;
+                }
+            }
+        };
         for rows in read.own_runs() {
-            let len = rows.len();
-            let x = View::new(&own[rows.start * d..rows.end * d], len, d);
-            let into_pre = &mut pre[rows.start * m..rows.end * m];
-            matmul(
-                ViewMut::new(into_pre, len, m),
+            let x = &own[rows.start * d..rows.end * d];
+            through(&mut pre[rows.start * m..rows.end * m], x, w.w_in, w.b_in);
+            through(
+                &mut logit[rows.start * o..rows.end * o],
                 x,
-                View::new(w.w_in, d, m),
-                false,
+                w.w_u,
+                &out_bias,
             );
-            for row in into_pre.chunks_mut(m) {
-                for (x, b) in row.iter_mut().zip(w.b_in) {
-                    *x += b;
-                }
-            }
-            let into_logit = &mut logit[rows.start * o..rows.end * o];
-            matmul(
-                ViewMut::new(into_logit, len, o),
-                x,
-                View::new(w.w_u, d, o),
-                false,
-            );
-            for row in into_logit.chunks_mut(o) {
-                for (x, b) in row.iter_mut().zip(&out_bias) {
-                    *x += b;
-                }
-            }
         }
         for keys in &read.keys {
             for head in 0..h {
