@@ -104,6 +104,13 @@ pub fn gemm_peak_gflops(n: usize, repeats: usize) -> f64 {
     2.0 * (n * n * n) as f64 / best / 1e9
 }
 
+/// Runs `work` on a thread of rayon's pool: an epoch has ~60 parallel regions, and each one
+/// entered from outside the pool hands its work to the pool and puts the caller to sleep, while
+/// one entered from a worker runs there and only wakes the others to steal.
+fn on_worker<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+    rayon::scope(|_| work())
+}
+
 /// A model, its optimizer and the two data splits, stepping one epoch at a time.
 pub struct FusedTrainer {
     dims: Dims,
@@ -205,17 +212,19 @@ impl FusedTrainer {
 
     /// One full-batch AdamW step; returns the training loss before it.
     pub fn step(&mut self) -> f64 {
-        let tables = self.current_tables();
-        let (loss, grads) = self.loss_and_gradients(&tables);
-        self.optimizer.step(&mut self.state, grads.named());
-        self.tables = Some(tables);
-        self.fresh = false;
-        loss
+        on_worker(|| {
+            let tables = self.current_tables();
+            let (loss, grads) = self.loss_and_gradients(&tables);
+            self.optimizer.step(&mut self.state, grads.named());
+            self.tables = Some(tables);
+            self.fresh = false;
+            loss
+        })
     }
 
     /// Mean loss on the test rows under the current weights.
     pub fn test_loss(&mut self) -> f64 {
-        self.mean_loss(false)
+        on_worker(|| self.mean_loss(false))
     }
 
     /// Mean loss on the training rows under the current weights, without a step.
