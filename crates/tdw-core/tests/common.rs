@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use tdw_core::FamilyRegistry;
+use tdw_core::{FamilyRegistry, TrainOptions, TrainingResult, Variant};
 
 /// `model_families/` of this repository.
 pub fn families_dir() -> PathBuf {
@@ -14,6 +14,24 @@ pub fn registry() -> (FamilyRegistry, tempfile::TempDir) {
     let results = tempfile::tempdir().expect("temp dir");
     let registry = FamilyRegistry::open(&families_dir(), results.path()).expect("families load");
     (registry, results)
+}
+
+/// Trains `variant` on the default device without progress output: `epochs` epochs on a
+/// `fraction` of the pairs, checkpointing at `checkpoints` (and the last epoch).
+pub fn train(variant: &Variant, epochs: u64, checkpoints: &[u64], fraction: f64) -> TrainingResult {
+    let options = TrainOptions {
+        num_epochs: Some(epochs),
+        checkpoint_epochs: Some(checkpoints.to_vec()),
+        training_fraction: Some(fraction),
+        ..Default::default()
+    };
+    variant
+        .train(
+            &options,
+            &tdw_core::default_device(),
+            &mut tdw_core::NoProgress,
+        )
+        .expect("training runs")
 }
 
 /// The canonical reference variant written by MIScope (see build.rs for how it is found).

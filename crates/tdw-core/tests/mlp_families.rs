@@ -5,7 +5,7 @@
 //! `scripts/python-peer/check_mlp_families.py`.
 
 use tdw_core::analysis::{AnalysisRun, AnalyzerRegistry, ArtifactLoader};
-use tdw_core::{FamilyRegistry, ParamValue, TrainOptions};
+use tdw_core::{FamilyRegistry, ParamValue};
 
 use crate::common;
 
@@ -16,19 +16,7 @@ fn train_analyze_and_draw(family: &str, expect_weights: &[&str]) {
         .collect();
     let variant = registry.create_variant(family, params).unwrap();
     assert_eq!(variant.name(), format!("{family}_p11_seed999_dseed598"));
-    let options = TrainOptions {
-        num_epochs: Some(120),
-        checkpoint_epochs: Some(vec![0, 60]),
-        training_fraction: Some(0.75),
-        ..Default::default()
-    };
-    let run = variant
-        .train(
-            &options,
-            &tdw_core::default_device(),
-            &mut tdw_core::NoProgress,
-        )
-        .unwrap();
+    let run = common::train(&variant, 120, &[0, 60], 0.75);
     assert_eq!(run.checkpoint_epochs, vec![0, 60, 119]);
     assert!(
         run.final_train_loss < run.train_losses[0],

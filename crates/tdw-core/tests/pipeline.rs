@@ -7,7 +7,7 @@ use indexmap::IndexMap;
 use tdw_core::analysis::{
     AnalysisEvent, AnalysisRun, AnalyzerRegistry, Array, ArtifactLoader, npz,
 };
-use tdw_core::{Error, ParamValue, TrainOptions, Variant, VariantState};
+use tdw_core::{Error, ParamValue, Variant, VariantState};
 
 use crate::common;
 
@@ -24,19 +24,7 @@ fn trained() -> (Variant, tempfile::TempDir) {
     let variant = registry
         .create_variant("modulo_addition_1layer", params)
         .unwrap();
-    let options = TrainOptions {
-        num_epochs: Some(40),
-        checkpoint_epochs: Some(vec![0, 10, 20, 30]),
-        training_fraction: Some(0.5),
-        ..Default::default()
-    };
-    variant
-        .train(
-            &options,
-            &tdw_core::default_device(),
-            &mut tdw_core::NoProgress,
-        )
-        .unwrap();
+    common::train(&variant, 40, &[0, 10, 20, 30], 0.5);
     (variant, results)
 }
 

@@ -10,9 +10,10 @@ use tdw_core::families::ModuloAddition1Layer;
 use tdw_core::model::state::StateDict;
 use tdw_core::train::TrainingConfig;
 use tdw_core::{
-    Dataset, FamilyRegistry, FamilySpec, ModelFamily, ParamValue, Params, Split, TrainOptions,
-    TransformerConfig,
+    Dataset, FamilyRegistry, FamilySpec, ModelFamily, ParamValue, Params, Split, TransformerConfig,
 };
+
+use crate::common;
 
 // --- family ---
 const FAMILY_JSON: &str = r#"{
@@ -101,19 +102,7 @@ fn a_family_defined_in_a_test_trains_analyzes_and_draws_with_no_other_change() {
         .create_variant("modulo_subtraction_1layer", params)
         .unwrap();
     assert_eq!(variant.name(), "modulo_subtraction_1layer_p13_seed1_dseed2");
-    let options = TrainOptions {
-        num_epochs: Some(300),
-        checkpoint_epochs: Some(vec![0, 100, 200]),
-        training_fraction: Some(0.5),
-        ..Default::default()
-    };
-    let run = variant
-        .train(
-            &options,
-            &tdw_core::default_device(),
-            &mut tdw_core::NoProgress,
-        )
-        .unwrap();
+    let run = common::train(&variant, 300, &[0, 100, 200], 0.5);
     assert_eq!(run.checkpoint_epochs, vec![0, 100, 200, 299]);
     assert!(
         run.final_train_loss < 0.1 * run.train_losses[0],
