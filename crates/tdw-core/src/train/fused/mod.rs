@@ -171,14 +171,15 @@ impl FusedTrainer {
 
     /// The tables of the current weights, built or brought up to date; callers put them back.
     fn current_tables(&mut self) -> Tables {
-        let w = Weights::from_state(&self.state, &self.dims).expect("sizes checked in new");
+        let weights =
+            || Weights::from_state(&self.state, &self.dims).expect("sizes checked in new");
         let tables = match self.tables.take() {
             Some(tables) if self.fresh => tables,
             Some(mut stale) => {
-                stale.rebuild(&self.dims, &w);
+                stale.rebuild(&self.dims, &weights());
                 stale
             }
-            None => Tables::build(&self.dims, &w, &self.read),
+            None => Tables::build(&self.dims, &weights(), &self.read),
         };
         self.fresh = true;
         tables
@@ -199,15 +200,17 @@ impl FusedTrainer {
     /// Mean loss on the training (`train`) or the test rows at the current weights; keeps the
     /// tables for the next step, which uses the same weights.
     fn mean_loss(&mut self, train: bool) -> f64 {
-        let tables = self.current_tables();
-        let (rows, acts) = if train {
-            (&self.train, &mut self.train_acts)
-        } else {
-            (&self.test, &mut self.test_acts)
-        };
-        let loss = rows::forward(&self.dims, &tables, rows, acts, false);
-        self.tables = Some(tables);
-        loss
+        on_worker(|| {
+            let tables = self.current_tables();
+            let (rows, acts) = if train {
+                (&self.train, &mut self.train_acts)
+            } else {
+                (&self.test, &mut self.test_acts)
+            };
+            let loss = rows::forward(&self.dims, &tables, rows, acts, false);
+            self.tables = Some(tables);
+            loss
+        })
     }
 
     /// One full-batch AdamW step; returns the training loss before it.
@@ -224,7 +227,7 @@ impl FusedTrainer {
 
     /// Mean loss on the test rows under the current weights.
     pub fn test_loss(&mut self) -> f64 {
-        on_worker(|| self.mean_loss(false))
+        self.mean_loss(false)
     }
 
     /// Mean loss on the training rows under the current weights, without a step.
