@@ -4,6 +4,7 @@
 pub mod analyzer;
 pub mod artifact;
 pub mod bundle;
+pub mod deflate;
 pub mod fourier;
 pub mod freshness;
 pub mod grid_forward;
@@ -13,6 +14,7 @@ pub mod npz;
 pub mod registry;
 pub mod run;
 pub mod summary;
+pub mod zip_writer;
 
 pub use analyzer::{
     AnalysisContext, Analyzer, AnalyzerError, CrossEpochAnalyzer, SecondaryAnalyzer,

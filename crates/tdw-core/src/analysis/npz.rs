@@ -12,12 +12,9 @@ use std::path::Path;
 use ndarray::{ArrayD, IxDyn, ShapeBuilder};
 
 use crate::analysis::artifact::{Array, Artifact, DType};
+use crate::analysis::zip_writer::ZipWriter;
 use crate::atomic_file;
 use crate::error::{Error, Result};
-
-/// DEFLATE level for written artifacts. numpy uses zlib's default (6); level 1 writes the large
-/// activation artifacts several times faster for ~10% more bytes, and numpy reads either.
-const COMPRESSION_LEVEL: i64 = 1;
 
 fn npz_error(path: &Path, key: Option<&str>, reason: impl Into<String>) -> Error {
     Error::Npz {
@@ -196,19 +193,14 @@ fn header_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
     Some(rest[..end].trim())
 }
 
-/// Streams an artifact as an `.npz` (zip) archive into `out`.
-fn write_npz<W: Write + std::io::Seek>(artifact: &Artifact, out: W) -> std::io::Result<W> {
-    let mut zip = zip::ZipWriter::new(out);
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .compression_level(Some(COMPRESSION_LEVEL))
-        .large_file(true)
-        .last_modified_time(zip::DateTime::default());
+/// Streams an artifact as an `.npz` (zip) archive into `out`, each member compressed by
+/// [`deflate`](super::deflate) as it is written.
+fn write_npz<W: Write>(artifact: &Artifact, out: W) -> std::io::Result<W> {
+    let mut zip = ZipWriter::new(out);
     for (key, array) in artifact.iter() {
-        zip.start_file(format!("{key}.npy"), options)?;
-        write_npy(array, &mut zip)?;
+        zip.member(&format!("{key}.npy"), |member| write_npy(array, member))?;
     }
-    Ok(zip.finish()?)
+    zip.finish()
 }
 
 /// Serialises an artifact as an `.npz` in memory.
