@@ -10,8 +10,9 @@
 //! as many table rows. What remains dense per row is `ReLU(pre)·(W_out·W_U)`, done by `gemm`
 //! per block of rows on all cores ([`rows`]). The backward pass mirrors it: the block products'
 //! gradients, then each row's gradient scattered onto the table rows it read, then the tables'
-//! gradients carried to the weights by small products. At p = 113 this executes 2.99 GFLOP an
-//! epoch, 2.1x fewer than the dense MLP and unembedding over every row (6.14).
+//! gradients carried to the weights by small products. A position whose token never changes ("="
+//! in modular addition) is folded into the own rows (see [`tables`]). At p = 113 this executes
+//! 2.90 GFLOP an epoch, 2.1x fewer than the dense MLP and unembedding over every row (6.14).
 //!
 //! The losses are f64 (log-softmax of f32 logits in f64), as MIScope's. The gradients agree with
 //! burn's autodiff to f32 rounding (`tests/engines.rs`), and the 300-epoch fidelity check
@@ -272,12 +273,17 @@ impl FusedTrainer {
         let table_rows = own * d * (m + o) + keys * h * dh * (m + o);
         let tables =
             v * d * h * dh + 2 * p * v * d * h * dh + scores + write_out + table_rows + m * d * o;
-        // Per row forward: the gathered pre-activation and direct logits (own row included),
-        // the block product.
-        let forward_row = (h * p + 1) * (m + o) + m * o;
+        // Per row forward: the gathered pre-activation and direct logits (own row included; a
+        // constant position folded into it is not read), the block product.
+        let read = if self.read.constant.is_some() {
+            p - 1
+        } else {
+            p
+        };
+        let forward_row = (h * read + 1) * (m + o) + m * o;
         // Per train row backward: dpre and the W_out·W_U gradient, the dots into the pattern,
         // the scatter onto the table rows.
-        let backward_row = 2 * m * o + h * p * (m + o) + (h * p + 1) * (m + o);
+        let backward_row = 2 * m * o + h * read * (m + o) + (h * p + 1) * (m + o);
         // Tables backward: the scores to the keys and queries, the table rows back (input and
         // weight gradients), the write-outs to W_O, W_in and W_U, W_out·W_U to W_out and W_U,
         // then the key, value and query projections as in the forward.

@@ -14,10 +14,17 @@
 //!   through `W_O[h]·W_in` and through `W_O[h]·W_U` (d_head-wide products: the write-out is
 //!   folded into the read-in once per step instead of being 128 wide on every row).
 //!
-//! A row's pre-activation and direct logits are then weighted sums of 13 table rows instead of
+//! A row's pre-activation and direct logits are then weighted sums of table rows instead of
 //! 128×512 and 128×113 products, and the only dense work left per row is
 //! `ReLU(pre)·(W_out·W_U)`. Only the table rows some row reads are computed ([`Reads`]): at
 //! p = 113, 909 of the 1,482.
+//!
+//! Where every row has the same token at some position ("=" in modular addition), that
+//! position's terms are folded away: a head's attention weights sum to one, so its weighted sum
+//! is `T_c + Σ_{j≠c} w_j·(T_j − T_c)` with `T_c` the constant position's row. The tables then
+//! hold `T_j − T_c` in the other positions' rows and add `Σ_h T_c` to the own rows, and a row
+//! reads `1 + n_heads · (n_ctx − 1)` = 9 rows instead of 13 (the constant rows keep `T_c`, which
+//! the backward pass needs).
 //!
 //! The attention scores are a table as well: a score is the last token's query against one
 //! (position, token)'s key, so with few distinct last tokens (one, "=", in modular addition)
@@ -40,6 +47,9 @@ pub struct Reads {
     /// Runs of the (position, token) keys present, `j · d_vocab + t` (sorted, disjoint): their
     /// `n_heads` rows are read.
     pub keys: Vec<Range<usize>>,
+    /// The (position, token) that every row has, if any (the last such position): "=" in
+    /// modular addition. Its terms are folded into the own rows ([`Tables`]).
+    pub constant: Option<(usize, usize)>,
 }
 
 impl Reads {
@@ -151,6 +161,28 @@ fn head_rows_mut<'a>(
 ) -> ViewMut<'a> {
     let first = dims.head_row(0, keys.start, head) * width;
     ViewMut::strided(&mut table[first..], keys.len(), width, dims.h * width)
+}
+
+/// Folds the constant key's rows `T_c` (one per head) of a stacked `table` into the rest: `Σ_h
+/// T_c` onto every own row read, `− T_c` from every other position's rows of that head (see the
+/// module docs). The constant rows themselves are left as they are.
+fn fold(table: &mut [f32], dims: &Dims, read: &Reads, (j, c): (usize, usize), width: usize) {
+    let first = dims.head_row(j, c, 0) * width;
+    let constant = table[first..first + dims.h * width].to_vec();
+    for &t in &read.queries {
+        for row in constant.chunks(width) {
+            axpy(1.0, row, &mut table[t * width..(t + 1) * width]);
+        }
+    }
+    for key in read.keys.iter().flat_map(|keys| keys.clone()) {
+        if key / dims.v == j {
+            continue;
+        }
+        for (head, row) in constant.chunks(width).enumerate() {
+            let at = dims.head_row(key / dims.v, key % dims.v, head) * width;
+            axpy(-1.0, row, &mut table[at..at + width]);
+        }
+    }
 }
 
 /// A per-head projection `[n_heads, d_model, d_head]` as one `[d_model, n_heads · d_head]`
@@ -337,12 +369,21 @@ impl Tables {
                 matmul(into_logit, x, View::new(o_u, dh, o), false);
             }
         }
+        if let Some(constant) = read.constant {
+            fold(pre, dims, read, constant, m);
+            fold(logit, dims, read, constant, o);
+        }
         matmul(
             ViewMut::new(w_ou, m, o),
             View::new(w.w_out, m, d),
             View::new(w.w_u, d, o),
             false,
         );
+    }
+
+    /// The key every row has, if any: its terms are folded into the own rows.
+    pub fn constant(&self) -> Option<(usize, usize)> {
+        self.read.constant
     }
 
     /// Distinct last tokens, each a slot of `scores`.
