@@ -35,8 +35,10 @@ use std::ops::Range;
 
 use super::Dims;
 use super::params::{Grads, Weights};
+use rayon::prelude::*;
+
 use super::simd::{axpy, dot};
-use crate::linalg::{View, ViewMut, matmul};
+use crate::linalg::{View, ViewMut, matmul_here};
 
 /// What the data reads of the tables, fixed by the train and test rows.
 #[derive(Debug, Clone)]
@@ -121,8 +123,8 @@ pub struct TableGrads {
     pub pre: Vec<f32>,
     /// dLoss/d`logit` table rows: `[N, d_vocab_out]`.
     pub logit: Vec<f32>,
-    /// dLoss/d`w_ou` (`Σ_rows ReLU(pre)ᵀ·dlogits`): `[d_mlp, d_vocab_out]`.
-    pub w_ou: Vec<f32>,
+    /// dLoss/d`w_ou`, transposed (`Σ_rows dlogitsᵀ·ReLU(pre)`): `[d_vocab_out, d_mlp]`.
+    pub w_ou_t: Vec<f32>,
     /// dLoss/d`scores`, laid out as the scores.
     pub scores: Vec<f32>,
 }
@@ -133,10 +135,18 @@ impl TableGrads {
         TableGrads {
             pre: vec![0.0; n * dims.m],
             logit: vec![0.0; n * dims.o],
-            w_ou: vec![0.0; dims.m * dims.o],
+            w_ou_t: vec![0.0; dims.o * dims.m],
             scores: vec![0.0; dims.p * dims.v * read.queries.len() * dims.h],
         }
     }
+}
+
+/// What the own rows pass back: the last position's residual gradient `[d_vocab, d_model]`,
+/// and their terms of W_in's and W_U's.
+struct OwnBack {
+    d_last: Vec<f32>,
+    w_in: Vec<f32>,
+    w_u: Vec<f32>,
 }
 
 /// One head's stacked rows for a run of keys: `[keys, width]` with a row stride of
@@ -150,17 +160,6 @@ fn head_rows<'a>(
 ) -> View<'a> {
     let first = dims.head_row(0, keys.start, head) * width;
     View::strided(&table[first..], keys.len(), width, dims.h * width)
-}
-
-fn head_rows_mut<'a>(
-    table: &'a mut [f32],
-    dims: &Dims,
-    keys: &Range<usize>,
-    head: usize,
-    width: usize,
-) -> ViewMut<'a> {
-    let first = dims.head_row(0, keys.start, head) * width;
-    ViewMut::strided(&mut table[first..], keys.len(), width, dims.h * width)
 }
 
 /// Folds the constant key's rows `T_c` (one per head) of a stacked `table` into the rest: `Σ_h
@@ -183,6 +182,20 @@ fn fold(table: &mut [f32], dims: &Dims, read: &Reads, (j, c): (usize, usize), wi
             axpy(-1.0, row, &mut table[at..at + width]);
         }
     }
+}
+
+/// Disjoint mutable pieces of `table` at `stretches` (sorted, non-overlapping).
+fn carve<'a>(mut table: &'a mut [f32], stretches: &[Range<usize>]) -> Vec<&'a mut [f32]> {
+    let mut pieces = Vec::with_capacity(stretches.len());
+    let mut at = 0;
+    for stretch in stretches {
+        let (_, rest) = std::mem::take(&mut table).split_at_mut(stretch.start - at);
+        let (piece, rest) = rest.split_at_mut(stretch.len());
+        pieces.push(piece);
+        table = rest;
+        at = stretch.end;
+    }
+    pieces
 }
 
 /// A per-head projection `[n_heads, d_model, d_head]` as one `[d_model, n_heads · d_head]`
@@ -285,7 +298,7 @@ impl Tables {
         let project = |out: &mut [f32], x: &[f32], weight: &[f32], bias: &[f32]| {
             let rows = x.len() / d;
             let weight = side_by_side(weight, dims);
-            matmul(
+            matmul_here(
                 ViewMut::new(out, rows, hd),
                 View::new(x, rows, d),
                 View::new(&weight, d, hd),
@@ -297,9 +310,30 @@ impl Tables {
                 }
             }
         };
-        project(q, last, w.w_q, w.b_q);
-        project(k, resid, w.w_k, w.b_k);
-        project(values, resid, w.w_v, w.b_v);
+        // Independent products side by side, each on one thread (see `backward`).
+        let w_o = View::new(w.w_o, hd, d);
+        rayon::join(
+            || {
+                rayon::join(
+                    || project(q, last, w.w_q, w.b_q),
+                    || project(k, resid, w.w_k, w.b_k),
+                )
+            },
+            || {
+                rayon::join(
+                    || project(values, resid, w.w_v, w.b_v),
+                    || {
+                        // W_O is [n_heads · d_head, d_model]: every head's write-out read in
+                        // at once; and the MLP's write-out seen by the logits.
+                        let (w_in, w_u) = (View::new(w.w_in, d, m), View::new(w.w_u, d, o));
+                        matmul_here(ViewMut::new(o_in, hd, m), w_o, w_in, false);
+                        matmul_here(ViewMut::new(o_u, hd, o), w_o, w_u, false);
+                        let w_out = View::new(w.w_out, m, d);
+                        matmul_here(ViewMut::new(w_ou, m, o), w_out, w_u, false);
+                    },
+                )
+            },
+        );
         let inv_scale = 1.0 / (dh as f32).sqrt();
         let mut score = scores.iter_mut();
         for key in 0..pv {
@@ -317,19 +351,10 @@ impl Tables {
                 *o = x + b;
             }
         }
-        // W_O is [n_heads · d_head, d_model]: every head's write-out read in at once.
-        let w_o = View::new(w.w_o, hd, d);
-        matmul(
-            ViewMut::new(o_in, hd, m),
-            w_o,
-            View::new(w.w_in, d, m),
-            false,
-        );
-        matmul(ViewMut::new(o_u, hd, o), w_o, View::new(w.w_u, d, o), false);
 
         // The constant terms ride on the own rows, which every data row reads exactly once.
         let mut out_bias = w.b_u.to_vec();
-        matmul(
+        matmul_here(
             ViewMut::new(&mut out_bias, 1, o),
             View::new(w.b_out, 1, d),
             View::new(w.w_u, d, o),
@@ -339,7 +364,7 @@ impl Tables {
         let through = |into: &mut [f32], x: &[f32], weight: &[f32], bias: &[f32]| {
             let (len, width) = (x.len() / d, bias.len());
             let (x, weight) = (View::new(x, len, d), View::new(weight, d, width));
-            matmul(ViewMut::new(into, len, width), x, weight, false);
+            matmul_here(ViewMut::new(into, len, width), x, weight, false);
             for row in into.chunks_mut(width) {
                 for (v, b) in row.iter_mut().zip(bias) {
                     *v += b;
@@ -356,29 +381,44 @@ impl Tables {
                 &out_bias,
             );
         }
-        for keys in &read.keys {
-            for head in 0..h {
-                let x = View::strided(&values[keys.start * hd + head * dh..], keys.len(), dh, hd);
-                let (o_in, o_u) = (
-                    &o_in[head * dh * m..][..dh * m],
-                    &o_u[head * dh * o..][..dh * o],
-                );
-                let into_pre = head_rows_mut(pre, dims, keys, head, m);
-                matmul(into_pre, x, View::new(o_in, dh, m), false);
-                let into_logit = head_rows_mut(logit, dims, keys, head, o);
-                matmul(into_logit, x, View::new(o_u, dh, o), false);
-            }
-        }
+        // The head rows, in pieces of up to 32 keys (each piece's rows of all heads are one
+        // stretch of the stacked tables) side by side.
+        let pieces: Vec<Range<usize>> = read
+            .keys
+            .iter()
+            .flat_map(|keys| keys.clone().step_by(32).map(|s| s..(s + 32).min(keys.end)))
+            .collect();
+        let stretches = |width: usize| {
+            pieces
+                .iter()
+                .map(|keys| {
+                    dims.head_row(0, keys.start, 0) * width..dims.head_row(0, keys.end, 0) * width
+                })
+                .collect::<Vec<_>>()
+        };
+        let (pre_pieces, logit_pieces) = (carve(pre, &stretches(m)), carve(logit, &stretches(o)));
+        pieces
+            .par_iter()
+            .zip(pre_pieces)
+            .zip(logit_pieces)
+            .for_each(|((keys, pre), logit)| {
+                for head in 0..h {
+                    let len = keys.len();
+                    let x = View::strided(&values[keys.start * hd + head * dh..], len, dh, hd);
+                    let (o_in, o_u) = (
+                        View::new(&o_in[head * dh * m..][..dh * m], dh, m),
+                        View::new(&o_u[head * dh * o..][..dh * o], dh, o),
+                    );
+                    let into_pre = ViewMut::strided(&mut pre[head * m..], len, m, h * m);
+                    matmul_here(into_pre, x, o_in, false);
+                    let into_logit = ViewMut::strided(&mut logit[head * o..], len, o, h * o);
+                    matmul_here(into_logit, x, o_u, false);
+                }
+            });
         if let Some(constant) = read.constant {
             fold(pre, dims, read, constant, m);
             fold(logit, dims, read, constant, o);
         }
-        matmul(
-            ViewMut::new(w_ou, m, o),
-            View::new(w.w_out, m, d),
-            View::new(w.w_u, d, o),
-            false,
-        );
     }
 
     /// The key every row has, if any: its terms are folded into the own rows.
@@ -392,6 +432,11 @@ impl Tables {
     }
 
     /// Carries the tables' gradients back to every trainable weight.
+    ///
+    /// The work is ~40 small products (the largest 342×625×32). Split across threads each ran
+    /// slower than on one, so each runs on one thread and independent ones run side by side:
+    /// first the own rows, the heads' rows (one task per head), the scores and `W_out·W_U`;
+    /// then the write-outs and the three projections.
     pub fn backward(&self, dims: &Dims, w: &Weights<'_>, dt: &TableGrads, grads: &mut Grads) {
         let Dims {
             v,
@@ -403,166 +448,191 @@ impl Tables {
             m,
         } = *dims;
         let hd = h * dh;
-        let pv = p * v;
         let last = (p - 1) * v * d;
+        let Grads {
+            w_e,
+            w_pos,
+            w_q,
+            w_o: grad_w_o,
+            w_k,
+            w_v,
+            w_in: grad_w_in,
+            w_out: grad_w_out,
+            w_u: grad_w_u,
+        } = grads;
 
-        // Own rows: pre = own·W_in (+ b_in), logit = own·W_U (+ b_out·W_U + b_U), and
-        // own = R_L + b_O, so their input gradient is the last position's dR.
-        let mut d_resid = vec![0.0; pv * d];
-        grads.w_in.fill(0.0);
-        grads.w_u.fill(0.0);
+        let ((own, (d_values, d_o_in, d_o_u)), ((d_q, d_k), w_ou_u)) = rayon::join(
+            || rayon::join(|| self.own_back(dims, w, dt), || self.heads_back(dims, dt)),
+            || {
+                rayon::join(
+                    || self.scores_back(dims, dt),
+                    || {
+                        // w_ou = W_out·W_U.
+                        let d_w_ou = View::new(&dt.w_ou_t, o, m).t();
+                        let (w_out, w_u) = (View::new(w.w_out, m, d), View::new(w.w_u, d, o));
+                        let mut into_u = vec![0.0; d * o];
+                        matmul_here(ViewMut::new(&mut into_u, d, o), w_out.t(), d_w_ou, false);
+                        matmul_here(ViewMut::new(grad_w_out, m, d), d_w_ou, w_u.t(), false);
+                        into_u
+                    },
+                )
+            },
+        );
+
+        let write_outs = || {
+            // o_in = W_O·W_in and o_u = W_O·W_U, all heads at once; the own rows' W_in and
+            // W_U terms, W_out·W_U's, and b_out·W_U's, which reached every row once through
+            // the own rows.
+            let (d_o_in, d_o_u) = (View::new(&d_o_in, hd, m), View::new(&d_o_u, hd, o));
+            let w_o = View::new(w.w_o, hd, d);
+            let (w_in, w_u) = (View::new(w.w_in, d, m), View::new(w.w_u, d, o));
+            matmul_here(ViewMut::new(grad_w_o, hd, d), d_o_in, w_in.t(), false);
+            matmul_here(ViewMut::new(grad_w_o, hd, d), d_o_u, w_u.t(), true);
+            grad_w_in.copy_from_slice(&own.w_in);
+            matmul_here(ViewMut::new(grad_w_in, d, m), w_o.t(), d_o_in, true);
+            grad_w_u.copy_from_slice(&own.w_u);
+            axpy(1.0, &w_ou_u, grad_w_u);
+            matmul_here(ViewMut::new(grad_w_u, d, o), w_o.t(), d_o_u, true);
+            let mut d_out_bias = vec![0.0; o];
+            for row in dt.logit[..v * o].chunks(o) {
+                axpy(1.0, row, &mut d_out_bias);
+            }
+            matmul_here(
+                ViewMut::new(grad_w_u, d, o),
+                View::new(w.b_out, d, 1),
+                View::new(&d_out_bias, 1, o),
+                true,
+            );
+        };
+        // Projections x·W[h] + b[h] of the residual tables: values and keys over all
+        // positions, the query over the last one; each returns its input gradient.
+        let project_back = |x: &[f32], d_out: &[f32], weight: &[f32], d_weight: &mut [f32]| {
+            let rows = x.len() / d;
+            let d_out = View::new(d_out, rows, hd);
+            let mut d_side = vec![0.0; d * hd];
+            let x = View::new(x, rows, d);
+            matmul_here(ViewMut::new(&mut d_side, d, hd), x.t(), d_out, false);
+            stack_heads(&d_side, d_weight, dims);
+            let weight = side_by_side(weight, dims);
+            let mut d_x = vec![0.0; rows * d];
+            let weight = View::new(&weight, d, hd);
+            matmul_here(ViewMut::new(&mut d_x, rows, d), d_out, weight.t(), false);
+            d_x
+        };
+        let ((_, d_from_values), (d_from_keys, d_from_query)) = rayon::join(
+            || {
+                rayon::join(write_outs, || {
+                    project_back(&self.resid, &d_values, w.w_v, w_v)
+                })
+            },
+            || {
+                rayon::join(
+                    || project_back(&self.resid, &d_k, w.w_k, w_k),
+                    || project_back(&self.resid[last..], &d_q, w.w_q, w_q),
+                )
+            },
+        );
+
+        // R_j[t] = W_E[t] + W_pos[j]: the residual gradient is the values', the keys', and at
+        // the last position the query's and the own rows'.
+        let mut d_resid = d_from_values;
+        axpy(1.0, &d_from_keys, &mut d_resid);
+        axpy(1.0, &d_from_query, &mut d_resid[last..]);
+        axpy(1.0, &own.d_last, &mut d_resid[last..]);
+        w_e.fill(0.0);
+        w_pos.fill(0.0);
+        for j in 0..p {
+            for t in 0..v {
+                let row = &d_resid[(j * v + t) * d..][..d];
+                axpy(1.0, row, &mut w_e[t * d..(t + 1) * d]);
+                axpy(1.0, row, &mut w_pos[j * d..(j + 1) * d]);
+            }
+        }
+    }
+
+    /// The own rows' gradients: pre = own·W_in (+ b_in), logit = own·W_U (+ b_out·W_U + b_U),
+    /// and own = R_L + b_O, so their input gradient is the last position's dR.
+    fn own_back(&self, dims: &Dims, w: &Weights<'_>, dt: &TableGrads) -> OwnBack {
+        let Dims { v, o, d, m, .. } = *dims;
+        let mut out = OwnBack {
+            d_last: vec![0.0; v * d],
+            w_in: vec![0.0; d * m],
+            w_u: vec![0.0; d * o],
+        };
         for rows in self.read.own_runs() {
             let len = rows.len();
             let x = View::new(&self.own[rows.start * d..rows.end * d], len, d);
             let d_pre = View::new(&dt.pre[rows.start * m..rows.end * m], len, m);
             let d_logit = View::new(&dt.logit[rows.start * o..rows.end * o], len, o);
-            let d_x = &mut d_resid[last + rows.start * d..last + rows.end * d];
-            matmul(
-                ViewMut::new(d_x, len, d),
-                d_pre,
-                View::new(w.w_in, d, m).t(),
-                true,
-            );
-            matmul(
-                ViewMut::new(d_x, len, d),
-                d_logit,
-                View::new(w.w_u, d, o).t(),
-                true,
-            );
-            matmul(ViewMut::new(&mut grads.w_in, d, m), x.t(), d_pre, true);
-            matmul(ViewMut::new(&mut grads.w_u, d, o), x.t(), d_logit, true);
+            let d_x = &mut out.d_last[rows.start * d..rows.end * d];
+            let (w_in, w_u) = (View::new(w.w_in, d, m), View::new(w.w_u, d, o));
+            matmul_here(ViewMut::new(d_x, len, d), d_pre, w_in.t(), true);
+            matmul_here(ViewMut::new(d_x, len, d), d_logit, w_u.t(), true);
+            matmul_here(ViewMut::new(&mut out.w_in, d, m), x.t(), d_pre, true);
+            matmul_here(ViewMut::new(&mut out.w_u, d, o), x.t(), d_logit, true);
         }
+        out
+    }
 
-        // Head rows: pre = V_h·(W_O[h]·W_in), logit = V_h·(W_O[h]·W_U).
-        let mut d_values = vec![0.0; pv * hd];
+    /// The head rows' gradients, pre = V_h·(W_O[h]·W_in) and logit = V_h·(W_O[h]·W_U), one
+    /// task per head: the values' gradients `[n_ctx · d_vocab, n_heads · d_head]` and the
+    /// write-outs' (`o_in`, `o_u` layouts).
+    fn heads_back(&self, dims: &Dims, dt: &TableGrads) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        let Dims {
+            v, o, p, h, dh, m, ..
+        } = *dims;
+        let (hd, pv) = (h * dh, p * v);
         let mut d_o_in = vec![0.0; hd * m];
         let mut d_o_u = vec![0.0; hd * o];
-        for keys in &self.read.keys {
-            for head in 0..h {
-                let len = keys.len();
-                let x = View::strided(&self.v[keys.start * hd + head * dh..], len, dh, hd);
-                let d_pre = head_rows(&dt.pre, dims, keys, head, m);
-                let d_logit = head_rows(&dt.logit, dims, keys, head, o);
+        let per_head: Vec<Vec<f32>> = d_o_in
+            .par_chunks_mut(dh * m)
+            .zip(d_o_u.par_chunks_mut(dh * o))
+            .enumerate()
+            .map(|(head, (d_o_in, d_o_u))| {
                 let (o_in, o_u) = (
                     View::new(&self.o_in[head * dh * m..][..dh * m], dh, m),
                     View::new(&self.o_u[head * dh * o..][..dh * o], dh, o),
                 );
-                let d_x = &mut d_values[keys.start * hd + head * dh..];
-                matmul(ViewMut::strided(d_x, len, dh, hd), d_pre, o_in.t(), false);
-                matmul(ViewMut::strided(d_x, len, dh, hd), d_logit, o_u.t(), true);
-                let d_o_in = &mut d_o_in[head * dh * m..][..dh * m];
-                matmul(ViewMut::new(d_o_in, dh, m), x.t(), d_pre, true);
-                let d_o_u = &mut d_o_u[head * dh * o..][..dh * o];
-                matmul(ViewMut::new(d_o_u, dh, o), x.t(), d_logit, true);
+                let mut d_values = vec![0.0; pv * dh];
+                for keys in &self.read.keys {
+                    let len = keys.len();
+                    let x = View::strided(&self.v[keys.start * hd + head * dh..], len, dh, hd);
+                    let d_pre = head_rows(&dt.pre, dims, keys, head, m);
+                    let d_logit = head_rows(&dt.logit, dims, keys, head, o);
+                    let d_x = &mut d_values[keys.start * dh..keys.end * dh];
+                    matmul_here(ViewMut::new(d_x, len, dh), d_pre, o_in.t(), false);
+                    matmul_here(ViewMut::new(d_x, len, dh), d_logit, o_u.t(), true);
+                    matmul_here(ViewMut::new(d_o_in, dh, m), x.t(), d_pre, true);
+                    matmul_here(ViewMut::new(d_o_u, dh, o), x.t(), d_logit, true);
+                }
+                d_values
+            })
+            .collect();
+        let mut d_values = vec![0.0; pv * hd];
+        for (head, part) in per_head.iter().enumerate() {
+            for (row, from) in d_values.chunks_mut(hd).zip(part.chunks(dh)) {
+                row[head * dh..(head + 1) * dh].copy_from_slice(from);
             }
         }
-        // o_in = W_O·W_in and o_u = W_O·W_U, all heads at once.
-        let (d_o_in, d_o_u) = (View::new(&d_o_in, hd, m), View::new(&d_o_u, hd, o));
-        let w_o = View::new(w.w_o, hd, d);
-        let (w_in, w_u) = (View::new(w.w_in, d, m), View::new(w.w_u, d, o));
-        matmul(ViewMut::new(&mut grads.w_o, hd, d), d_o_in, w_in.t(), false);
-        matmul(ViewMut::new(&mut grads.w_o, hd, d), d_o_u, w_u.t(), true);
-        matmul(ViewMut::new(&mut grads.w_in, d, m), w_o.t(), d_o_in, true);
-        matmul(ViewMut::new(&mut grads.w_u, d, o), w_o.t(), d_o_u, true);
+        (d_values, d_o_in, d_o_u)
+    }
 
-        // w_ou = W_out·W_U.
-        let d_w_ou = View::new(&dt.w_ou, m, o);
-        matmul(
-            ViewMut::new(&mut grads.w_u, d, o),
-            View::new(w.w_out, m, d).t(),
-            d_w_ou,
-            true,
-        );
-        matmul(
-            ViewMut::new(&mut grads.w_out, m, d),
-            d_w_ou,
-            View::new(w.w_u, d, o).t(),
-            false,
-        );
-        // b_out·W_U reached every row once, through the own rows.
-        let mut d_out_bias = vec![0.0; o];
-        for row in dt.logit[..v * o].chunks(o) {
-            for (s, g) in d_out_bias.iter_mut().zip(row) {
-                *s += g;
-            }
-        }
-        matmul(
-            ViewMut::new(&mut grads.w_u, d, o),
-            View::new(w.b_out, d, 1),
-            View::new(&d_out_bias, 1, o),
-            true,
-        );
-
-        // Projections x·W[h] + b[h] of the residual tables: keys and values over all positions,
-        // the query over the last one.
-        let project_back = |x: &[f32],
-                            rows: usize,
-                            d_out: &[f32],
-                            weight: &[f32],
-                            d_weight: &mut [f32],
-                            d_x: &mut [f32]| {
-            let d_out = View::new(d_out, rows, hd);
-            let mut d_side = vec![0.0; d * hd];
-            matmul(
-                ViewMut::new(&mut d_side, d, hd),
-                View::new(x, rows, d).t(),
-                d_out,
-                false,
-            );
-            stack_heads(&d_side, d_weight, dims);
-            let weight = side_by_side(weight, dims);
-            matmul(
-                ViewMut::new(d_x, rows, d),
-                d_out,
-                View::new(&weight, d, hd).t(),
-                true,
-            );
-        };
-        project_back(
-            &self.resid,
-            pv,
-            &d_values,
-            w.w_v,
-            &mut grads.w_v,
-            &mut d_resid,
-        );
-        // scores = q·k/√d_head (the scale is in dt.scores): to the keys and the queries.
+    /// scores = q·k/√d_head (the scale is in dt.scores): the queries' and the keys' gradients.
+    fn scores_back(&self, dims: &Dims, dt: &TableGrads) -> (Vec<f32>, Vec<f32>) {
+        let Dims { v, p, h, dh, .. } = *dims;
+        let (hd, pv) = (h * dh, p * v);
         let queries = &self.read.queries;
         let (mut d_q, mut d_k) = (vec![0.0; v * hd], vec![0.0; pv * hd]);
         for (key, g) in dt.scores.chunks(queries.len() * h).enumerate() {
-            for (g, (&tl, head)) in g.iter().zip(
-                queries
-                    .iter()
-                    .flat_map(|tl| (0..h).map(move |head| (tl, head))),
-            ) {
+            let pairs = queries
+                .iter()
+                .flat_map(|tl| (0..h).map(move |head| (tl, head)));
+            for (g, (&tl, head)) in g.iter().zip(pairs) {
                 let (qi, ki) = ((tl * h + head) * dh, (key * h + head) * dh);
                 axpy(*g, &self.q[qi..qi + dh], &mut d_k[ki..ki + dh]);
                 axpy(*g, &self.k[ki..ki + dh], &mut d_q[qi..qi + dh]);
             }
         }
-        project_back(&self.resid, pv, &d_k, w.w_k, &mut grads.w_k, &mut d_resid);
-        project_back(
-            &self.resid[last..],
-            v,
-            &d_q,
-            w.w_q,
-            &mut grads.w_q,
-            &mut d_resid[last..],
-        );
-
-        // R_j[t] = W_E[t] + W_pos[j].
-        grads.w_e.fill(0.0);
-        grads.w_pos.fill(0.0);
-        for j in 0..p {
-            for t in 0..v {
-                let row = &d_resid[(j * v + t) * d..][..d];
-                for (x, g) in grads.w_e[t * d..(t + 1) * d].iter_mut().zip(row) {
-                    *x += g;
-                }
-                for (x, g) in grads.w_pos[j * d..(j + 1) * d].iter_mut().zip(row) {
-                    *x += g;
-                }
-            }
-        }
+        (d_q, d_k)
     }
 }
