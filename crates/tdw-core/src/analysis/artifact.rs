@@ -1,10 +1,12 @@
 //! An analysis artifact: an ordered set of named n-d arrays, as one `.npz` file holds them.
 //!
-//! The dtypes are those MIScope writes (f16, f32, f64, i16, i32, i64, bool); key order is kept,
-//! because numpy keeps it and the reference files list keys in a documented order.
+//! The dtypes are those MIScope writes (f16, f32, f64, i16, i32, i64, bool, and complex128 for
+//! DMD's eigenvalues and modes); key order is kept, because numpy keeps it and the reference
+//! files list keys in a documented order.
 
 use indexmap::IndexMap;
 use ndarray::{ArrayD, IxDyn};
+use num_complex::Complex64;
 
 /// Element type of an array, with numpy's names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +18,7 @@ pub enum DType {
     I32,
     I64,
     Bool,
+    C128,
 }
 
 impl DType {
@@ -29,6 +32,7 @@ impl DType {
             DType::I32 => "int32",
             DType::I64 => "int64",
             DType::Bool => "bool",
+            DType::C128 => "complex128",
         }
     }
 
@@ -42,6 +46,7 @@ impl DType {
             DType::I32 => "<i4",
             DType::I64 => "<i8",
             DType::Bool => "|b1",
+            DType::C128 => "<c16",
         }
     }
 
@@ -55,6 +60,7 @@ impl DType {
             "<i4" => DType::I32,
             "<i8" => DType::I64,
             "|b1" | "<b1" | "b1" | "?" | "|?" => DType::Bool,
+            "<c16" => DType::C128,
             _ => return None,
         })
     }
@@ -66,6 +72,7 @@ impl DType {
             DType::F16 | DType::I16 => 2,
             DType::F32 | DType::I32 => 4,
             DType::F64 | DType::I64 => 8,
+            DType::C128 => 16,
         }
     }
 }
@@ -80,6 +87,7 @@ pub enum Array {
     I32(ArrayD<i32>),
     I64(ArrayD<i64>),
     Bool(ArrayD<bool>),
+    C128(ArrayD<Complex64>),
 }
 
 macro_rules! array_from {
@@ -109,6 +117,7 @@ impl Array {
             Array::I32(_) => DType::I32,
             Array::I64(_) => DType::I64,
             Array::Bool(_) => DType::Bool,
+            Array::C128(_) => DType::C128,
         }
     }
 
@@ -122,10 +131,12 @@ impl Array {
             Array::I32(a) => a.shape(),
             Array::I64(a) => a.shape(),
             Array::Bool(a) => a.shape(),
+            Array::C128(a) => a.shape(),
         }
     }
 
-    /// The values widened to f64 (bools as 0/1), in row-major order; for comparisons and charts.
+    /// The values widened to f64 (bools as 0/1, complex numbers as their real part, as numpy's
+    /// `astype(float)`), in row-major order; for comparisons and charts.
     pub fn to_f64(&self) -> ArrayD<f64> {
         match self {
             Array::F16(a) => a.mapv(|v| v.to_f64()),
@@ -135,11 +146,21 @@ impl Array {
             Array::I32(a) => a.mapv(f64::from),
             Array::I64(a) => a.mapv(|v| v as f64),
             Array::Bool(a) => a.mapv(|v| if v { 1.0 } else { 0.0 }),
+            Array::C128(a) => a.mapv(|v| v.re),
+        }
+    }
+
+    /// The values as complex numbers (real arrays with a zero imaginary part): numpy writes DMD
+    /// results as float64 when every eigenvalue is real, and complex128 otherwise.
+    pub fn to_complex(&self) -> ArrayD<Complex64> {
+        match self {
+            Array::C128(a) => a.clone(),
+            real => real.to_f64().mapv(|v| Complex64::new(v, 0.0)),
         }
     }
 }
 
-array_from!(half::f16 => F16, f32 => F32, f64 => F64, i16 => I16, i32 => I32, i64 => I64, bool => Bool);
+array_from!(half::f16 => F16, f32 => F32, f64 => F64, i16 => I16, i32 => I32, i64 => I64, bool => Bool, Complex64 => C128);
 
 /// Named arrays in insertion order.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -213,6 +234,16 @@ impl Artifact {
                 self.keys().collect::<Vec<_>>().join(", ")
             )),
         }
+    }
+
+    /// Any numeric array as complex numbers, or why not.
+    pub fn as_complex(&self, key: &str) -> Result<ArrayD<Complex64>, String> {
+        self.arrays.get(key).map(Array::to_complex).ok_or_else(|| {
+            format!(
+                "no key `{key}` (keys: {})",
+                self.keys().collect::<Vec<_>>().join(", ")
+            )
+        })
     }
 
     /// Any numeric array widened to f64, or why not.

@@ -85,6 +85,12 @@ pub fn write_npy(array: &Array, out: &mut impl Write) -> std::io::Result<()> {
         Array::I32(a) => put(out, a, i32::to_le_bytes),
         Array::I64(a) => put(out, a, i64::to_le_bytes),
         Array::Bool(a) => put(out, a, |v: bool| [u8::from(v)]),
+        Array::C128(a) => put(out, a, |v: num_complex::Complex64| {
+            let mut bytes = [0u8; 16];
+            bytes[..8].copy_from_slice(&v.re.to_le_bytes());
+            bytes[8..].copy_from_slice(&v.im.to_le_bytes());
+            bytes
+        }),
     }
 }
 
@@ -174,6 +180,10 @@ pub fn decode_npy(bytes: &[u8]) -> std::result::Result<Array, String> {
         DType::I32 => Array::I32(build(dims, data, i32::from_le_bytes)),
         DType::I64 => Array::I64(build(dims, data, i64::from_le_bytes)),
         DType::Bool => Array::Bool(build(dims, data, |[b]: [u8; 1]| b != 0)),
+        DType::C128 => Array::C128(build(dims, data, |b: [u8; 16]| {
+            let half = |i: usize| f64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+            num_complex::Complex64::new(half(0), half(8))
+        })),
     })
 }
 
@@ -291,6 +301,13 @@ mod tests {
             .with("epochs", array![0i64, 100])
             .with("scalar", 0.25f64)
             .with("counts", array![[[1i32]]])
+            .with(
+                "eigenvalues",
+                array![
+                    num_complex::Complex64::new(0.9, -0.25),
+                    num_complex::Complex64::new(f64::MIN_POSITIVE, 1e300)
+                ],
+            )
     }
 
     #[test]
@@ -308,7 +325,8 @@ mod tests {
                 "confidence",
                 "epochs",
                 "scalar",
-                "counts"
+                "counts",
+                "eigenvalues"
             ]
         );
         let only = decode_npz(&bytes, Path::new("a.npz"), Some(&["grid"])).unwrap();
@@ -349,13 +367,20 @@ mod tests {
                 decode_npz(&bytes[..cut], Path::new("dir/epoch_00100.npz"), None).unwrap_err();
             assert!(err.to_string().contains("dir/epoch_00100.npz"), "{err}");
         }
-        let mut flipped = bytes.clone();
-        let mid = flipped.len() / 3;
-        flipped[mid] ^= 0xff;
-        assert!(
-            decode_npz(&flipped, Path::new("x.npz"), None).is_err()
-                || decode_npz(&flipped, Path::new("x.npz"), None).unwrap() != sample()
-        );
+        // A flipped bit inside the first member's compressed data (after its local header's
+        // 30 fixed bytes, name and extra field): the inflater or the CRC must notice.
+        let name_len = u16::from_le_bytes([bytes[26], bytes[27]]) as usize;
+        let extra_len = u16::from_le_bytes([bytes[28], bytes[29]]) as usize;
+        let data = 30 + name_len + extra_len;
+        for offset in 0..4 {
+            let mut flipped = bytes.clone();
+            flipped[data + offset] ^= 0x10;
+            assert!(
+                decode_npz(&flipped, Path::new("x.npz"), None)
+                    .is_err_and(|e| e.to_string().contains("x.npz")),
+                "a flipped bit at data byte {offset} went unnoticed"
+            );
+        }
         for bad in [
             &b"\x93NUMPY\x01\x00\x05\x00{'de"[..],
             b"hello",

@@ -87,6 +87,7 @@ pub fn stack(values: &[&Array]) -> Result<Array, String> {
         Some(Array::I32(_)) => stack_as!(I32),
         Some(Array::I64(_)) => stack_as!(I64),
         Some(Array::Bool(_)) => stack_as!(Bool),
+        Some(Array::C128(_)) => stack_as!(C128),
     })
 }
 
@@ -176,6 +177,7 @@ macro_rules! map_array {
             Array::I32($x) => Array::I32($body),
             Array::I64($x) => Array::I64($body),
             Array::Bool($x) => Array::Bool($body),
+            Array::C128($x) => Array::C128($body),
         }
     };
 }
@@ -207,6 +209,7 @@ fn stack_rows(a: &Array, b: &Array) -> Result<Array, String> {
         (Array::I32(x), Array::I32(y)) => cat!(I32, x, y),
         (Array::I64(x), Array::I64(y)) => cat!(I64, x, y),
         (Array::Bool(x), Array::Bool(y)) => cat!(Bool, x, y),
+        (Array::C128(x), Array::C128(y)) => cat!(C128, x, y),
         _ => return Err("old and new summaries have different dtypes".into()),
     })
 }
