@@ -6,6 +6,7 @@ use std::path::Path;
 
 use base64::Engine as _;
 use ndarray::{Array1, Array2, ArrayD, IxDyn};
+use num_complex::Complex64;
 use tdw_core::analysis::{Array, Artifact, ArtifactLoader, npz};
 use tdw_core::views::ViewCatalog;
 use tdw_core::{Error, Metadata, Variant};
@@ -191,6 +192,10 @@ fn synthetic_variant() -> (Variant, tempfile::TempDir) {
             )
             .with("threshold", Array1::from(vec![0.5f64])),
     );
+    write(
+        &loader.cross_epoch_path("centroid_dmd"),
+        &centroid_dmd(&epochs_i64),
+    );
     let (train, test) = losses();
     let at_checkpoints =
         |losses: &[f64]| Array1::from_iter(EPOCHS.iter().map(|e| losses[*e as usize]));
@@ -207,6 +212,50 @@ fn synthetic_variant() -> (Variant, tempfile::TempDir) {
             .with("total_sum_squared_weights", series(|i| 100.0 - i as f64)),
     );
     (variant, results)
+}
+
+/// A DMD per site over P classes × 1 component: three modes, a rotating pair 0.9·e^{±0.5i} and
+/// 0.5, complex128 as tdw writes them, except at attn_out, whose single real mode is written
+/// as float64 as MIScope's numpy does when every eigenvalue is real.
+fn centroid_dmd(epochs: &Array1<i64>) -> Artifact {
+    let n = epochs.len();
+    let mut dmd = Artifact::new().with("epochs", epochs.clone());
+    for site in ["resid_pre", "attn_out", "mlp_out", "resid_post"] {
+        let key = |name: &str| format!("{site}__{name}");
+        if site == "attn_out" {
+            dmd.insert(key("eigenvalues"), Array1::from(vec![0.5f64]));
+            dmd.insert(key("modes"), Array2::from_elem((P, 1), 1.0f64));
+            dmd.insert(key("amplitudes"), Array1::from(vec![2.0f64]));
+        } else {
+            let pair = Complex64::from_polar(0.9, 0.5);
+            dmd.insert(
+                key("eigenvalues"),
+                Array1::from(vec![pair, pair.conj(), Complex64::new(0.5, 0.0)]),
+            );
+            dmd.insert(
+                key("modes"),
+                Array2::from_shape_fn((P, 3), |(row, i)| {
+                    Complex64::new(1.0 + row as f64, if i == 2 { 0.0 } else { 0.5 })
+                }),
+            );
+            dmd.insert(
+                key("amplitudes"),
+                Array1::from(vec![Complex64::new(1.0, 0.0); 3]),
+            );
+        }
+        dmd.insert(
+            key("residual_norms"),
+            Array1::from_iter((1..n).map(|t| 0.1 * t as f64)),
+        );
+        dmd.insert(key("singular_values"), Array1::from(vec![3.0f64, 1.0, 0.1]));
+        dmd.insert(key("n_modes"), 3i64);
+        dmd.insert(
+            key("trajectory"),
+            Array2::from_shape_fn((n, P), |(t, c)| (t + c) as f64),
+        );
+        dmd.insert(key("n_classes"), P as i64);
+    }
+    dmd
 }
 
 fn count(svg: &str, needle: &str) -> usize {
@@ -830,4 +879,46 @@ fn comparison_lists_grokking_epochs_and_draws_every_variant() {
         assert!(has_text(chart.svg(), &format!("{name} train")));
     }
     assert!(tdw_core::views::Comparison::of(&[variant], 0.0).is_err());
+}
+
+#[test]
+fn dmd_views_show_eigenvalues_residuals_and_reconstruction() {
+    let (variant, _results) = synthetic_variant();
+    let figure = |name: &str, options: &[(&str, &str)]| {
+        let mut view = variant.at(100).view(name).unwrap();
+        for (option, value) in options {
+            view = view.with(option, value);
+        }
+        view.figure()
+    };
+    let eigenvalues = figure("geometry.dmd_eigenvalues", &[]).unwrap();
+    assert_eq!(eigenvalues.title(), "DMD eigenvalues (resid_post): 3 modes");
+    let svg = eigenvalues.svg();
+    assert!(has_text(svg, "unit circle") && has_text(svg, "Re λ") && has_text(svg, "Im λ"));
+    // One marker per eigenvalue plus the legend's; the pair sits at ±0.9·sin 0.5 on Im.
+    assert_eq!(count(svg, "<circle"), 4, "{svg}");
+    // MIScope's float64 eigenvalues read as real ones.
+    let real = figure("geometry.dmd_eigenvalues", &[("site", "attn_out")]).unwrap();
+    assert_eq!(real.title(), "DMD eigenvalues (attn_out): 1 modes");
+    let err = figure("geometry.dmd_eigenvalues", &[("site", "embed")]).unwrap_err();
+    assert!(matches!(err, Error::ViewOption { .. }), "{err}");
+    assert!(err.to_string().contains("resid_post"), "{err}");
+
+    let residual = figure("geometry.dmd_residual", &[]).unwrap();
+    let svg = residual.svg();
+    for site in ["resid_pre", "attn_out", "mlp_out", "resid_post"] {
+        assert!(has_text(svg, site), "{site}");
+    }
+    assert!(cursor_drawn(svg, 100));
+
+    let reconstruction = figure("geometry.dmd_reconstruction", &[("class", "6")]).unwrap();
+    assert_eq!(
+        reconstruction.title(),
+        "Centroid of class 6 (resid_post) and its DMD reconstruction (3 modes)"
+    );
+    let svg = reconstruction.svg();
+    assert!(has_text(svg, "PC1") && has_text(svg, "PC1 (DMD)"));
+    assert!(!has_text(svg, "PC2"), "one component per class");
+    let err = figure("geometry.dmd_reconstruction", &[("class", "7")]).unwrap_err();
+    assert!(err.to_string().contains("0..7"), "{err}");
 }

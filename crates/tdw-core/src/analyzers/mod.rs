@@ -3,6 +3,7 @@
 mod attention_fourier;
 mod attention_freq;
 mod attention_patterns;
+pub(crate) mod centroid_dmd;
 mod coarseness;
 mod dominant_frequencies;
 pub(crate) mod effective_dimensionality;
@@ -64,6 +65,7 @@ pub fn cross_epoch() -> Vec<Arc<dyn CrossEpochAnalyzer>> {
         Arc::new(freq_group_weight_geometry::FreqGroupWeightGeometry),
         Arc::new(transient_frequency::TransientFrequency),
         Arc::new(global_centroid_pca::GlobalCentroidPca),
+        Arc::new(centroid_dmd::CentroidDmd),
         Arc::new(input_trace_graduation::InputTraceGraduation),
         Arc::new(progress_measures::ProgressMeasures),
     ]

@@ -384,6 +384,16 @@ impl ViewInput<'_> {
         Ok((array.shape().to_vec(), array.iter().copied().collect()))
     }
 
+    /// A numeric array as complex numbers (real ones with a zero imaginary part), with its shape.
+    pub fn complex_array(
+        &self,
+        artifact: &Artifact,
+        key: &str,
+    ) -> Result<(Vec<usize>, Vec<num_complex::Complex64>)> {
+        let array = artifact.as_complex(key).map_err(|e| self.data_error(e))?;
+        Ok((array.shape().to_vec(), array.iter().copied().collect()))
+    }
+
     /// A 1-D array as f64.
     pub fn vector(&self, artifact: &Artifact, key: &str) -> Result<Vec<f64>> {
         let (shape, values) = self.array(artifact, key)?;

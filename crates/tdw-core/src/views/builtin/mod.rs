@@ -2,6 +2,7 @@
 //! [`ViewDefinition`]s; renderers read artifacts through [`ViewInput`] and return a chart.
 
 mod attention;
+mod geometry;
 mod mlp;
 mod parameters;
 mod progress;
@@ -20,6 +21,7 @@ pub fn definitions() -> Vec<ViewDefinition> {
         mlp::DEFINITIONS,
         attention::DEFINITIONS,
         trajectory::DEFINITIONS,
+        geometry::DEFINITIONS,
         progress::DEFINITIONS,
     ]
     .concat()
