@@ -221,38 +221,34 @@ impl Artifact {
             .collect()
     }
 
-    /// An f32 array, or why not.
-    pub fn f32(&self, key: &str) -> Result<&ArrayD<f32>, String> {
-        match self.arrays.get(key) {
-            Some(Array::F32(a)) => Ok(a),
-            Some(other) => Err(format!(
-                "`{key}` is {}, expected float32",
-                other.dtype().numpy_name()
-            )),
-            None => Err(format!(
+    /// The array under `key`, or an error listing the keys there are.
+    fn require(&self, key: &str) -> Result<&Array, String> {
+        self.arrays.get(key).ok_or_else(|| {
+            format!(
                 "no key `{key}` (keys: {})",
                 self.keys().collect::<Vec<_>>().join(", ")
+            )
+        })
+    }
+
+    /// An f32 array, or why not.
+    pub fn f32(&self, key: &str) -> Result<&ArrayD<f32>, String> {
+        match self.require(key)? {
+            Array::F32(a) => Ok(a),
+            other => Err(format!(
+                "`{key}` is {}, expected float32",
+                other.dtype().numpy_name()
             )),
         }
     }
 
     /// Any numeric array as complex numbers, or why not.
     pub fn as_complex(&self, key: &str) -> Result<ArrayD<Complex64>, String> {
-        self.arrays.get(key).map(Array::to_complex).ok_or_else(|| {
-            format!(
-                "no key `{key}` (keys: {})",
-                self.keys().collect::<Vec<_>>().join(", ")
-            )
-        })
+        self.require(key).map(Array::to_complex)
     }
 
     /// Any numeric array widened to f64, or why not.
     pub fn as_f64(&self, key: &str) -> Result<ArrayD<f64>, String> {
-        self.arrays.get(key).map(Array::to_f64).ok_or_else(|| {
-            format!(
-                "no key `{key}` (keys: {})",
-                self.keys().collect::<Vec<_>>().join(", ")
-            )
-        })
+        self.require(key).map(Array::to_f64)
     }
 }

@@ -18,7 +18,7 @@
 //! (LAPACK makes it real, with either sign), so a mode may differ from numpy's by its sign.
 
 use nalgebra::{DMatrix, DVector};
-use ndarray::{Array1, Array2, ArrayD, IxDyn};
+use ndarray::{Array1, Array2};
 use num_complex::Complex64;
 
 use crate::analysis::analyzer::{CrossEpochAnalyzer, CrossEpochInput};
@@ -76,9 +76,15 @@ impl CrossEpochAnalyzer for CentroidDmd {
                 analyzer: NAME.into(),
                 reason: format!("site {site}: {reason}"),
             })?;
-            out.insert(format!("{site}__eigenvalues"), vector(&dmd.eigenvalues));
+            out.insert(
+                format!("{site}__eigenvalues"),
+                Array1::from_iter(dmd.eigenvalues.iter().copied()),
+            );
             out.insert(format!("{site}__modes"), matrix(&dmd.modes));
-            out.insert(format!("{site}__amplitudes"), vector(&dmd.amplitudes));
+            out.insert(
+                format!("{site}__amplitudes"),
+                Array1::from_iter(dmd.amplitudes.iter().copied()),
+            );
             out.insert(
                 format!("{site}__residual_norms"),
                 Array1::from(dmd.residual_norms),
@@ -96,10 +102,6 @@ impl CrossEpochAnalyzer for CentroidDmd {
         }
         Ok(out)
     }
-}
-
-fn vector(v: &DVector<Complex64>) -> ArrayD<Complex64> {
-    ArrayD::from_shape_vec(IxDyn(&[v.len()]), v.iter().copied().collect()).expect("length")
 }
 
 fn matrix(m: &DMatrix<Complex64>) -> Array2<Complex64> {
@@ -309,15 +311,9 @@ fn pseudo_inverses(
     let svd = nalgebra::SVD::try_new(modes.clone(), true, true, f64::EPSILON, MAX_ITERATIONS)
         .ok_or("the SVD of the modes did not converge")?;
     let largest = svd.singular_values.max();
-    let with_cutoff = |cutoff: f64| {
-        svd.clone()
-            .pseudo_inverse(cutoff * largest)
-            .map_err(str::to_string)
-    };
-    Ok((
-        with_cutoff(1e-15)?,
-        with_cutoff(f64::EPSILON * rows.max(cols) as f64)?,
-    ))
+    let pinv = svd.clone().pseudo_inverse(1e-15 * largest)?;
+    let lstsq = svd.pseudo_inverse(f64::EPSILON * rows.max(cols) as f64 * largest)?;
+    Ok((pinv, lstsq))
 }
 
 #[cfg(test)]
