@@ -209,6 +209,14 @@ pub enum Error {
         results_dir: PathBuf,
         known: Vec<String>,
     },
+
+    /// The user stopped long work on purpose; what it wrote stays usable.
+    #[error("interrupted: {what} stopped {at}; {resume}")]
+    Interrupted {
+        what: &'static str,
+        at: String,
+        resume: String,
+    },
 }
 
 impl Error {

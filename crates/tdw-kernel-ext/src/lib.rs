@@ -12,12 +12,16 @@
 //! ```
 //!
 //! Why the shape of this crate: evcxr shows a cell's value by calling `.evcxr_display()` on it
-//! (see `display`), streams stdout line by line while a cell runs (so progress is bounded lines,
-//! see `progress`), and compiles every cell as a new crate, so the entry points in `notebook`
+//! (see `display`) and compiles every cell as a new crate, so the entry points in `notebook`
 //! are plain non-generic functions whose heavy code (burn, plotters) is compiled once here.
+//! Under the workbench kernel (`tdw-kernel`) progress is one display updated in place and comms
+//! work (`kernel`, `live`); under stock evcxr_jupyter, which streams stdout line by line only,
+//! progress falls back to a bounded number of lines (`progress`).
 
 pub mod display;
 pub mod html;
+pub mod kernel;
+pub mod live;
 pub mod notebook;
 pub mod progress;
 
@@ -27,6 +31,7 @@ pub use tdw_core;
 /// What a notebook needs in scope.
 pub mod prelude {
     pub use crate::display::EvcxrDisplay;
+    pub use crate::kernel::{Comm, CommEvent, LiveDisplay, clear_output, connect_kernel};
     pub use crate::notebook::{
         Analysis, ArtifactSummary, FamilyTable, ReportFile, Training, TrainingRun, VariantTable,
         analyze, artifact, families, find_variant, freshness, registry, report, train, variant,

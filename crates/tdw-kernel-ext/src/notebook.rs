@@ -12,6 +12,7 @@ use tdw_core::{
 
 use crate::display::{self, EvcxrDisplay, emit};
 use crate::html;
+use crate::live::{AnalysisDisplay, TrainingDisplay};
 use crate::progress::{AnalysisLines, TrainingLines};
 
 /// The project's families and results (`model_families/`, `results/`; env `TDW_RESULTS_DIR`).
@@ -145,7 +146,8 @@ impl EvcxrDisplay for TrainingRun {
     }
 }
 
-/// Trains `variant` with progress lines; a variant that is already trained (and not forced or
+/// Trains `variant` with progress (one display updated in place under tdw-kernel, else a few
+/// lines; the kernel's interrupt stops it after the current epoch, resumable); a variant that is already trained (and not forced or
 /// resumed) is not retrained: its run on disk is returned, so re-running a notebook is cheap.
 pub fn train(variant: &Variant, training: &Training) -> Result<TrainingRun> {
     let options = training.options();
@@ -170,8 +172,10 @@ pub fn train(variant: &Variant, training: &Training) -> Result<TrainingRun> {
             trained_now: false,
         });
     }
-    let mut progress = TrainingLines::default();
-    let result = variant.train(options, &default_device(), &mut progress)?;
+    let result = match TrainingDisplay::new() {
+        Some(mut live) => variant.train(options, &default_device(), &mut live)?,
+        None => variant.train(options, &default_device(), &mut TrainingLines::default())?,
+    };
     Ok(TrainingRun {
         variant: variant.clone(),
         result,
@@ -192,11 +196,15 @@ impl EvcxrDisplay for Analysis {
 }
 
 /// Runs every analyzer of the variant's family over its checkpoints (resumable: what is on disk
-/// is skipped), with progress lines.
+/// is skipped), with progress shown as for [`train`]; an interrupt stops it before the next
+/// checkpoint, keeping what was written.
 pub fn analyze(variant: &Variant) -> Result<Analysis> {
     let registry = AnalyzerRegistry::open(&paths::analyzers_dir())?;
-    let mut progress = AnalysisLines::default();
-    let report = AnalysisRun::new(variant, &registry).run(&mut progress)?;
+    let run = AnalysisRun::new(variant, &registry);
+    let report = match AnalysisDisplay::new() {
+        Some(mut live) => run.run(&mut live)?,
+        None => run.run(&mut AnalysisLines::default())?,
+    };
     Ok(Analysis { report })
 }
 

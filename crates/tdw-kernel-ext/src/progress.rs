@@ -1,7 +1,7 @@
-//! Progress for notebook cells: evcxr streams stdout line by line while a cell runs (and cannot
-//! update an output in place), so progress is a bounded number of complete lines, each with the
-//! epoch, losses, rate and time left. Every line becomes an output of the saved notebook, hence
-//! the bound.
+//! Progress for notebook cells under stock evcxr_jupyter, which streams stdout line by line
+//! while a cell runs and cannot update an output in place: a bounded number of complete lines,
+//! each with the epoch, losses, rate and time left. Every line becomes an output of the saved
+//! notebook, hence the bound. Under tdw-kernel, `live` replaces these with one display.
 
 use std::time::Instant;
 
@@ -11,7 +11,7 @@ use tdw_core::{Progress, TrainEvent};
 /// Most progress lines one call prints (besides its first and last line).
 pub const MAX_LINES: u64 = 40;
 
-fn bar(done: u64, total: u64) -> String {
+pub(crate) fn bar(done: u64, total: u64) -> String {
     const WIDTH: u64 = 20;
     let filled = (done * WIDTH)
         .checked_div(total)
@@ -24,7 +24,7 @@ fn bar(done: u64, total: u64) -> String {
     )
 }
 
-fn duration(seconds: f64) -> String {
+pub(crate) fn duration(seconds: f64) -> String {
     let s = seconds.max(0.0).round() as u64;
     if s >= 3600 {
         format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
@@ -110,6 +110,10 @@ impl Progress for TrainingLines {
             ),
         }
     }
+
+    fn should_stop(&mut self) -> bool {
+        crate::kernel::take_interrupt()
+    }
 }
 
 /// Analysis progress as at most [`MAX_LINES`] checkpoint lines plus one per cross-epoch analyzer.
@@ -155,6 +159,10 @@ impl AnalysisProgress for AnalysisLines {
                 duration(self.started.elapsed().as_secs_f64())
             ),
         }
+    }
+
+    fn should_stop(&mut self) -> bool {
+        crate::kernel::take_interrupt()
     }
 }
 

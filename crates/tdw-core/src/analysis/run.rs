@@ -63,6 +63,12 @@ pub enum AnalysisEvent {
 /// A receiver of analysis events (called from worker threads, hence `Send`).
 pub trait AnalysisProgress: Send {
     fn event(&mut self, event: &AnalysisEvent);
+
+    /// Asked before each checkpoint: true ends the run with [`Error::Interrupted`]; the files
+    /// written so far stay, so the next run continues from them.
+    fn should_stop(&mut self) -> bool {
+        false
+    }
 }
 
 impl<F: FnMut(&AnalysisEvent) + Send> AnalysisProgress for F {
@@ -262,6 +268,17 @@ impl<'a> AnalysisRun<'a> {
         let results: Vec<Result<CheckpointRows>> = epochs
             .par_iter()
             .map(|&epoch| {
+                if progress
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .should_stop()
+                {
+                    return Err(Error::Interrupted {
+                        what: "analysis",
+                        at: format!("before checkpoint {epoch}"),
+                        resume: "the artifacts written so far are kept; analyzing again continues from them".into(),
+                    });
+                }
                 let bundle = self.variant.bundle(epoch, context, &self.device)?;
                 let mut out = Vec::new();
                 for (i, needed) in &work {

@@ -29,6 +29,13 @@ pub enum TrainEvent {
 /// A receiver of progress events.
 pub trait Progress {
     fn event(&mut self, event: &TrainEvent);
+
+    /// Asked after every epoch: true ends the run there with [`crate::Error::Interrupted`]
+    /// (a notebook's interrupt button, say); what is on disk stays resumable from its last
+    /// checkpoint.
+    fn should_stop(&mut self) -> bool {
+        false
+    }
 }
 
 /// Ignores every event.

@@ -159,6 +159,19 @@ pub fn train(
         if options.stop_after_epoch == Some(epoch) && epoch + 1 < num_epochs {
             break;
         }
+        if epoch + 1 < num_epochs && progress.should_stop() {
+            let resume = match metadata.checkpoint_epochs.last() {
+                Some(saved) => format!(
+                    "the run resumes from its checkpoint at epoch {saved} (train again with resume)"
+                ),
+                None => "no checkpoint was written yet, so training again starts over".into(),
+            };
+            return Err(Error::Interrupted {
+                what: "training",
+                at: format!("after epoch {epoch}"),
+                resume,
+            });
+        }
     }
 
     let final_train_loss = metadata.train_losses.last().copied().unwrap_or(f64::NAN);

@@ -1,0 +1,426 @@
+//! The thread that owns evcxr's `CommandContext`: it loads the workbench (init.evcxr, prelude.rs)
+//! once, then runs execute, complete and inspect requests in the order they came.
+//!
+//! Requests queue here while the workbench loads, so `kernel_info` (answered by the channel
+//! tasks) never waits for a compile, while the first cell waits for the workbench.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use evcxr::{CommandContext, EvalCallbacks, EvalContextOutputs, InputRequest};
+use jupyter_protocol::{
+    CompleteReply, ErrorOutput, ExecuteInput, ExecuteReply, ExecuteResult, ExecutionCount,
+    InspectReply, JupyterMessage, JupyterMessageContent, Media, MediaType, ReplyError, ReplyStatus,
+    Status, StreamContent,
+};
+use serde_json::{Map, Value};
+use tokio::sync::oneshot;
+
+use crate::errors_text::{error_traceback, text_positions};
+use crate::shared::{Shared, media_from_strings};
+use crate::slots::BuildSlot;
+
+/// Work for the evaluator, in arrival order.
+pub enum Job {
+    Execute(JupyterMessage),
+    Complete(JupyterMessage),
+    Inspect(JupyterMessage),
+}
+
+/// What the evaluator needs to load the workbench.
+pub struct Setup {
+    pub slot: BuildSlot,
+    /// Directory with init.evcxr (evcxr commands, one a line) and prelude.rs (code).
+    pub config_dir: Option<PathBuf>,
+    /// A Cargo.lock to start the cells' crate from, so dependencies resolve to the workspace's
+    /// pinned versions.
+    pub lock_file: Option<PathBuf>,
+}
+
+/// Starts the evaluator thread; jobs go in through the returned sender.
+pub fn spawn(shared: Arc<Shared>, setup: Setup) -> crossbeam_channel::Sender<Job> {
+    let (jobs, queue) = crossbeam_channel::unbounded::<Job>();
+    std::thread::Builder::new()
+        .name("evaluator".into())
+        .spawn(move || {
+            let mut evaluator = Evaluator::start(Arc::clone(&shared), setup);
+            while let Ok(job) = queue.recv() {
+                match job {
+                    Job::Execute(request) => evaluator.execute(&request),
+                    Job::Complete(request) => evaluator.complete(&request),
+                    Job::Inspect(request) => evaluator.inspect(&request),
+                }
+            }
+        })
+        .expect("the evaluator thread starts");
+    jobs
+}
+
+struct Evaluator {
+    shared: Arc<Shared>,
+    /// None when evcxr itself could not start (then every cell reports why).
+    context: Option<CommandContext>,
+    /// What went wrong while loading the workbench, shown once in the first cell.
+    load_errors: Vec<String>,
+    execution_count: usize,
+    /// Publishes the cell's remaining stdout/stderr lines (see [`forward_outputs`]).
+    drain_outputs: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl Evaluator {
+    fn start(shared: Arc<Shared>, setup: Setup) -> Evaluator {
+        let started = Instant::now();
+        let mut load_errors = Vec::new();
+        let slot = &setup.slot;
+        if !slot.is_warm()
+            && let Some(warm) = slot.warm_sibling()
+        {
+            if let Err(e) = slot.seed_from(&warm) {
+                load_errors.push(format!("could not reuse the warm build: {e}"));
+            } else {
+                eprintln!(
+                    "tdw-kernel: slot {} seeded from {} in {:.1} s",
+                    slot.index,
+                    warm.display(),
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        }
+        if let Some(lock) = &setup.lock_file {
+            let target = slot.dir.join("Cargo.lock");
+            if !target.exists()
+                && let Err(e) = std::fs::copy(lock, &target)
+            {
+                load_errors.push(format!("{}: {e}", lock.display()));
+            }
+        }
+        let (context, drain_outputs): (Option<CommandContext>, Arc<dyn Fn() + Send + Sync>) =
+            match CommandContext::new() {
+                Ok((context, outputs)) => {
+                    (Some(context), forward_outputs(outputs, Arc::clone(&shared)))
+                }
+                Err(e) => {
+                    load_errors.push(format!("evcxr could not start: {e}"));
+                    (None, Arc::new(|| {}))
+                }
+            };
+        let mut evaluator = Evaluator {
+            shared,
+            context,
+            load_errors,
+            execution_count: 0,
+            drain_outputs,
+        };
+        evaluator.note_child_pid();
+        if let Some(dir) = &setup.config_dir {
+            evaluator.load_config(dir);
+        }
+        if evaluator.context.is_some() && evaluator.load_errors.is_empty() {
+            slot.mark_warm();
+        }
+        eprintln!(
+            "tdw-kernel: workbench loaded in {:.1} s (slot {})",
+            started.elapsed().as_secs_f64(),
+            slot.index
+        );
+        evaluator.warm_analysis();
+        // The slot must stay locked for the kernel's whole life.
+        std::mem::forget(setup.slot);
+        evaluator
+    }
+
+    /// Runs init.evcxr (one evcxr command a line, `#` and `//` comments) and prelude.rs.
+    fn load_config(&mut self, dir: &Path) {
+        let Some(context) = self.context.as_mut() else {
+            return;
+        };
+        let init = dir.join("init.evcxr");
+        if let Ok(text) = std::fs::read_to_string(&init) {
+            for line in text.lines().map(str::trim) {
+                if line.is_empty() || line.starts_with('#') || line.starts_with("//") {
+                    continue;
+                }
+                if let Err(e) = context.execute(line) {
+                    self.load_errors
+                        .push(format!("{} `{line}`: {e}", init.display()));
+                }
+            }
+        }
+        let prelude = dir.join("prelude.rs");
+        if let Ok(code) = std::fs::read_to_string(&prelude)
+            && let Err(e) = context.execute(&code)
+        {
+            self.load_errors.push(format!("{}: {e}", prelude.display()));
+        }
+    }
+
+    /// rust-analyzer loads the crate graph on its first query, which otherwise lands on the
+    /// user's first `let` (tens of seconds with the workbench's dependencies). One completion
+    /// query now, while nobody waits, pays that once.
+    fn warm_analysis(&mut self) {
+        let Some(context) = self.context.as_mut() else {
+            return;
+        };
+        let started = Instant::now();
+        let probe = "let _tdw_probe = families();\n_tdw_probe.";
+        let _ = context.completions(probe, probe.len());
+        eprintln!(
+            "tdw-kernel: analysis warmed in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+
+    fn note_child_pid(&self) {
+        if let Some(context) = &self.context {
+            let handle = context.process_handle();
+            let pid = handle.lock().map(|child| child.id()).unwrap_or(0);
+            self.shared.set_child_pid(pid);
+        }
+    }
+
+    fn execute(&mut self, request: &JupyterMessage) {
+        let JupyterMessageContent::ExecuteRequest(execute) = &request.content else {
+            return;
+        };
+        let shared = Arc::clone(&self.shared);
+        shared.publish_to(request, Status::busy(), None);
+        if !execute.silent && execute.store_history {
+            self.execution_count += 1;
+        }
+        let count = ExecutionCount::new(self.execution_count);
+        shared.publish_to(
+            request,
+            ExecuteInput {
+                code: execute.code.clone(),
+                execution_count: count,
+            },
+            None,
+        );
+        shared.set_parent(request);
+        if !self.load_errors.is_empty() {
+            let text = format!(
+                "the workbench did not load completely:\n{}\n",
+                self.load_errors.join("\n")
+            );
+            self.load_errors.clear();
+            shared.publish_to(request, StreamContent::stderr(&text), None);
+        }
+
+        let outcome = match self.context.as_mut() {
+            None => Err((
+                "KernelError".to_string(),
+                "evcxr is not running; see the kernel's log".to_string(),
+                Vec::new(),
+            )),
+            Some(context) => {
+                shared.interrupts.store(0, Ordering::SeqCst);
+                shared.executing.store(true, Ordering::SeqCst);
+                let allow_stdin = execute.allow_stdin;
+                let ask = |input: InputRequest| -> String {
+                    if !allow_stdin {
+                        return String::new();
+                    }
+                    ask_input(&shared, request, input)
+                };
+                let result = context.execute_with_callbacks(
+                    &execute.code,
+                    &mut EvalCallbacks { input_reader: &ask },
+                );
+                shared.executing.store(false, Ordering::SeqCst);
+                match result {
+                    Ok(outputs) => Ok(outputs),
+                    Err(error) => {
+                        let (ename, evalue, traceback) = error_traceback(&error, &execute.code);
+                        Err((ename, evalue, traceback))
+                    }
+                }
+            }
+        };
+        self.finish_outputs();
+        self.note_child_pid();
+
+        match outcome {
+            Ok(outputs) => {
+                if let Some(took) = outputs.timing {
+                    shared.publish_to(
+                        request,
+                        StreamContent::stdout(&format!("Took {}ms\n", took.as_millis())),
+                        None,
+                    );
+                }
+                if !outputs.content_by_mime_type.is_empty() && !execute.silent {
+                    shared.publish_to(
+                        request,
+                        ExecuteResult {
+                            execution_count: count,
+                            data: media_from_strings(&outputs.content_by_mime_type),
+                            metadata: Map::new(),
+                            transient: None,
+                        },
+                        None,
+                    );
+                }
+                shared.reply(
+                    request,
+                    ExecuteReply {
+                        status: ReplyStatus::Ok,
+                        execution_count: count,
+                        ..Default::default()
+                    },
+                );
+            }
+            Err((ename, evalue, traceback)) => {
+                shared.publish_to(
+                    request,
+                    ErrorOutput {
+                        ename: ename.clone(),
+                        evalue: evalue.clone(),
+                        traceback: traceback.clone(),
+                    },
+                    None,
+                );
+                shared.reply(
+                    request,
+                    ExecuteReply {
+                        status: ReplyStatus::Error,
+                        execution_count: count,
+                        error: Some(Box::new(ReplyError {
+                            ename,
+                            evalue,
+                            traceback,
+                        })),
+                        ..Default::default()
+                    },
+                );
+            }
+        }
+        shared.publish_to(request, Status::idle(), None);
+    }
+
+    /// Everything the cell printed or sent is published before the reply: the cell link's
+    /// messages (sync), then evcxr's line channels.
+    fn finish_outputs(&self) {
+        if let Some(link) = self.shared.link() {
+            link.sync(Duration::from_secs(2));
+        }
+        // evcxr hands stdout over before the cell returns; stderr comes from a thread of its
+        // own, so a panic's last lines may still be on their way: give them a moment.
+        std::thread::sleep(Duration::from_millis(30));
+        (self.drain_outputs)();
+    }
+
+    fn complete(&mut self, request: &JupyterMessage) {
+        let JupyterMessageContent::CompleteRequest(complete) = &request.content else {
+            return;
+        };
+        self.shared.publish_to(request, Status::busy(), None);
+        let positions = text_positions(&complete.code);
+        let byte = positions.byte_of_char(complete.cursor_pos);
+        let mut reply = CompleteReply {
+            cursor_start: complete.cursor_pos,
+            cursor_end: complete.cursor_pos,
+            ..Default::default()
+        };
+        if let Some(context) = self.context.as_mut()
+            && let Ok(found) = context.completions(&complete.code, byte)
+        {
+            reply.matches = found.completions.iter().map(|c| c.code.clone()).collect();
+            reply.cursor_start = positions.char_of_byte(found.start_offset);
+            reply.cursor_end = positions.char_of_byte(found.end_offset);
+            let types: Vec<Value> = found
+                .completions
+                .iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "start": reply.cursor_start, "end": reply.cursor_end,
+                        "text": c.code, "type": c.kind, "signature": c.label,
+                    })
+                })
+                .collect();
+            reply
+                .metadata
+                .insert("_jupyter_types_experimental".into(), Value::Array(types));
+        }
+        self.shared.reply(request, reply);
+        self.shared.publish_to(request, Status::idle(), None);
+    }
+
+    fn inspect(&mut self, request: &JupyterMessage) {
+        let JupyterMessageContent::InspectRequest(inspect) = &request.content else {
+            return;
+        };
+        self.shared.publish_to(request, Status::busy(), None);
+        let byte = text_positions(&inspect.code).byte_of_char(inspect.cursor_pos);
+        let mut reply = InspectReply::default();
+        if let Some(context) = self.context.as_mut()
+            && let Ok((text, markdown)) = context.hover_at(&inspect.code, byte)
+            && !text.trim().is_empty()
+        {
+            reply.found = true;
+            reply.data = Media::new(vec![MediaType::Plain(text), MediaType::Markdown(markdown)]);
+        }
+        self.shared.reply(request, reply);
+        self.shared.publish_to(request, Status::idle(), None);
+    }
+}
+
+/// Asks the frontend for a line of input (stdin channel) and waits for the answer.
+fn ask_input(shared: &Shared, parent: &JupyterMessage, input: InputRequest) -> String {
+    let ask = JupyterMessage::new(
+        jupyter_protocol::InputRequest {
+            prompt: input.prompt,
+            password: input.is_password,
+        },
+        Some(parent),
+    );
+    let (answer, answered) = oneshot::channel();
+    if shared.stdin.send((ask, answer)).is_err() {
+        return String::new();
+    }
+    answered.blocking_recv().unwrap_or_default()
+}
+
+/// Publishes the cell's stdout and stderr lines as they come (evcxr hands them over line by
+/// line, on channels), polling every few milliseconds. Returns the drain that the end of a cell
+/// calls: under the same lock as the poller, it publishes what is left, so once it returns every
+/// line taken from the channels has been published.
+fn forward_outputs(
+    outputs: EvalContextOutputs,
+    shared: Arc<Shared>,
+) -> Arc<dyn Fn() + Send + Sync> {
+    let gate = Arc::new(std::sync::Mutex::new(()));
+    let drain = {
+        let (stdout, stderr) = (outputs.stdout, outputs.stderr);
+        let shared = Arc::clone(&shared);
+        Arc::new(move || {
+            let _held = gate.lock().unwrap_or_else(|e| e.into_inner());
+            loop {
+                let mut any = false;
+                while let Ok(line) = stdout.try_recv() {
+                    shared.publish(StreamContent::stdout(&(line + "\n")), None);
+                    any = true;
+                }
+                while let Ok(line) = stderr.try_recv() {
+                    shared.publish(StreamContent::stderr(&(line + "\n")), None);
+                    any = true;
+                }
+                if !any {
+                    break;
+                }
+            }
+        })
+    };
+    let poll = Arc::clone(&drain);
+    std::thread::Builder::new()
+        .name("cell-output".into())
+        .spawn(move || {
+            loop {
+                poll();
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        })
+        .expect("the output thread starts");
+    drain
+}
