@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # One command for the notebook set-up on a fresh machine:
-#   1. evcxr_jupyter, the Rust Jupyter kernel (cargo install --locked; an installed one is reused;
-#      the first build takes ~15-25 minutes on 2 cores),
-#   2. a Python virtual environment .venv-notebooks with nbclient/nbconvert (tests) and JupyterLab
-#      (people; skipped with --tests-only),
-#   3. the kernel spec "Rust (Training Dynamics Workbench)" inside that venv, whose environment points
-#      EVCXR_CONFIG_DIR at notebooks/evcxr-config: it loads tdw-kernel-ext and its prelude before
-#      the first cell, so notebooks need no set-up cells.
+#   1. tdw-kernel, the workbench's own Jupyter kernel (crates/tdw-kernel, its own workspace and
+#      lock file; ~15-20 minutes to build on 2 cores the first time, then incremental),
+#   2. a Python virtual environment .venv-notebooks with jupyter_client/nbclient/pytest (tests)
+#      and JupyterLab with jupyterlab-widgets (people; skipped with --tests-only),
+#   3. the kernel spec "Rust (Training Dynamics Workbench)" inside that venv: it runs tdw-kernel
+#      with EVCXR_CONFIG_DIR=notebooks/evcxr-config (init.evcxr loads tdw-kernel-ext, prelude.rs its
+#      prelude), build slots under target/evcxr/slots and the workspace's Cargo.lock,
+#   4. a first kernel started once, so the workbench is compiled into a build slot now (~6-9
+#      minutes the first time) and every later kernel starts from it in seconds.
 # Then: .venv-notebooks/bin/jupyter lab notebooks/
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -14,18 +16,17 @@ root=$PWD
 tests_only=false
 [ "${1:-}" = "--tests-only" ] && tests_only=true
 
-if command -v evcxr_jupyter >/dev/null 2>&1; then
-  evcxr=$(command -v evcxr_jupyter)
-elif [ -x "$HOME/.cargo/bin/evcxr_jupyter" ]; then
-  evcxr=$HOME/.cargo/bin/evcxr_jupyter
-else
-  echo "installing evcxr_jupyter 0.22.0 (one-time build, ~15-25 min on 2 cores)..."
-  cargo install --locked evcxr_jupyter@0.22.0
-  evcxr=$HOME/.cargo/bin/evcxr_jupyter
-fi
-echo "kernel: $evcxr"
+echo "building tdw-kernel (crates/tdw-kernel)..."
+started=$SECONDS
+cargo build --release --locked --manifest-path crates/tdw-kernel/Cargo.toml --target-dir target/kernel
+kernel=$root/target/kernel/release/tdw-kernel
+echo "kernel: $kernel ($((SECONDS - started)) s)"
 # evcxr's completion (rust-analyzer) reads the standard library's sources.
 rustup component add rust-src >/dev/null 2>&1 || echo "note: rust-src not added (completion only)"
+
+# Cells resolve the workbench's dependencies offline against the workspace's Cargo.lock: every
+# package it names must be in cargo's cache, for every platform (cargo fetch does that).
+cargo fetch --locked
 
 venv=$root/.venv-notebooks
 if [ ! -x "$venv/bin/python" ]; then
@@ -38,17 +39,28 @@ fi
 
 spec=$venv/share/jupyter/kernels/tdw
 mkdir -p "$spec"
-"$venv/bin/python" - "$evcxr" "$root/notebooks/evcxr-config" "$spec/kernel.json" <<'PY'
-import json, sys
-evcxr, config, out = sys.argv[1:]
-json.dump({
-    "argv": [evcxr, "--control_file", "{connection_file}"],
+"$venv/bin/python" - "$kernel" "$root" "$spec/kernel.json" <<'PY'
+import json, os, sys
+kernel, root, out = sys.argv[1:]
+spec = {
+    "argv": [kernel, "--connection-file", "{connection_file}"],
     "display_name": "Rust (Training Dynamics Workbench)",
     "language": "rust",
     "interrupt_mode": "message",
-    "env": {"EVCXR_CONFIG_DIR": config},
-}, open(out, "w"), indent=1)
+    "env": {
+        "EVCXR_CONFIG_DIR": os.path.join(root, "notebooks", "evcxr-config"),
+        "TDW_KERNEL_SLOTS": os.path.join(root, "target", "evcxr", "slots"),
+        "TDW_KERNEL_LOCKFILE": os.path.join(root, "Cargo.lock"),
+    },
+}
+tmp = out + ".tmp"
+json.dump(spec, open(tmp, "w"), indent=1)
+os.replace(tmp, out)
 PY
 echo "kernel spec: $spec/kernel.json"
 "$venv/bin/jupyter" kernelspec list 2>/dev/null | grep -E "^\s+tdw\s" || { echo "kernel spec not found by jupyter" >&2; exit 1; }
+
+started=$SECONDS
+"$venv/bin/python" scripts/notebooks/warm_kernel.py
+echo "warm build slot ready ($((SECONDS - started)) s)"
 $tests_only || echo "open the notebooks with: $venv/bin/jupyter lab notebooks/"

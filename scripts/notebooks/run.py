@@ -5,7 +5,9 @@ A code cell's tags say what it must show:
   expect-svg       an image/svg+xml output (a chart)
   expect-html      a text/html output with a <table>
   expect-text      a text/plain result
-  expect-progress  progress lines on stdout that arrived while the cell was still running
+  expect-progress  progress shown while the cell was still running: under tdw-kernel one display
+                   updated in place (>= 3 updates, at most 3 stdout lines, the saved output the
+                   final state); under stock evcxr_jupyter, progress lines on stdout
 Every cell fails on an error output, on "panicked at" or an "error:" line on stderr.
 With --self-test, cells tagged expect-check-failure must FAIL these checks (shows they can fail).
 
@@ -14,6 +16,7 @@ Executed copies go to target/notebooks/; per-cell times are printed and written 
 import argparse
 import datetime as dt
 import json
+import os
 import pathlib
 import sys
 import time
@@ -23,11 +26,20 @@ from nbclient import NotebookClient
 
 
 class TimedClient(NotebookClient):
-    """Records when each stdout line reaches us, to tell streamed progress from a final dump."""
+    """Records when each stdout line and each display update reaches us, to tell streamed
+    progress from a final dump."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.stream_arrivals = {}
+        self.display_updates = {}
+
+    def process_message(self, msg, cell, cell_index):
+        if msg["msg_type"] == "update_display_data":
+            now = dt.datetime.now(dt.timezone.utc)
+            display_id = (msg["content"].get("transient") or {}).get("display_id")
+            self.display_updates.setdefault(cell_index, []).append((now, display_id))
+        return super().process_message(msg, cell, cell_index)
 
     def output(self, outs, msg, display_id, cell_index):
         if msg["msg_type"] == "stream" and msg["content"].get("name") == "stdout":
@@ -48,7 +60,7 @@ def cell_seconds(cell):
     return None
 
 
-def problems_of(cell, index, arrivals):
+def problems_of(cell, index, arrivals, updates, live):
     """Why this cell fails its checks (empty when it passes)."""
     tags = set(cell.get("metadata", {}).get("tags", []))
     outputs = cell.get("outputs", [])
@@ -73,7 +85,23 @@ def problems_of(cell, index, arrivals):
         found.append("no text/html table")
     if "expect-text" in tags and not any(v.strip() for v in data.get("text/plain", [])):
         found.append("no text/plain result")
-    if "expect-progress" in tags:
+    if "expect-progress" in tags and live:
+        seen = updates.get(index, [])
+        ids = {d for _, d in seen}
+        stdout_lines = sum(len(o["text"].splitlines()) for o in outputs
+                           if o["output_type"] == "stream" and o["name"] == "stdout")
+        reply = cell.get("metadata", {}).get("execution", {}).get("shell.execute_reply")
+        if len(seen) < 3:
+            found.append(f"only {len(seen)} in-place progress update(s)")
+        elif len(ids) > 2:
+            found.append(f"progress updated {len(ids)} different displays")
+        elif reply is None or (parse_time(reply) - seen[0][0]).total_seconds() < 0.3:
+            found.append("progress updates not streamed (all at the end of the cell)")
+        if stdout_lines > 3:
+            found.append(f"{stdout_lines} stdout lines (progress should be one display)")
+        if not any("<progress" in v for v in data.get("text/html", [])):
+            found.append("no progress display in the saved output")
+    elif "expect-progress" in tags:
         lines = [(t, l) for t, l in arrivals.get(index, []) if "epoch" in l or "checkpoint" in l]
         reply = cell.get("metadata", {}).get("execution", {}).get("shell.execute_reply")
         if len(lines) < 2:
@@ -105,12 +133,13 @@ def run(path, out_dir, self_test, timeout, cwd):
     started = time.monotonic()
     client.execute()
     total = time.monotonic() - started
+    live = nb.metadata.get("kernelspec", {}).get("name", "tdw") == "tdw" and os.environ.get("TDW_STOCK_EVCXR") != "1"
     failures = []
     times = []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
-        problems = problems_of(cell, index, client.stream_arrivals)
+        problems = problems_of(cell, index, client.stream_arrivals, client.display_updates, live)
         seconds = cell_seconds(cell)
         times.append({"cell": index, "seconds": seconds, "source": cell.source.splitlines()[0][:60]})
         expect_failure = "expect-check-failure" in cell.metadata.get("tags", [])

@@ -1,17 +1,15 @@
 #!/usr/bin/env bash
-# Notebook tests: set up the kernel (tests only), then execute every notebook in notebooks/ in the
-# real evcxr kernel, in order (01 trains what 02-03 analyze and show), and check their outputs;
-# then show the checks can fail (fixtures/checks_fail.ipynb must be caught).
+# Notebook tests: set up the kernel (tests only), check the kernel through the Jupyter protocol
+# (tests/kernel, pytest + jupyter_client), then execute every notebook in notebooks/ in the real
+# tdw-kernel, in order (01 trains what 02-03 analyze and show), and check their outputs; then
+# show the checks can fail (tests/notebooks/checks_fail.ipynb must be caught).
 # Results go to a scratch results dir under target/, never to results/.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 bash scripts/setup-notebooks.sh --tests-only
+.venv-notebooks/bin/python -m pytest -q -s tests/kernel
 export TDW_RESULTS_DIR=$PWD/target/notebooks/results
 rm -rf "$TDW_RESULTS_DIR"
-# One kernel at a time reuses one evcxr build dir, so tdw-kernel-ext (a path dependency, which
-# :cache cannot hold) compiles once for all notebooks and incrementally on reruns.
-export EVCXR_TMPDIR=$PWD/target/evcxr/kernel
-mkdir -p "$EVCXR_TMPDIR"
 .venv-notebooks/bin/python scripts/notebooks/run.py notebooks/0*.ipynb
 .venv-notebooks/bin/python scripts/notebooks/run.py --self-test tests/notebooks/checks_fail.ipynb --out target/notebooks/self-test
 # Notebooks are committed without outputs (executed copies live under target/notebooks/).

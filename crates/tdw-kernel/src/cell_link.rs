@@ -68,10 +68,6 @@ impl CellLink {
         Ok(link)
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     fn read_from(&self, stream: UnixStream, on_message: &(dyn Fn(FromCell) + Send + Sync)) {
         for line in BufReader::new(stream).lines() {
             let Ok(line) = line else { break };
@@ -85,14 +81,6 @@ impl CellLink {
                 Err(reason) => eprintln!("tdw-kernel: unreadable message from the cell: {reason}"),
             }
         }
-    }
-
-    /// Whether a cell process is connected now.
-    pub fn is_connected(&self) -> bool {
-        self.writer
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_some()
     }
 
     /// Sends to the cell process; false when none is connected (or it went away).

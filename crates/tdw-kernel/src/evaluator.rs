@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use evcxr::{CommandContext, EvalCallbacks, EvalContextOutputs, InputRequest};
+use evcxr::{CommandContext, EvalCallbacks, EvalContextOutputs};
 use jupyter_protocol::{
     CompleteReply, ErrorOutput, ExecuteInput, ExecuteReply, ExecuteResult, ExecutionCount,
     InspectReply, JupyterMessage, JupyterMessageContent, Media, MediaType, ReplyError, ReplyStatus,
@@ -218,15 +218,17 @@ impl Evaluator {
                 shared.interrupts.store(0, Ordering::SeqCst);
                 shared.executing.store(true, Ordering::SeqCst);
                 let allow_stdin = execute.allow_stdin;
-                let ask = |input: InputRequest| -> String {
-                    if !allow_stdin {
-                        return String::new();
-                    }
-                    ask_input(&shared, request, input)
-                };
                 let result = context.execute_with_callbacks(
                     &execute.code,
-                    &mut EvalCallbacks { input_reader: &ask },
+                    &mut EvalCallbacks {
+                        input_reader: &|input| {
+                            if allow_stdin {
+                                ask_input(&shared, request, input.prompt, input.is_password)
+                            } else {
+                                String::new()
+                            }
+                        },
+                    },
                 );
                 shared.executing.store(false, Ordering::SeqCst);
                 match result {
@@ -367,12 +369,9 @@ impl Evaluator {
 }
 
 /// Asks the frontend for a line of input (stdin channel) and waits for the answer.
-fn ask_input(shared: &Shared, parent: &JupyterMessage, input: InputRequest) -> String {
+fn ask_input(shared: &Shared, parent: &JupyterMessage, prompt: String, password: bool) -> String {
     let ask = JupyterMessage::new(
-        jupyter_protocol::InputRequest {
-            prompt: input.prompt,
-            password: input.is_password,
-        },
+        jupyter_protocol::InputRequest { prompt, password },
         Some(parent),
     );
     let (answer, answered) = oneshot::channel();

@@ -88,7 +88,7 @@ pub async fn serve(
     let control_shared = Arc::clone(&shared);
     let control_task = tokio::spawn(async move {
         while let Ok(message) = control.read().await {
-            let reply = match &message.content {
+            let reply: Option<JupyterMessageContent> = match &message.content {
                 JupyterMessageContent::KernelInfoRequest(_) => Some(kernel_info().into()),
                 JupyterMessageContent::InterruptRequest(_) => {
                     interrupt(&control_shared);
