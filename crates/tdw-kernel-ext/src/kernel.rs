@@ -248,6 +248,12 @@ impl Comm {
         &self.id
     }
 
+    /// A comm with no kernel behind it, for tests of what handlers do.
+    #[cfg(test)]
+    pub(crate) fn detached(id: &str) -> Comm {
+        Comm { id: id.to_string() }
+    }
+
     /// Sends `data` to the frontend's end.
     pub fn send(&self, data: Map<String, Value>, metadata: Map<String, Value>) -> bool {
         send(&FromCell::CommMsg {

@@ -24,6 +24,7 @@ pub mod kernel;
 pub mod live;
 pub mod notebook;
 pub mod progress;
+pub mod widgets;
 
 /// The workbench itself, for cells that need more than the prelude.
 pub use tdw_core;

@@ -88,14 +88,6 @@ impl Evaluator {
                 );
             }
         }
-        if let Some(lock) = &setup.lock_file {
-            let target = slot.dir.join("Cargo.lock");
-            if !target.exists()
-                && let Err(e) = std::fs::copy(lock, &target)
-            {
-                load_errors.push(format!("{}: {e}", lock.display()));
-            }
-        }
         let (context, drain_outputs): (Option<CommandContext>, Arc<dyn Fn() + Send + Sync>) =
             match CommandContext::new() {
                 Ok((context, outputs)) => {
@@ -106,6 +98,15 @@ impl Evaluator {
                     (None, Arc::new(|| {}))
                 }
             };
+        // evcxr's first build (of `42`, with no dependencies) prunes the crate's Cargo.lock to
+        // nothing, so the workspace's lock goes in after it and before init.evcxr's `:dep`s:
+        // every kernel then resolves the same versions as the workbench's own build, and a
+        // seeded slot finds its artifacts fresh.
+        if let Some(lock) = &setup.lock_file
+            && let Err(e) = std::fs::copy(lock, slot.dir.join("Cargo.lock"))
+        {
+            load_errors.push(format!("{}: {e}", lock.display()));
+        }
         let mut evaluator = Evaluator {
             shared,
             context,
