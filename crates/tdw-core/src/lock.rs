@@ -25,6 +25,16 @@ pub(crate) fn process_alive(pid: u32) -> bool {
     }
 }
 
+/// Who holds the lock of the variant directory `dir` now: (PID, operation), if a live process
+/// does (a stale lock counts as free). For status lines; [`VariantLock::acquire`] decides.
+pub fn holder(dir: &Path) -> Option<(u32, String)> {
+    let text = std::fs::read_to_string(dir.join(".lock")).ok()?;
+    let mut words = text.split_whitespace();
+    let pid = words.next()?.parse::<u32>().ok()?;
+    let operation = words.next().unwrap_or("unknown").to_string();
+    process_alive(pid).then_some((pid, operation))
+}
+
 impl VariantLock {
     /// Takes the lock of the variant directory `dir` for `operation` (shown to a second caller).
     pub fn acquire(dir: &Path, variant: &str, operation: &str) -> Result<Self> {

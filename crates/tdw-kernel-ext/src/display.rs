@@ -234,31 +234,35 @@ impl EvcxrDisplay for AnalysisReport {
     }
 }
 
+/// The freshness table (analyzer, kind, state) under a caption, as HTML and text.
+pub fn freshness_tables(report: &FreshnessReport) -> (String, String) {
+    let rows: Vec<Vec<String>> = report
+        .per_epoch
+        .iter()
+        .map(|(a, f)| vec![a.clone(), "per-epoch".into(), f.to_string()])
+        .chain(
+            report
+                .cross_epoch
+                .iter()
+                .map(|(a, f)| vec![a.clone(), "cross-epoch".into(), f.to_string()]),
+        )
+        .collect();
+    let header = ["analyzer", "kind", "state"];
+    let caption = format!(
+        "<p>{}: {} checkpoints</p>",
+        html::escape(&report.variant_name),
+        report.total_checkpoints
+    );
+    (
+        format!("{caption}{}", html::table(&header, &rows)),
+        html::text_table(&header, &rows),
+    )
+}
+
 impl EvcxrDisplay for FreshnessReport {
     fn evcxr_display(&self) {
-        let rows: Vec<Vec<String>> = self
-            .per_epoch
-            .iter()
-            .map(|(a, f)| vec![a.clone(), "per-epoch".into(), f.to_string()])
-            .chain(
-                self.cross_epoch
-                    .iter()
-                    .map(|(a, f)| vec![a.clone(), "cross-epoch".into(), f.to_string()]),
-            )
-            .collect();
-        let header = ["analyzer", "kind", "state"];
-        let caption = format!(
-            "<p>{}: {} checkpoints</p>",
-            html::escape(&self.variant_name),
-            self.total_checkpoints
-        );
-        emit(&[
-            (
-                "text/html",
-                &format!("{caption}{}", html::table(&header, &rows)),
-            ),
-            ("text/plain", &html::text_table(&header, &rows)),
-        ]);
+        let (html, text) = freshness_tables(self);
+        emit(&[("text/html", &html), ("text/plain", &text)]);
     }
 }
 

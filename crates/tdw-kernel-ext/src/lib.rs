@@ -23,6 +23,7 @@ pub mod html;
 pub mod kernel;
 pub mod live;
 pub mod notebook;
+pub mod panels;
 pub mod progress;
 pub mod widgets;
 
@@ -38,6 +39,10 @@ pub mod prelude {
         analyze, artifact, families, find_variant, freshness, registry, report, train, variant,
         variants,
     };
+    pub use crate::panels::{
+        AnalysisPanel, Explorer, TrainingPanel, analysis_panel, explore, training_panel,
+    };
+    pub use crate::widgets::Widget;
     pub use tdw_core::prelude::*;
     pub use tdw_core::views::Phases;
 }

@@ -53,6 +53,28 @@ fn thinned(losses: &[f64], first_epoch: u64) -> Vec<(f64, f64)> {
     points
 }
 
+/// The loss so far as a small SVG chart (log axis, curves thinned to a few hundred points), for
+/// live progress; empty when it cannot be drawn (no finite loss yet).
+pub fn loss_chart_svg(train: &[f64], test: &[f64], first_epoch: u64) -> String {
+    let mut chart = LineChart::new("loss so far", "epoch", "loss");
+    chart.log_y = true;
+    chart.size = (560, 260);
+    chart.series.push(Series::line(
+        "train",
+        thinned(train, first_epoch),
+        color::TRAIN,
+    ));
+    chart.series.push(Series::line(
+        "test",
+        thinned(test, first_epoch),
+        color::TEST,
+    ));
+    chart
+        .render()
+        .map(|figure| fit_width(figure.svg(), figure.size()))
+        .unwrap_or_default()
+}
+
 /// Training progress as one display updated in place.
 pub struct TrainingDisplay {
     display: LiveDisplay,
@@ -93,22 +115,7 @@ impl TrainingDisplay {
     }
 
     fn redraw_chart(&mut self) {
-        let mut chart = LineChart::new("loss so far", "epoch", "loss");
-        chart.log_y = true;
-        chart.size = (560, 260);
-        chart.series.push(Series::line(
-            "train",
-            thinned(&self.train, self.first_epoch),
-            color::TRAIN,
-        ));
-        chart.series.push(Series::line(
-            "test",
-            thinned(&self.test, self.first_epoch),
-            color::TEST,
-        ));
-        if let Ok(figure) = chart.render() {
-            self.chart_svg = fit_width(figure.svg(), figure.size());
-        }
+        self.chart_svg = loss_chart_svg(&self.train, &self.test, self.first_epoch);
         self.last_chart = Some(Instant::now());
     }
 

@@ -60,7 +60,12 @@ impl std::fmt::Debug for Widget {
 impl Widget {
     /// A widget of `model` (e.g. "IntSliderModel") with `view`, in `module` (controls or base),
     /// with `attributes` over the model's defaults.
-    pub fn new(module: &str, model: &str, view: Option<&str>, attributes: Map<String, Value>) -> Widget {
+    pub fn new(
+        module: &str,
+        model: &str,
+        view: Option<&str>,
+        attributes: Map<String, Value>,
+    ) -> Widget {
         let mut state = Map::new();
         state.insert("_model_module".into(), module.into());
         state.insert("_model_module_version".into(), MODULE_VERSION.into());
@@ -68,7 +73,11 @@ impl Widget {
         state.insert("_view_count".into(), Value::Null);
         match view {
             Some(view) => {
-                let view_module = if model.ends_with("StyleModel") { BASE } else { module };
+                let view_module = if model.ends_with("StyleModel") {
+                    BASE
+                } else {
+                    module
+                };
                 state.insert("_view_module".into(), view_module.into());
                 state.insert("_view_module_version".into(), MODULE_VERSION.into());
                 state.insert("_view_name".into(), view.into());
@@ -109,7 +118,12 @@ impl Widget {
     }
 
     /// A DOM widget of the controls module: with its own Layout (and a style model when given).
-    fn control(model: &str, view: &str, style: Option<&str>, mut attributes: Map<String, Value>) -> Widget {
+    fn control(
+        model: &str,
+        view: &str,
+        style: Option<&str>,
+        mut attributes: Map<String, Value>,
+    ) -> Widget {
         let layout = Layout::new();
         attributes.insert("layout".into(), layout.reference());
         attributes.entry("_dom_classes").or_insert(json!([]));
@@ -325,7 +339,8 @@ impl Widget {
 
 impl EvcxrDisplay for Widget {
     fn evcxr_display(&self) {
-        let view = json!({"version_major": 2, "version_minor": 0, "model_id": self.inner.id}).to_string();
+        let view =
+            json!({"version_major": 2, "version_minor": 0, "model_id": self.inner.id}).to_string();
         emit(&[(VIEW_MIME, &view), ("text/plain", &self.text())]);
     }
 }
@@ -410,7 +425,12 @@ pub fn select(description: &str, options: &[String], index: Option<usize>, rows:
 }
 
 /// A list with several selections (`index`: the selected positions).
-pub fn select_multiple(description: &str, options: &[String], selected: &[usize], rows: usize) -> Widget {
+pub fn select_multiple(
+    description: &str,
+    options: &[String],
+    selected: &[usize],
+    rows: usize,
+) -> Widget {
     Widget::control(
         "SelectMultipleModel",
         "SelectMultipleView",
@@ -432,7 +452,14 @@ pub fn int_text(description: &str, value: i64) -> Widget {
         "IntTextModel",
         "IntTextView",
         Some("DescriptionStyleModel"),
-        described(description, vec![("value", json!(value)), ("step", json!(1)), ("continuous_update", json!(false))]),
+        described(
+            description,
+            vec![
+                ("value", json!(value)),
+                ("step", json!(1)),
+                ("continuous_update", json!(false)),
+            ],
+        ),
     )
 }
 
@@ -461,7 +488,14 @@ pub fn float_text(description: &str, value: f64) -> Widget {
         "FloatTextModel",
         "FloatTextView",
         Some("DescriptionStyleModel"),
-        described(description, vec![("value", json!(value)), ("step", Value::Null), ("continuous_update", json!(false))]),
+        described(
+            description,
+            vec![
+                ("value", json!(value)),
+                ("step", Value::Null),
+                ("continuous_update", json!(false)),
+            ],
+        ),
     )
 }
 
@@ -473,7 +507,11 @@ pub fn text(description: &str, value: &str) -> Widget {
         Some("TextStyleModel"),
         described(
             description,
-            vec![("value", json!(value)), ("placeholder", json!("")), ("continuous_update", json!(true))],
+            vec![
+                ("value", json!(value)),
+                ("placeholder", json!("")),
+                ("continuous_update", json!(true)),
+            ],
         ),
     )
 }
@@ -484,7 +522,10 @@ pub fn checkbox(description: &str, value: bool) -> Widget {
         "CheckboxModel",
         "CheckboxView",
         Some("CheckboxStyleModel"),
-        described(description, vec![("value", json!(value)), ("indent", json!(true))]),
+        described(
+            description,
+            vec![("value", json!(value)), ("indent", json!(true))],
+        ),
     )
 }
 
@@ -571,7 +612,10 @@ pub fn html(value: &str) -> Widget {
         "HTMLModel",
         "HTMLView",
         Some("HTMLStyleModel"),
-        described("", vec![("value", json!(value)), ("placeholder", json!(""))]),
+        described(
+            "",
+            vec![("value", json!(value)), ("placeholder", json!(""))],
+        ),
     )
 }
 
@@ -581,7 +625,10 @@ pub fn label(value: &str) -> Widget {
         "LabelModel",
         "LabelView",
         Some("LabelStyleModel"),
-        described("", vec![("value", json!(value)), ("placeholder", json!(""))]),
+        described(
+            "",
+            vec![("value", json!(value)), ("placeholder", json!(""))],
+        ),
     )
 }
 
@@ -591,7 +638,10 @@ fn boxed(model: &str, view: &str, children: &[&Widget]) -> Widget {
         model,
         view,
         None,
-        attrs(vec![("children", Value::Array(references)), ("box_style", "".into())]),
+        attrs(vec![
+            ("children", Value::Array(references)),
+            ("box_style", "".into()),
+        ]),
     );
     for child in children {
         widget.keep((*child).clone());
@@ -644,14 +694,26 @@ mod tests {
         button.on_click(move |_| *count.lock().unwrap() += 1);
         let comm = Comm::detached("test");
         let click = json!({"method": "custom", "content": {"event": "click"}});
-        button.on_frontend(&comm, CommEvent::Message { data: click.as_object().unwrap().clone() });
+        button.on_frontend(
+            &comm,
+            CommEvent::Message {
+                data: click.as_object().unwrap().clone(),
+            },
+        );
         assert_eq!(*clicks.lock().unwrap(), 1);
         let text = text("prime", "113");
         let typed = json!({"method": "update", "state": {"value": "23"}});
         let changed = Arc::new(Mutex::new(String::new()));
         let sink = Arc::clone(&changed);
-        text.observe("value", move |_, v| *sink.lock().unwrap() = v.as_str().unwrap().to_string());
-        text.on_frontend(&comm, CommEvent::Message { data: typed.as_object().unwrap().clone() });
+        text.observe("value", move |_, v| {
+            *sink.lock().unwrap() = v.as_str().unwrap().to_string()
+        });
+        text.on_frontend(
+            &comm,
+            CommEvent::Message {
+                data: typed.as_object().unwrap().clone(),
+            },
+        );
         assert_eq!(text.get("value"), json!("23"));
         assert_eq!(*changed.lock().unwrap(), "23");
     }
@@ -664,7 +726,13 @@ mod tests {
         assert_eq!(dropdown.get("_view_module_version"), json!(MODULE_VERSION));
         let layout = layout_of(&dropdown).expect("its layout is kept with it");
         assert_eq!(layout.get("_model_name"), json!("LayoutModel"));
-        assert!(dropdown.get("style").as_str().unwrap().starts_with("IPY_MODEL_"));
+        assert!(
+            dropdown
+                .get("style")
+                .as_str()
+                .unwrap()
+                .starts_with("IPY_MODEL_")
+        );
         let view = dropdown.view_bundle();
         assert_eq!(view[VIEW_MIME]["model_id"], json!(dropdown.id()));
         let panel = vbox(&[&dropdown]);
