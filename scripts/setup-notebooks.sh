@@ -21,8 +21,11 @@ started=$SECONDS
 cargo build --release --locked --manifest-path crates/tdw-kernel/Cargo.toml --target-dir target/kernel
 kernel=$root/target/kernel/release/tdw-kernel
 echo "kernel: $kernel ($((SECONDS - started)) s)"
-# evcxr's completion (rust-analyzer) reads the standard library's sources.
-rustup component add rust-src >/dev/null 2>&1 || echo "note: rust-src not added (completion only)"
+# evcxr's type inference and completion (rust-analyzer) read the standard library's sources, a
+# cargo workspace of their own whose dependencies must be in cargo's cache too: cells resolve
+# offline, and without them rust-analyzer has no std (every `let x = f()?;` then fails).
+rustup component add rust-src >/dev/null 2>&1 || echo "note: rust-src not added"
+RUSTC_BOOTSTRAP=1 cargo fetch --manifest-path "$(rustc --print sysroot)/lib/rustlib/src/rust/library/Cargo.toml"
 
 # Cells resolve the workbench's dependencies offline against the workspace's Cargo.lock: every
 # package it names must be in cargo's cache, for every platform (cargo fetch does that).

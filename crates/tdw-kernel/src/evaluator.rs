@@ -46,7 +46,23 @@ pub fn spawn(shared: Arc<Shared>, setup: Setup) -> crossbeam_channel::Sender<Job
         .name("evaluator".into())
         .spawn(move || {
             let mut evaluator = Evaluator::start(Arc::clone(&shared), setup);
-            while let Ok(job) = queue.recv() {
+            let mut analysis_warm = false;
+            loop {
+                // Idle and not yet warmed: warm the analysis now (requests that came first ran
+                // first); one arriving meanwhile waits for it, which it would pay itself anyway.
+                let job = match queue.try_recv() {
+                    Ok(job) => job,
+                    Err(crossbeam_channel::TryRecvError::Empty) if !analysis_warm => {
+                        evaluator.warm_analysis();
+                        analysis_warm = true;
+                        continue;
+                    }
+                    Err(crossbeam_channel::TryRecvError::Empty) => match queue.recv() {
+                        Ok(job) => job,
+                        Err(_) => break,
+                    },
+                    Err(crossbeam_channel::TryRecvError::Disconnected) => break,
+                };
                 match job {
                     Job::Execute(request) => evaluator.execute(&request),
                     Job::Complete(request) => evaluator.complete(&request),
@@ -88,6 +104,7 @@ impl Evaluator {
                 );
             }
         }
+        let step = Instant::now();
         let (context, drain_outputs): (Option<CommandContext>, Arc<dyn Fn() + Send + Sync>) =
             match CommandContext::new() {
                 Ok((context, outputs)) => {
@@ -98,6 +115,10 @@ impl Evaluator {
                     (None, Arc::new(|| {}))
                 }
             };
+        eprintln!(
+            "tdw-kernel: evcxr started in {:.1} s",
+            step.elapsed().as_secs_f64()
+        );
         // evcxr's first build (of `42`, with no dependencies) prunes the crate's Cargo.lock to
         // nothing, so the workspace's lock goes in after it and before init.evcxr's `:dep`s:
         // every kernel then resolves the same versions as the workbench's own build, and a
@@ -126,7 +147,6 @@ impl Evaluator {
             started.elapsed().as_secs_f64(),
             slot.index
         );
-        evaluator.warm_analysis();
         // The slot must stay locked for the kernel's whole life.
         std::mem::forget(setup.slot);
         evaluator
@@ -143,18 +163,28 @@ impl Evaluator {
                 if line.is_empty() || line.starts_with('#') || line.starts_with("//") {
                     continue;
                 }
+                let step = Instant::now();
                 if let Err(e) = context.execute(line) {
                     self.load_errors
                         .push(format!("{} `{line}`: {e}", init.display()));
                 }
+                eprintln!(
+                    "tdw-kernel: `{line}` in {:.1} s",
+                    step.elapsed().as_secs_f64()
+                );
             }
         }
         let prelude = dir.join("prelude.rs");
+        let step = Instant::now();
         if let Ok(code) = std::fs::read_to_string(&prelude)
             && let Err(e) = context.execute(&code)
         {
             self.load_errors.push(format!("{}: {e}", prelude.display()));
         }
+        eprintln!(
+            "tdw-kernel: prelude.rs in {:.1} s",
+            step.elapsed().as_secs_f64()
+        );
     }
 
     /// rust-analyzer loads the crate graph on its first query, which otherwise lands on the
@@ -247,9 +277,19 @@ impl Evaluator {
         match outcome {
             Ok(outputs) => {
                 if let Some(took) = outputs.timing {
+                    // `:timing` on: the total, then evcxr's phases (compile, retries, run).
+                    let phases: Vec<String> = outputs
+                        .phases
+                        .iter()
+                        .map(|p| format!("{} {}ms", p.name, p.duration.as_millis()))
+                        .collect();
                     shared.publish_to(
                         request,
-                        StreamContent::stdout(&format!("Took {}ms\n", took.as_millis())),
+                        StreamContent::stdout(&format!(
+                            "Took {}ms ({})\n",
+                            took.as_millis(),
+                            phases.join(", ")
+                        )),
                         None,
                     );
                 }
