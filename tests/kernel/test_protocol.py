@@ -160,7 +160,10 @@ def test_complete_inspect_and_is_complete(kernel):
     assert reply["cursor_start"] == 0 and reply["cursor_end"] == len(code)
 
     for code, status in [("fn f() {", "incomplete"), ("let x = 1;", "complete"), ("f(1))", "invalid")]:
-        assert kc.is_complete(code, reply=True)["content"]["status"] == status, code
+        msg_id = kc.is_complete(code)
+        reply = kc.get_shell_msg(timeout=10)
+        assert reply["parent_header"]["msg_id"] == msg_id
+        assert reply["content"]["status"] == status, code
 
     reply = kc.inspect("String::new", 9, reply=True, timeout=120)["content"]
     assert reply["status"] == "ok"

@@ -1,0 +1,152 @@
+"""The panels (training_panel, analysis_panel, explore) driven through the Jupyter protocol as
+JupyterLab's widget manager drives them: comm_open of every widget model, state updates both
+ways, button clicks (see widget_frontend.Frontend)."""
+import pathlib
+import time
+
+import pytest
+
+from test_protocol import RESULTS, Run, start, stop
+from widget_frontend import Frontend
+
+
+@pytest.fixture(scope="module")
+def session():
+    km, kc, _ = start()
+    yield km, kc, Frontend(kc)
+    stop(km, kc)
+
+
+def show(kc, ui, code):
+    """Runs a cell that ends in a widget; returns the shown widget's model id."""
+    run = Run(kc, code, on_message=ui.take).ok()
+    view = run.result().get("application/vnd.jupyter.widget-view+json")
+    assert view, run.result()
+    assert view["model_id"] in ui.models
+    assert "text/plain" in run.result()
+    return view["model_id"]
+
+
+def within(ui, seconds, condition, what):
+    assert ui.pump(seconds, until=condition), what
+
+
+def param_input(ui, root, name):
+    ids = [i for i in ui.descendants(root) if ui.models[i].get("description") == name
+           and ui.models[i]["_model_name"] in ("IntTextModel", "FloatTextModel", "TextModel")]
+    assert len(ids) == 1, (name, ids)
+    return ids[0]
+
+
+def html_of(ui, root, needle):
+    return [ui.models[i]["value"] for i in ui.descendants(root)
+            if ui.models[i]["_model_name"] == "HTMLModel" and needle in ui.models[i].get("value", "")]
+
+
+def button(ui, root, description):
+    ids = [i for i in ui.descendants(root) if ui.models[i]["_model_name"] == "ButtonModel"
+           and ui.models[i]["description"] == description]
+    assert len(ids) == 1, description
+    return ids[0]
+
+
+def test_training_panel_trains_and_the_analysis_side_finds_the_variant(session):
+    _, kc, ui = session
+    root = show(kc, ui, "training_panel()?")
+    family = [i for i in ui.descendants(root) if ui.models[i]["_model_name"] == "DropdownModel"][0]
+    labels = ui.models[family]["_options_labels"]
+    assert sorted(labels) == ["modulo_addition_1layer", "modulo_addition_2layer_mlp", "modulo_addition_learned_emb_mlp"]
+    assert labels[ui.models[family]["index"]] == "modulo_addition_1layer"
+    prime = param_input(ui, root, "prime")
+    assert ui.models[prime]["value"] == 113
+    assert "Modulus" in ui.models[prime]["tooltip"], "the description is the tooltip"
+    assert html_of(ui, root, "Ready to train") or html_of(ui, root, "already trained")
+
+    # Another family: its inputs are built anew from its family.json.
+    before = set(ui.descendants(root))
+    ui.set(family, index=labels.index("modulo_addition_2layer_mlp"))
+    within(ui, 20, lambda: param_input(ui, root, "prime") != prime, "the inputs were not rebuilt")
+    assert "modulo_addition_2layer_mlp" in "".join(html_of(ui, root, "Variant:"))
+    assert set(ui.descendants(root)) != before
+    ui.set(family, index=labels.index("modulo_addition_1layer"))
+    within(ui, 20, lambda: "modulo_addition_1layer_p" in "".join(html_of(ui, root, "Variant:")), "back to 1 layer")
+
+    # The name preview follows the inputs.
+    prime = param_input(ui, root, "prime")
+    epochs = [i for i in ui.descendants(root) if ui.models[i].get("description") == "Epochs"][0]
+    seed = param_input(ui, root, "seed")
+    ui.set(seed, value=int(time.time()) % 100000)  # a fresh variant every run
+    ui.set(prime, value=23)
+    ui.set(epochs, value=200)
+    within(ui, 20, lambda: "_p23_" in "".join(html_of(ui, root, "Variant:")), "no p23 in the name preview")
+
+    # An invalid prime: the error is shown by its field and Start does nothing.
+    start_button = button(ui, root, "Start Training")
+    ui.set(prime, value=21)
+    within(ui, 20, lambda: html_of(ui, root, "not prime"), "no error shown for prime 21")
+    assert ui.models[start_button]["disabled"] is True
+    progress = [i for i in ui.descendants(root) if ui.models[i]["_model_name"] == "IntProgressModel"][0]
+    value_before = ui.models[progress]["value"]
+    ui.click(start_button)
+    ui.pump(2)
+    assert ui.models[progress]["value"] == value_before, "Start trained with an invalid prime"
+
+    # Valid again: Start trains, the bar moves to 100 %, the variant is on disk.
+    ui.set(prime, value=23)
+    within(ui, 20, lambda: ui.models[start_button]["disabled"] is False, "Start stayed disabled")
+    name = "".join(html_of(ui, root, "Variant:")).split("<code>")[1].split("</code>")[0]
+    ui.click(start_button)
+    seen = set()
+
+    def finished():
+        seen.add(ui.models[progress]["value"])
+        return ui.models[progress].get("bar_style") == "success" and ui.models[progress]["value"] == 200
+
+    within(ui, 300, finished, "training did not reach 100 %")
+    assert len(seen) >= 3, f"progress moved through {sorted(seen)}"
+    within(ui, 20, lambda: html_of(ui, root, "trained " + name), "no final status")
+    checkpoints = pathlib.Path(RESULTS, "modulo_addition_1layer", name, "checkpoints")
+    assert len(list(checkpoints.glob("checkpoint_epoch_*.safetensors"))) >= 2
+
+    # The analysis side lists it and analyzes it.
+    panel = show(kc, ui, "analysis_panel()?")
+    variant = [i for i in ui.descendants(panel) if ui.models[i]["_model_name"] == "DropdownModel"][0]
+    labels = ui.models[variant]["_options_labels"]
+    assert name in labels
+    ui.set(variant, index=labels.index(name))
+    analyzers = [i for i in ui.descendants(panel) if ui.models[i]["_model_name"] == "SelectMultipleModel"][0]
+    within(ui, 20, lambda: "neuron_freq_norm" in ui.models[analyzers]["_options_labels"], "no analyzers listed")
+    wanted = [ui.models[analyzers]["_options_labels"].index(a)
+              for a in ("neuron_freq_norm", "dominant_frequencies", "parameter_snapshot")]
+    ui.set(analyzers, index=wanted)
+    ui.click(button(ui, panel, "Run analysis"))
+    within(ui, 300, lambda: html_of(ui, panel, "analysis done"), "analysis did not finish")
+    assert html_of(ui, panel, "<table"), "no freshness table"
+    test_training_panel_trains_and_the_analysis_side_finds_the_variant.variant = name
+
+
+def test_explore_redraws_when_the_slider_moves(session):
+    _, kc, ui = session
+    name = getattr(test_training_panel_trains_and_the_analysis_side_finds_the_variant, "variant", None)
+    if name is None:
+        pytest.skip("needs the variant trained by the training panel test")
+    root = show(kc, ui, f'explore(&find_variant("{name}")?)')
+    view = [i for i in ui.descendants(root) if ui.models[i]["_model_name"] == "DropdownModel"][0]
+    views = ui.models[view]["_options_labels"]
+    target = "parameters.embeddings.fourier_coefficients"
+    assert target in views, views
+    ui.set(view, index=views.index(target))
+    slider = [i for i in ui.descendants(root) if ui.models[i]["_model_name"] == "IntSliderModel"][0]
+    within(ui, 30, lambda: ui.models[slider]["max"] >= 1, "the slider has fewer than two epochs")
+
+    def chart():
+        svgs = html_of(ui, root, "<svg")
+        return svgs[0] if svgs else None
+
+    within(ui, 30, lambda: chart() is not None, "no chart drawn")
+    first = chart()
+    ui.set(slider, value=ui.models[slider]["max"])
+    within(ui, 30, lambda: chart() not in (None, first), "the chart did not change with the slider")
+    assert html_of(ui, root, "drawn in")
+    ui.click(button(ui, root, "◀ Previous"))
+    within(ui, 30, lambda: ui.models[slider]["value"] == ui.models[slider]["max"] - 1, "Previous did not step")
