@@ -165,10 +165,10 @@ def test_complete_inspect_and_is_complete(kernel):
         assert reply["parent_header"]["msg_id"] == msg_id
         assert reply["content"]["status"] == status, code
 
-    reply = kc.inspect("String::new", 9, reply=True, timeout=120)["content"]
-    assert reply["status"] == "ok"
-    if reply["found"]:
-        assert "String" in reply["data"]["text/plain"]
+    # Inspect shows a workbench function's documentation (its doc comment).
+    reply = kc.inspect("families()", 3, reply=True, timeout=120)["content"]
+    assert reply["status"] == "ok" and reply["found"], reply
+    assert "model families" in reply["data"]["text/plain"], reply["data"]
 
 
 def test_input_requests_reach_the_frontend(kernel):

@@ -396,10 +396,17 @@ impl Evaluator {
         };
         self.shared.publish_to(request, Status::busy(), None);
         let byte = text_positions(&inspect.code).byte_of_char(inspect.cursor_pos);
+        // evcxr hovers over what ends where the code is cut: cut at the end of the word under
+        // the cursor, wherever in the word the cursor is.
+        let byte = byte
+            + inspect.code[byte..]
+                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .unwrap_or(inspect.code.len() - byte);
         let mut reply = InspectReply::default();
         if let Some(context) = self.context.as_mut()
             && let Ok((text, markdown)) = context.hover_at(&inspect.code, byte)
             && !text.trim().is_empty()
+            && text.trim() != "No documentation found"
         {
             reply.found = true;
             reply.data = Media::new(vec![MediaType::Plain(text), MediaType::Markdown(markdown)]);
