@@ -52,7 +52,7 @@ def button(ui, root, description):
 
 def test_training_panel_trains_and_the_analysis_side_finds_the_variant(session):
     _, kc, ui = session
-    root = show(kc, ui, "training_panel()?")
+    root = show(kc, ui, "training_panel()")
     family = [i for i in ui.descendants(root) if ui.models[i]["_model_name"] == "DropdownModel"][0]
     labels = ui.models[family]["_options_labels"]
     assert sorted(labels) == ["modulo_addition_1layer", "modulo_addition_2layer_mlp", "modulo_addition_learned_emb_mlp"]
@@ -66,7 +66,8 @@ def test_training_panel_trains_and_the_analysis_side_finds_the_variant(session):
     before = set(ui.descendants(root))
     ui.set(family, index=labels.index("modulo_addition_2layer_mlp"))
     within(ui, 20, lambda: param_input(ui, root, "prime") != prime, "the inputs were not rebuilt")
-    assert "modulo_addition_2layer_mlp" in "".join(html_of(ui, root, "Variant:"))
+    within(ui, 20, lambda: "modulo_addition_2layer_mlp_p" in "".join(html_of(ui, root, "Variant:")),
+           "the name preview did not follow the family")
     assert set(ui.descendants(root)) != before
     ui.set(family, index=labels.index("modulo_addition_1layer"))
     within(ui, 20, lambda: "modulo_addition_1layer_p" in "".join(html_of(ui, root, "Variant:")), "back to 1 layer")
@@ -84,7 +85,7 @@ def test_training_panel_trains_and_the_analysis_side_finds_the_variant(session):
     start_button = button(ui, root, "Start Training")
     ui.set(prime, value=21)
     within(ui, 20, lambda: html_of(ui, root, "not prime"), "no error shown for prime 21")
-    assert ui.models[start_button]["disabled"] is True
+    within(ui, 20, lambda: ui.models[start_button]["disabled"] is True, "Start stayed enabled")
     progress = [i for i in ui.descendants(root) if ui.models[i]["_model_name"] == "IntProgressModel"][0]
     value_before = ui.models[progress]["value"]
     ui.click(start_button)
@@ -109,7 +110,7 @@ def test_training_panel_trains_and_the_analysis_side_finds_the_variant(session):
     assert len(list(checkpoints.glob("checkpoint_epoch_*.safetensors"))) >= 2
 
     # The analysis side lists it and analyzes it.
-    panel = show(kc, ui, "analysis_panel()?")
+    panel = show(kc, ui, "analysis_panel()")
     variant = [i for i in ui.descendants(panel) if ui.models[i]["_model_name"] == "DropdownModel"][0]
     labels = ui.models[variant]["_options_labels"]
     assert name in labels
@@ -130,7 +131,8 @@ def test_explore_redraws_when_the_slider_moves(session):
     name = getattr(test_training_panel_trains_and_the_analysis_side_finds_the_variant, "variant", None)
     if name is None:
         pytest.skip("needs the variant trained by the training panel test")
-    root = show(kc, ui, f'explore(&find_variant("{name}")?)')
+    Run(kc, f'let explored = find_variant("{name}")?;').ok()
+    root = show(kc, ui, "explore(&explored)")
     view = [i for i in ui.descendants(root) if ui.models[i]["_model_name"] == "DropdownModel"][0]
     views = ui.models[view]["_options_labels"]
     target = "parameters.embeddings.fourier_coefficients"

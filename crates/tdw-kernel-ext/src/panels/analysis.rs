@@ -35,6 +35,12 @@ struct Inner {
     running: AtomicBool,
 }
 
+impl std::fmt::Debug for AnalysisPanel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AnalysisPanel({})", self.widget().id())
+    }
+}
+
 impl EvcxrDisplay for AnalysisPanel {
     fn evcxr_display(&self) {
         self.inner.root.evcxr_display();

@@ -47,6 +47,12 @@ struct Inner {
     drawing: Mutex<()>,
 }
 
+impl std::fmt::Debug for Explorer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Explorer({})", self.widget().id())
+    }
+}
+
 impl EvcxrDisplay for Explorer {
     fn evcxr_display(&self) {
         self.inner.root.evcxr_display();

@@ -74,6 +74,12 @@ struct Panel {
     retrain_armed: AtomicBool,
 }
 
+impl std::fmt::Debug for TrainingPanel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TrainingPanel({})", self.widget().id())
+    }
+}
+
 impl EvcxrDisplay for TrainingPanel {
     fn evcxr_display(&self) {
         self.inner.root.evcxr_display();
