@@ -5,6 +5,7 @@ A code cell's tags say what it must show:
   expect-svg       an image/svg+xml output (a chart)
   expect-html      a text/html output with a <table>
   expect-text      a text/plain result
+  expect-widget    a Jupyter widget view (application/vnd.jupyter.widget-view+json)
   expect-progress  progress shown while the cell was still running: under tdw-kernel one display
                    updated in place (>= 3 updates, at most 3 stdout lines, the saved output the
                    final state); under stock evcxr_jupyter, progress lines on stdout
@@ -83,6 +84,8 @@ def problems_of(cell, index, arrivals, updates, live):
         found.append("no image/svg+xml chart")
     if "expect-html" in tags and not any("<table" in v for v in data.get("text/html", [])):
         found.append("no text/html table")
+    if "expect-widget" in tags and not data.get("application/vnd.jupyter.widget-view+json"):
+        found.append("no widget view")
     if "expect-text" in tags and not any(v.strip() for v in data.get("text/plain", [])):
         found.append("no text/plain result")
     if "expect-progress" in tags and live:

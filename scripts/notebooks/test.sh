@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 bash scripts/setup-notebooks.sh --tests-only
+cargo test --release --locked --manifest-path crates/tdw-kernel/Cargo.toml --target-dir target/kernel
 .venv-notebooks/bin/python -m pytest -q -s tests/kernel
 export TDW_RESULTS_DIR=$PWD/target/notebooks/results
 rm -rf "$TDW_RESULTS_DIR"
