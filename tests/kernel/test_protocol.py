@@ -173,14 +173,13 @@ def test_complete_inspect_and_is_complete(kernel):
 
 def test_input_requests_reach_the_frontend(kernel):
     _, kc = kernel
-    Run(kc, ':dep evcxr_input = "1"').ok()
     prompts = []
 
     def answer(content):
         prompts.append(content["prompt"])
         return "typed by the frontend"
 
-    run = Run(kc, 'evcxr_input::get_string("Your name? ")', stdin=answer).ok()
+    run = Run(kc, 'tdw_kernel_ext::kernel::input("Your name? ")', stdin=answer).ok()
     assert prompts == ["Your name? "]
     assert "typed by the frontend" in run.result()["text/plain"]
 

@@ -144,6 +144,12 @@ fn dispatch(comm_id: &str, event: CommEvent, closing: bool) {
     }
 }
 
+/// Asks the frontend for a line of text (a Jupyter input request) and returns it; empty when
+/// the frontend allows no input.
+pub fn input(prompt: &str) -> String {
+    evcxr_input::get_string(prompt)
+}
+
 /// True once after the user interrupted the kernel (then cleared).
 pub fn take_interrupt() -> bool {
     INTERRUPTED.swap(false, Ordering::SeqCst)
