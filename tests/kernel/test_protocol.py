@@ -22,6 +22,9 @@ from jupyter_client.manager import KernelManager
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "target" / "kernel-tests" / "results"
 TIMEOUT = float(os.environ.get("TDW_KERNEL_TEST_TIMEOUT", "900"))
+# Every run trains from nothing (a variant left trained by an earlier run would not train again).
+import shutil
+shutil.rmtree(RESULTS, ignore_errors=True)
 
 
 def start(extra_env=None):

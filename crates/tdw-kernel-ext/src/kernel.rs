@@ -84,7 +84,10 @@ fn read_loop(stream: UnixStream) {
             continue;
         };
         match message {
+            // The kernel syncs at the end of every cell: an interrupt nobody took during that
+            // cell must not stop the next cell's training.
             ToCell::Sync { token } => {
+                INTERRUPTED.store(false, Ordering::SeqCst);
                 send(&FromCell::Synced { token });
             }
             ToCell::Interrupt => INTERRUPTED.store(true, Ordering::SeqCst),

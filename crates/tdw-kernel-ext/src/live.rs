@@ -93,7 +93,6 @@ pub struct TrainingDisplay {
 impl TrainingDisplay {
     /// None when not under tdw-kernel.
     pub fn new() -> Option<Self> {
-        kernel::clear_interrupt();
         Some(TrainingDisplay {
             display: LiveDisplay::new()?,
             variant: String::new(),
@@ -218,7 +217,6 @@ pub struct AnalysisDisplay {
 impl AnalysisDisplay {
     /// None when not under tdw-kernel.
     pub fn new() -> Option<Self> {
-        kernel::clear_interrupt();
         Some(AnalysisDisplay {
             display: LiveDisplay::new()?,
             variant: String::new(),
