@@ -16,7 +16,7 @@ use tdw_core::{Progress, TrainEvent};
 use crate::display::fit_width;
 use crate::html::escape;
 use crate::kernel::{self, LiveDisplay};
-use crate::progress::{bar, duration};
+use crate::progress::{bar, duration, epoch_line};
 
 /// Most bar updates per second: more would only load the frontend.
 const BAR_EVERY: Duration = Duration::from_millis(250);
@@ -163,15 +163,13 @@ impl Progress for TrainingDisplay {
                     self.redraw_chart();
                 }
                 let done = epoch + 1 - self.first_epoch;
-                let elapsed = self.started.elapsed().as_secs_f64();
-                let rate = done as f64 / elapsed.max(1e-9);
-                let left = (self.total - epoch - 1) as f64 / rate;
-                let line = format!(
-                    "epoch {}/{} {} train {train_loss:.3e} test {test_loss:.3e} | {rate:.1} epochs/s, ETA {}",
-                    epoch + 1,
+                let line = epoch_line(
+                    *epoch,
                     self.total,
-                    bar(epoch + 1, self.total),
-                    duration(left)
+                    done,
+                    self.started,
+                    *train_loss,
+                    *test_loss,
                 );
                 self.draw(&line, epoch + 1);
             }

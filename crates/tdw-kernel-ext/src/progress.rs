@@ -35,6 +35,26 @@ pub(crate) fn duration(seconds: f64) -> String {
     }
 }
 
+/// One line of training progress: epoch, bar, losses, rate and time left, from the `done`
+/// epochs run since `started` (the lines here and the live display share it).
+pub(crate) fn epoch_line(
+    epoch: u64,
+    total: u64,
+    done: u64,
+    started: Instant,
+    train_loss: f64,
+    test_loss: f64,
+) -> String {
+    let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
+    let left = total.saturating_sub(epoch + 1) as f64 / rate;
+    format!(
+        "epoch {:>6}/{total} {} train {train_loss:.3e} test {test_loss:.3e} | {rate:.1} epochs/s, ETA {}",
+        epoch + 1,
+        bar(epoch + 1, total),
+        duration(left)
+    )
+}
+
 /// Training progress as at most [`MAX_LINES`] lines.
 pub struct TrainingLines {
     started: Instant,
@@ -88,15 +108,16 @@ impl Progress for TrainingLines {
                 if !done.is_multiple_of(self.every) && !last {
                     return;
                 }
-                let elapsed = self.started.elapsed().as_secs_f64();
-                let rate = done as f64 / elapsed.max(1e-9);
-                let left = (self.total - epoch - 1) as f64 / rate;
                 println!(
-                    "epoch {:>6}/{} {} train {train_loss:.3e} test {test_loss:.3e} | {rate:.1} epochs/s, ETA {}",
-                    epoch + 1,
-                    self.total,
-                    bar(epoch + 1, self.total),
-                    duration(left)
+                    "{}",
+                    epoch_line(
+                        *epoch,
+                        self.total,
+                        done,
+                        self.started,
+                        *train_loss,
+                        *test_loss
+                    )
                 );
                 self.printed += 1;
             }

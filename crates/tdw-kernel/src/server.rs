@@ -129,7 +129,7 @@ pub async fn serve(
         _ = control_task => {}
         _ = shell_task => {}
     }
-    stop_cell_process(&shared);
+    kill_cell_process(&shared);
     // Let the shutdown reply leave before the sockets close.
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     Ok(())
@@ -358,10 +358,6 @@ fn kill_cell_process(shared: &Shared) {
         }
     }
     shared.forget_comms();
-}
-
-fn stop_cell_process(shared: &Shared) {
-    kill_cell_process(shared);
 }
 
 fn kernel_info() -> KernelInfoReply {
