@@ -451,7 +451,7 @@ impl Attention {
             .swap_dims(1, 2)
             .matmul(k.clone().swap_dims(1, 2).swap_dims(2, 3))
             .div_scalar(c.attn_scale())
-            + causal_mask(n_pos, &resid.device());
+            + causal_mask(n_pos, &resid.device()).cast(resid.dtype());
         // hook_pattern: softmax over key_pos
         let pattern = softmax(scores.clone(), 3);
         // hook_z: [batch, pos, head_index, d_head]

@@ -163,10 +163,9 @@ impl WeightMapper for Update<'_> {
         let dims = weight.dims();
         let n = grad.dims()[0];
         let (m, v) = self.moments.remove(name).unwrap_or_else(|| {
-            (
-                Tensor::zeros([n], &grad.device()),
-                Tensor::zeros([n], &grad.device()),
-            )
+            // In the gradient's dtype: an f64 model (the reference runs) keeps f64 moments.
+            let zeros = || Tensor::<1>::zeros([n], &grad.device()).cast(grad.dtype());
+            (zeros(), zeros())
         });
         let theta = weight.reshape([n]).mul_scalar(self.decay);
         let m = m.clone() + (grad.clone() - m).mul_scalar(1.0 - self.beta1);

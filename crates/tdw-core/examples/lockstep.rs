@@ -1,0 +1,101 @@
+//! Trains one variant with the fused and the burn engines side by side from the same initial
+//! weights and split, printing both test losses and how far the weights have drifted apart.
+//! `cargo run --release --example lockstep -- prime=59,seed=999,data_seed=598 0.5 1500`
+use tdw_core::FamilyRegistry;
+use tdw_core::model::state::StateDict;
+use tdw_core::train::engine::{Engine, FreshRun};
+
+fn drift(a: &StateDict, b: &StateDict) -> (f64, String) {
+    let mut worst = (0.0, String::new());
+    for (name, x) in a.iter() {
+        let y = b.get(name).unwrap();
+        let d: f64 = x
+            .data
+            .iter()
+            .zip(&y.data)
+            .map(|(p, q)| ((p - q) as f64).powi(2))
+            .sum();
+        let n: f64 = y.data.iter().map(|q| (*q as f64).powi(2)).sum();
+        let r = (d / n.max(1e-30)).sqrt();
+        if r > worst.0 {
+            worst = (r, name.to_string());
+        }
+    }
+    worst
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let params = args.next().unwrap();
+    let fraction: f64 = args.next().unwrap().parse().unwrap();
+    let epochs: usize = args.next().unwrap().parse().unwrap();
+    // From this epoch on, the fused engine restarts from burn's weights and moments.
+    let branch: Option<usize> = args.next().map(|a| a.parse().unwrap());
+    let root = tdw_core::paths::project_root();
+    let results = std::env::temp_dir().join(format!("tdw-lockstep-{}", std::process::id()));
+    std::fs::create_dir_all(&results).unwrap();
+    let registry = FamilyRegistry::open(&root.join("model_families"), &results).unwrap();
+    let params = params
+        .split(',')
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap();
+            (k.to_string(), tdw_core::ParamValue::Int(v.parse().unwrap()))
+        })
+        .collect();
+    let variant = registry
+        .create_variant("modulo_addition_1layer", params)
+        .unwrap();
+    let mut run = FreshRun::of(&variant).unwrap();
+    let family = variant.family().implementation().unwrap();
+    let data = family.dataset(variant.params()).unwrap();
+    let split = family.split(variant.params(), fraction).unwrap();
+    run.train = data.subset(&split.train_indices);
+    run.test = data.subset(&split.test_indices);
+    let device = tdw_core::default_device();
+    let again = FreshRun {
+        config: run.config.clone(),
+        start: tdw_core::train::engine::StartState {
+            state: run.start.state.clone(),
+            step: 0,
+            moments: Vec::new(),
+        },
+        adamw: run.adamw,
+        train: run.train.clone(),
+        test: run.test.clone(),
+    };
+    let (run_config, adamw, train, test) = (
+        run.config.clone(),
+        run.adamw,
+        run.train.clone(),
+        run.test.clone(),
+    );
+    let mut fused = run.stepper(Engine::Fused, &device).unwrap();
+    let mut burn = again.stepper(Engine::Burn, &device).unwrap();
+    for epoch in 0..epochs {
+        if Some(epoch) == branch {
+            let (step, moments) = burn.optimizer_state();
+            fused = tdw_core::train::engine::stepper(
+                Engine::Fused,
+                &run_config,
+                tdw_core::train::engine::StartState {
+                    state: burn.state(),
+                    step,
+                    moments,
+                },
+                adamw,
+                &train,
+                &test,
+                &device,
+            )
+            .unwrap();
+        }
+        let (tf, tb) = (fused.step(), burn.step());
+        let (ef, eb) = (fused.test_loss(), burn.test_loss());
+        if epoch % 50 == 0 || epoch + 1 == epochs {
+            let (d, name) = drift(&fused.state(), &burn.state());
+            println!(
+                "{epoch:5} train {tf:.3e} {tb:.3e} test fused {ef:.3e} burn {eb:.3e} drift {d:.2e} ({name})"
+            );
+        }
+    }
+}
