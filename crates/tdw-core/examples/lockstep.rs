@@ -1,9 +1,20 @@
 //! Trains one variant with the fused and the burn engines side by side from the same initial
 //! weights and split, printing both test losses and how far the weights have drifted apart.
 //! `cargo run --release --example lockstep -- prime=59,seed=999,data_seed=598 0.5 1500`
+use burn::tensor::Tensor;
 use tdw_core::FamilyRegistry;
 use tdw_core::model::state::StateDict;
+use tdw_core::model::transformer::{Transformer, WeightMapper};
 use tdw_core::train::engine::{Engine, FreshRun};
+use tdw_core::train::{AdamW, Batch, loss_value, train_step};
+
+/// Every weight cast to f64 (the reference trajectory) or back to f32 (to compare).
+struct Cast(burn::tensor::DType);
+impl WeightMapper for Cast {
+    fn map<const D: usize>(&mut self, _name: &str, weight: Tensor<D>) -> Tensor<D> {
+        weight.cast(self.0)
+    }
+}
 
 fn drift(a: &StateDict, b: &StateDict) -> (f64, String) {
     let mut worst = (0.0, String::new());
@@ -69,6 +80,15 @@ fn main() {
         run.train.clone(),
         run.test.clone(),
     );
+    let mut reference = Some(
+        Transformer::from_state(&run.config, &run.start.state, &device)
+            .map_weights(&mut Cast(burn::tensor::DType::F64)),
+    );
+    let mut reference_adamw = AdamW::new(run.adamw);
+    let (train_batch, test_batch) = (
+        Batch::new(&run.train, &device),
+        Batch::new(&run.test, &device),
+    );
     let mut fused = run.stepper(Engine::Fused, &device).unwrap();
     let mut burn = again.stepper(Engine::Burn, &device).unwrap();
     for epoch in 0..epochs {
@@ -91,10 +111,24 @@ fn main() {
         }
         let (tf, tb) = (fused.step(), burn.step());
         let (ef, eb) = (fused.test_loss(), burn.test_loss());
-        if epoch % 50 == 0 || epoch + 1 == epochs {
-            let (d, name) = drift(&fused.state(), &burn.state());
+        let (_, updated) = train_step(
+            reference.take().unwrap(),
+            &mut reference_adamw,
+            &train_batch,
+        );
+        let er = loss_value(&updated, &test_batch);
+        reference = Some(updated);
+        if [1, 2, 5, 10, 20, 30].contains(&epoch) || epoch % 50 == 0 || epoch + 1 == epochs {
+            let truth = reference
+                .as_ref()
+                .unwrap()
+                .clone()
+                .map_weights(&mut Cast(burn::tensor::DType::F32))
+                .to_state();
+            let (df, nf) = drift(&fused.state(), &truth);
+            let (db, nb) = drift(&burn.state(), &truth);
             println!(
-                "{epoch:5} train {tf:.3e} {tb:.3e} test fused {ef:.3e} burn {eb:.3e} drift {d:.2e} ({name})"
+                "{epoch:5} train {tf:.3e} {tb:.3e} test fused {ef:.3e} burn {eb:.3e} f64 {er:.3e} | drift from f64: fused {df:.2e} ({nf}) burn {db:.2e} ({nb})"
             );
         }
     }
