@@ -71,9 +71,19 @@ class Stage:
 
 
 def run_cell(page, index):
-    page.click(f".jp-Notebook .jp-CodeCell >> nth={index}")
-    page.keyboard.press("Escape")
-    page.keyboard.press("Shift+Enter")
+    """Runs code cell `index` and waits until the kernel has taken it (its prompt leaves
+    `[ ]:`); a Shift+Enter sent before the kernel's session is attached is lost, so retry."""
+    prompt = cell(page, index).locator(".jp-InputPrompt").first
+    for _ in range(5):
+        page.click(f".jp-Notebook .jp-CodeCell >> nth={index}")
+        page.keyboard.press("Escape")
+        page.keyboard.press("Shift+Enter")
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if prompt.inner_text().strip() not in ("[ ]:", ""):
+                return
+            time.sleep(0.25)
+    raise TimeoutError(f"cell {index} never started running")
 
 
 def cell(page, index):
@@ -135,14 +145,15 @@ def drive(page, stage, port):
                 raise
             time.sleep(1)
     page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=60_000)
-    # The kernel is idle once kernel_info is answered (at once, see the kernel's tests).
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+    # The status bar says Idle once the kernel answered kernel_info (at once, see its tests).
+    page.locator(".jp-StatusBar-Widget", has_text="Idle").first.wait_for(timeout=120_000)
 
     stage("training_panel(): the family drop-down appears")
     run_cell(page, 0)
     panel = cell(page, 0)
     family = panel.locator(".widget-dropdown select").first
-    family.wait_for(timeout=300_000)
+    # The first cell of a kernel compiles the workbench into its slot when the slot is cold.
+    family.wait_for(timeout=int(os.environ.get("TDW_BROWSER_FIRST_CELL_S", "1200")) * 1000)
     options = family.locator("option").all_inner_texts()
     assert "modulo_addition_1layer" in options, options
     stage.shot("01_training_panel.png")
@@ -161,7 +172,7 @@ def drive(page, stage, port):
 
     stage("Start Training, wait for 100%")
     panel.locator("button.jupyter-button", has_text="Start Training").click()
-    bar = panel.locator(".widget-progress .progress-bar").first
+    bar = panel.locator(".progress-bar").first
     deadline = time.time() + 300
     while True:
         width = bar.evaluate("el => el.style.width || ''")

@@ -922,3 +922,47 @@ fn dmd_views_show_eigenvalues_residuals_and_reconstruction() {
     let err = figure("geometry.dmd_reconstruction", &[("class", "7")]).unwrap_err();
     assert!(err.to_string().contains("0..7"), "{err}");
 }
+
+#[test]
+fn scrubber_holds_every_analyzed_epoch_and_shows_the_first_without_scripts() {
+    let (variant, _results) = synthetic_variant();
+    let view = "activations.mlp.neuron_heatmap";
+    let scrubber = variant.scrub(view).expect("scrubber");
+    assert_eq!(scrubber.epochs(), EPOCHS.to_vec());
+    let page = scrubber.page();
+    // One frame per epoch, each the view's own drawing at that epoch; only the first visible.
+    for (i, epoch) in EPOCHS.iter().enumerate() {
+        let marker = format!("<div class=\"tdw-scrub-frame\" data-epoch=\"{epoch}\"");
+        let at = page.find(&marker).unwrap_or_else(|| panic!("frame {epoch}"));
+        let tag_end = at + page[at..].find('>').expect("tag closes");
+        assert_eq!(page[at..tag_end].contains("hidden"), i > 0, "epoch {epoch}");
+        let own = variant.at(*epoch).view(view).and_then(|v| v.figure()).unwrap();
+        assert!(page[tag_end + 1..].starts_with(own.svg()), "epoch {epoch} frame");
+    }
+    // The slider is revealed by the script only, and spans the frames.
+    assert!(page.contains("class=\"tdw-scrub-controls\" hidden"));
+    assert!(page.contains(&format!("max=\"{}\"", EPOCHS.len() - 1)));
+    assert_eq!(page.matches("<script>").count(), 1);
+    // Written atomically where asked.
+    let path = tdw_core::views::Scrubber::default_path(&variant, view);
+    assert_eq!(scrubber.write(&path).unwrap(), path);
+    assert_eq!(std::fs::read_to_string(&path).unwrap().len(), page.len());
+    // Views over all of training have nothing to scrub: a clear error naming the view.
+    let error = variant.scrub("training.metadata.loss_curves").unwrap_err();
+    assert!(error.to_string().contains("training.metadata.loss_curves"), "{error}");
+    assert!(variant.scrub("no.such.view").is_err());
+}
+
+#[test]
+fn report_embeds_the_scrubbers_asked_for() {
+    let (variant, _results) = synthetic_variant();
+    let report = tdw_core::Report::build(&variant)
+        .unwrap()
+        .with_scrubbers(&["activations.mlp.neuron_heatmap".to_string()])
+        .unwrap();
+    let html = report.html();
+    assert_eq!(html.matches("class=\"tdw-scrubber\"").count(), 1);
+    assert_eq!(html.matches("class=\"tdw-scrub-frame\"").count(), EPOCHS.len());
+    let plain = tdw_core::Report::build(&variant).unwrap().html();
+    assert!(!plain.contains("tdw-scrubber"));
+}

@@ -7,6 +7,7 @@ use std::io::Write;
 use tdw_core::analysis::freshness::FreshnessReport;
 use tdw_core::analysis::{AnalysisReport, Artifact};
 use tdw_core::views::loss_curve_chart;
+use tdw_core::views::Scrubber;
 use tdw_core::{BoundView, Figure, Report, TrainingResult, Variant};
 
 use crate::html;
@@ -293,6 +294,27 @@ impl EvcxrDisplay for Artifact {
         emit(&[
             ("text/html", &html::table(&header, &rows)),
             ("text/plain", &html::text_table(&header, &rows)),
+        ]);
+    }
+}
+
+/// The scrubber inline (its slider works where the notebook is trusted or exported to HTML; the
+/// first frame shows regardless).
+impl EvcxrDisplay for Scrubber {
+    fn evcxr_display(&self) {
+        let epochs = self.epochs();
+        emit(&[
+            ("text/html", &self.fragment()),
+            (
+                "text/plain",
+                &format!(
+                    "Scrubber({}, {} epochs {}..={})",
+                    self.view(),
+                    epochs.len(),
+                    epochs[0],
+                    epochs[epochs.len() - 1]
+                ),
+            ),
         ]);
     }
 }

@@ -375,7 +375,17 @@ impl Default for Layout {
 
 /// The layout of `widget` (to set `width`, `display`, `border`, ... on it).
 pub fn layout_of(widget: &Widget) -> Option<Widget> {
-    let reference = widget.get("layout");
+    kept_model(widget, "layout")
+}
+
+/// The style model of a control (to set `description_width`, `button_color`, ... on it).
+pub fn style_of(widget: &Widget) -> Option<Widget> {
+    kept_model(widget, "style")
+}
+
+/// The kept child model that `widget`'s attribute `attribute` refers to.
+fn kept_model(widget: &Widget, attribute: &str) -> Option<Widget> {
+    let reference = widget.get(attribute);
     let id = reference.as_str()?.strip_prefix("IPY_MODEL_")?;
     widget
         .inner

@@ -164,6 +164,7 @@ impl Evaluator {
                     continue;
                 }
                 let step = Instant::now();
+                let line = &resolve_dep_paths(line, dir);
                 if let Err(e) = context.execute(line) {
                     self.load_errors
                         .push(format!("{} `{line}`: {e}", init.display()));
@@ -470,4 +471,71 @@ fn forward_outputs(
         })
         .expect("the output thread starts");
     drain
+}
+
+/// A `:dep` line with its relative `path = "…"` made absolute against `base` (the directory of
+/// init.evcxr). evcxr resolves a relative path against the kernel's working directory, which is
+/// the notebook's own directory: a notebook opened anywhere but `notebooks/` would otherwise
+/// not find the workbench.
+pub fn resolve_dep_paths(line: &str, base: &Path) -> String {
+    if !line.starts_with(":dep") {
+        return line.to_string();
+    }
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(at) = rest.find("path") {
+        let (before, from_key) = rest.split_at(at);
+        out.push_str(before);
+        let after_key = from_key["path".len()..].trim_start();
+        let Some(after_eq) = after_key.strip_prefix('=') else {
+            out.push_str("path");
+            rest = &from_key["path".len()..];
+            continue;
+        };
+        let after_eq = after_eq.trim_start();
+        let Some(quoted) = after_eq.strip_prefix('"') else {
+            out.push_str("path");
+            rest = &from_key["path".len()..];
+            continue;
+        };
+        let Some(end) = quoted.find('"') else {
+            out.push_str(from_key);
+            return out;
+        };
+        let value = &quoted[..end];
+        let path = Path::new(value);
+        let resolved = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            let joined = base.join(path);
+            joined.canonicalize().unwrap_or(joined)
+        };
+        out.push_str(&format!("path = {:?}", resolved.display().to_string()));
+        rest = &quoted[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dep_paths_resolve_against_the_config_directory() {
+        let base = Path::new("/nonexistent/notebooks/evcxr-config");
+        assert_eq!(
+            resolve_dep_paths(r#":dep tdw-kernel-ext = { path = "../../crates/x" }"#, base),
+            r#":dep tdw-kernel-ext = { path = "/nonexistent/notebooks/evcxr-config/../../crates/x" }"#
+        );
+        assert_eq!(
+            resolve_dep_paths(r#":dep x = { path = "/abs/x", features = ["a"] }"#, base),
+            r#":dep x = { path = "/abs/x", features = ["a"] }"#
+        );
+        assert_eq!(
+            resolve_dep_paths(":dep serde = \"1\"", base),
+            ":dep serde = \"1\""
+        );
+        assert_eq!(resolve_dep_paths(":timing", base), ":timing");
+    }
 }

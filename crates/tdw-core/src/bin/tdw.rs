@@ -152,6 +152,10 @@ enum Command {
         /// Output file (default: results/{family}/{variant}/report.html).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// A per-epoch view to add as a scrubber: every analyzed epoch and a slider, readable
+        /// offline (repeatable; `tdw views VARIANT` lists the views).
+        #[arg(long = "scrub", value_name = "VIEW")]
+        scrub: Vec<String>,
     },
     /// Train every combination of parameter values (`--param prime=59,97 --param seed=1,2,3`),
     /// several variants at once; finished variants are skipped, interrupted ones resumed.
@@ -452,9 +456,13 @@ fn run(cli: Cli) -> Result<()> {
                 println!("chart: {}", path.display());
             }
         }
-        Command::Report { variant, out } => {
+        Command::Report {
+            variant,
+            out,
+            scrub,
+        } => {
             let variant = registry.find_variant(&variant)?;
-            report(&variant, out)?;
+            report(&variant, out, &scrub)?;
         }
         Command::Analyze {
             variant,
@@ -1217,10 +1225,10 @@ fn list_views(variant: Option<&Variant>) {
     }
 }
 
-fn report(variant: &Variant, out: Option<PathBuf>) -> Result<()> {
+fn report(variant: &Variant, out: Option<PathBuf>, scrub: &[String]) -> Result<()> {
     let started = Instant::now();
     eprintln!("rendering the report of {} ...", variant.name());
-    let report = tdw_core::Report::build(variant)?;
+    let report = tdw_core::Report::build(variant)?.with_scrubbers(scrub)?;
     let path = out.unwrap_or_else(|| tdw_core::Report::default_path(variant));
     report.write(&path)?;
     for (view, epoch, reason) in report.failures() {

@@ -11,6 +11,7 @@ pub mod figure;
 pub mod phases;
 mod raster;
 pub mod report;
+pub mod scrubber;
 pub mod text;
 
 pub use builtin::loss_curve_chart;
@@ -19,3 +20,4 @@ pub use compare::{Comparison, ComparisonRow};
 pub use figure::{Figure, ImageFormat};
 pub use phases::Phases;
 pub use report::Report;
+pub use scrubber::Scrubber;

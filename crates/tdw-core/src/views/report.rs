@@ -12,6 +12,7 @@ use crate::analysis::loader::ArtifactLoader;
 use crate::atomic_file;
 use crate::error::{Error, Result};
 use crate::family::variant::Variant;
+use crate::views::scrubber::Scrubber;
 use crate::views::catalog::{ViewCatalog, ViewDefinition};
 use crate::views::phases::Phases;
 use crate::views::text::escape;
@@ -39,6 +40,8 @@ pub struct Report {
     phases: Option<Phases>,
     moments: Vec<Moment>,
     entries: Vec<Entry>,
+    /// Per-epoch views to scrub through every analyzed epoch (`tdw report --scrub VIEW`).
+    scrubbers: Vec<Scrubber>,
 }
 
 impl Report {
@@ -100,7 +103,20 @@ impl Report {
             phases,
             moments,
             entries,
+            scrubbers: Vec::new(),
         })
+    }
+
+    /// Adds a [`Scrubber`] of each of `views` (every analyzed epoch, a slider) to the page.
+    pub fn with_scrubbers(mut self, views: &[String]) -> Result<Report> {
+        for view in views {
+            self.scrubbers.push(Scrubber::build(&self.variant, view, &[])?);
+        }
+        Ok(self)
+    }
+
+    pub fn scrubbers(&self) -> &[Scrubber] {
+        &self.scrubbers
     }
 
     /// The epochs the per-epoch views are shown at.
@@ -183,6 +199,12 @@ impl Report {
                 page.push_str(&figure(entry));
             }
             page.push_str("</div>");
+        }
+        if !self.scrubbers.is_empty() {
+            page.push_str("<h2>Through training</h2>");
+            for scrubber in &self.scrubbers {
+                page.push_str(&scrubber.fragment());
+            }
         }
         page.push_str(
             "<footer>Written by the Training Dynamics Workbench (tdw report).</footer></body></html>\n",

@@ -22,7 +22,17 @@ use tdw_core::{Error, FamilyRegistry, Progress, Result, TrainEvent, TrainOptions
 use crate::display::EvcxrDisplay;
 use crate::html::escape;
 use crate::notebook::registry;
-use crate::widgets::{self, Widget, layout_of};
+use crate::widgets::{self, Widget, layout_of, style_of};
+
+/// Room for the longest label ("Train fraction") in front of every input, so that the inputs
+/// line up and no label is cut to "Train fract…" (ipywidgets' default is 80 px).
+const LABEL_WIDTH: &str = "110px";
+
+fn label_room(input: &Widget) {
+    if let Some(style) = style_of(input) {
+        style.set("description_width", LABEL_WIDTH);
+    }
+}
 
 /// One domain parameter's input and the place for its error.
 struct ParamInput {
@@ -120,6 +130,9 @@ pub fn training_panel() -> Result<TrainingPanel> {
         "tooltip",
         "\"family schedule\", \"every N\" (epochs 0, N, 2N, …) or a list \"0,100,500\"; the last epoch is always saved",
     );
+    for input in [&family, &epochs, &fraction, &checkpoints] {
+        label_room(input);
+    }
     let checkpoints_error = error_label();
     let learning = widgets::html("");
     let name = widgets::html("");
@@ -272,6 +285,7 @@ impl TrainingPanel {
                 }
             };
             input.set("tooltip", declared.description.clone());
+            label_room(&input);
             let error = error_label();
             let row = widgets::hbox(&[&input, &error]);
             let me = self.clone();
