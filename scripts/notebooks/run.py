@@ -5,6 +5,7 @@ A code cell's tags say what it must show:
   expect-svg       an image/svg+xml output (a chart)
   expect-html      a text/html output with a <table>
   expect-text      a text/plain result
+  expect-scrubber  a text/html scrubber: several frames, each a chart (views::scrubber)
   expect-widget    a Jupyter widget view (application/vnd.jupyter.widget-view+json)
   expect-progress  progress shown while the cell was still running: under tdw-kernel one display
                    updated in place (>= 3 updates, at most 3 stdout lines, the saved output the
@@ -84,6 +85,11 @@ def problems_of(cell, index, arrivals, updates, live):
         found.append("no image/svg+xml chart")
     if "expect-html" in tags and not any("<table" in v for v in data.get("text/html", [])):
         found.append("no text/html table")
+    if "expect-scrubber" in tags and not any(
+            'class="tdw-scrubber"' in v and v.count('class="tdw-scrub-frame"') >= 2
+            and v.count("<svg") >= v.count('class="tdw-scrub-frame"')
+            for v in data.get("text/html", [])):
+        found.append("no scrubber with two or more chart frames")
     if "expect-widget" in tags and not data.get("application/vnd.jupyter.widget-view+json"):
         found.append("no widget view")
     if "expect-text" in tags and not any(v.strip() for v in data.get("text/plain", [])):

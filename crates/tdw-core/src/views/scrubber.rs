@@ -7,9 +7,10 @@
 //! the slider is only revealed by the inline script); the script is a dozen lines that toggle
 //! `hidden`, so the page still works in a sandboxed or script-less viewer, just unscrubbable.
 //!
-//! Size is the SVGs' size: a frame is 20–120 kB depending on the view (heatmaps embed one PNG
-//! per frame, see `views::raster`), so 95 checkpoints of one view weigh a few MB; the numbers
-//! per view are in BENCHMARKS.md.
+//! Size is the SVGs' size. Measured on a p = 59 run (21 analyzed checkpoints; BENCHMARKS.md):
+//! 20 kB a frame for the neuron heatmap, 23 kB for the embedding's Fourier coefficients, 34 kB
+//! for the neuron frequency clusters, 89 kB for the four attention heads; so 95 checkpoints of
+//! one view weigh 1.9–8.4 MB (heatmap cells are vector rectangles, which is what grows with p).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
