@@ -118,6 +118,38 @@ fn main() {
         );
         let er = loss_value(&updated, &test_batch);
         reference = Some(updated);
+        if std::env::var("LOCKSTEP_EVERY").is_ok() && epoch <= 40 {
+            let truth = reference
+                .as_ref()
+                .unwrap()
+                .clone()
+                .map_weights(&mut Cast(burn::tensor::DType::F32))
+                .to_state();
+            let (f, b) = (fused.state(), burn.state());
+            let per: Vec<String> = truth
+                .iter()
+                .map(|(name, t)| {
+                    let d = |x: &StateDict| {
+                        let x = x.get(name).unwrap();
+                        let dd: f64 = x
+                            .data
+                            .iter()
+                            .zip(&t.data)
+                            .map(|(p, q)| ((p - q) as f64).powi(2))
+                            .sum();
+                        let nn: f64 = t.data.iter().map(|q| (*q as f64).powi(2)).sum();
+                        (dd / nn.max(1e-30)).sqrt()
+                    };
+                    format!(
+                        "{}:{:.0e}/{:.0e}",
+                        name.rsplit('.').next().unwrap(),
+                        d(&f),
+                        d(&b)
+                    )
+                })
+                .collect();
+            println!("{epoch:3} fused/burn drift from f64 {}", per.join(" "));
+        }
         if [1, 2, 5, 10, 20, 30].contains(&epoch) || epoch % 50 == 0 || epoch + 1 == epochs {
             let truth = reference
                 .as_ref()

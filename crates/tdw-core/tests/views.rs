@@ -933,11 +933,20 @@ fn scrubber_holds_every_analyzed_epoch_and_shows_the_first_without_scripts() {
     // One frame per epoch, each the view's own drawing at that epoch; only the first visible.
     for (i, epoch) in EPOCHS.iter().enumerate() {
         let marker = format!("<div class=\"tdw-scrub-frame\" data-epoch=\"{epoch}\"");
-        let at = page.find(&marker).unwrap_or_else(|| panic!("frame {epoch}"));
+        let at = page
+            .find(&marker)
+            .unwrap_or_else(|| panic!("frame {epoch}"));
         let tag_end = at + page[at..].find('>').expect("tag closes");
         assert_eq!(page[at..tag_end].contains("hidden"), i > 0, "epoch {epoch}");
-        let own = variant.at(*epoch).view(view).and_then(|v| v.figure()).unwrap();
-        assert!(page[tag_end + 1..].starts_with(own.svg()), "epoch {epoch} frame");
+        let own = variant
+            .at(*epoch)
+            .view(view)
+            .and_then(|v| v.figure())
+            .unwrap();
+        assert!(
+            page[tag_end + 1..].starts_with(own.svg()),
+            "epoch {epoch} frame"
+        );
     }
     // The slider is revealed by the script only, and spans the frames.
     assert!(page.contains("class=\"tdw-scrub-controls\" hidden"));
@@ -949,7 +958,10 @@ fn scrubber_holds_every_analyzed_epoch_and_shows_the_first_without_scripts() {
     assert_eq!(std::fs::read_to_string(&path).unwrap().len(), page.len());
     // Views over all of training have nothing to scrub: a clear error naming the view.
     let error = variant.scrub("training.metadata.loss_curves").unwrap_err();
-    assert!(error.to_string().contains("training.metadata.loss_curves"), "{error}");
+    assert!(
+        error.to_string().contains("training.metadata.loss_curves"),
+        "{error}"
+    );
     assert!(variant.scrub("no.such.view").is_err());
 }
 
@@ -962,7 +974,10 @@ fn report_embeds_the_scrubbers_asked_for() {
         .unwrap();
     let html = report.html();
     assert_eq!(html.matches("class=\"tdw-scrubber\"").count(), 1);
-    assert_eq!(html.matches("class=\"tdw-scrub-frame\"").count(), EPOCHS.len());
+    assert_eq!(
+        html.matches("class=\"tdw-scrub-frame\"").count(),
+        EPOCHS.len()
+    );
     let plain = tdw_core::Report::build(&variant).unwrap().html();
     assert!(!plain.contains("tdw-scrubber"));
 }

@@ -6,8 +6,8 @@ use std::io::Write;
 
 use tdw_core::analysis::freshness::FreshnessReport;
 use tdw_core::analysis::{AnalysisReport, Artifact};
-use tdw_core::views::loss_curve_chart;
 use tdw_core::views::Scrubber;
+use tdw_core::views::loss_curve_chart;
 use tdw_core::{BoundView, Figure, Report, TrainingResult, Variant};
 
 use crate::html;

@@ -12,9 +12,9 @@ use crate::analysis::loader::ArtifactLoader;
 use crate::atomic_file;
 use crate::error::{Error, Result};
 use crate::family::variant::Variant;
-use crate::views::scrubber::Scrubber;
 use crate::views::catalog::{ViewCatalog, ViewDefinition};
 use crate::views::phases::Phases;
+use crate::views::scrubber::Scrubber;
 use crate::views::text::escape;
 
 /// An epoch the report looks at, and why.
@@ -110,7 +110,8 @@ impl Report {
     /// Adds a [`Scrubber`] of each of `views` (every analyzed epoch, a slider) to the page.
     pub fn with_scrubbers(mut self, views: &[String]) -> Result<Report> {
         for view in views {
-            self.scrubbers.push(Scrubber::build(&self.variant, view, &[])?);
+            self.scrubbers
+                .push(Scrubber::build(&self.variant, view, &[])?);
         }
         Ok(self)
     }
