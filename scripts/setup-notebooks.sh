@@ -36,6 +36,11 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/notebooks/requirements-test.txt
+# papermill's translator for Rust cells; papermill 2.x has no plugin entry point for translators,
+# so a one-line .pth registers it when papermill.translators is first imported (nothing else).
+"$venv/bin/pip" install --quiet --disable-pip-version-check scripts/notebooks/papermill_rust
+site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+echo "import tdw_papermill_rust.hook" > "$site/tdw_papermill_rust.pth"
 if ! $tests_only; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/notebooks/requirements-lab.txt
 fi
