@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tdw_core::analysis::ArtifactLoader;
+use tdw_core::views::scrubber::view_epochs;
 use tdw_core::views::{ViewCatalog, ViewDefinition};
 use tdw_core::{Result, Variant};
 
@@ -56,19 +56,6 @@ impl std::fmt::Debug for Explorer {
 impl EvcxrDisplay for Explorer {
     fn evcxr_display(&self) {
         self.inner.root.evcxr_display();
-    }
-}
-
-/// The epochs a view moves over: its epoch source's analyzed checkpoints, else all checkpoints.
-fn epochs_for(variant: &Variant, definition: &ViewDefinition) -> Vec<u64> {
-    let from_source = definition
-        .epoch_source
-        .map(|source| ArtifactLoader::new(variant.artifacts_dir()).epochs(source))
-        .unwrap_or_default();
-    if from_source.is_empty() {
-        variant.checkpoints().unwrap_or_default()
-    } else {
-        from_source
     }
 }
 
@@ -215,7 +202,7 @@ impl Explorer {
             );
             return;
         };
-        let epochs = epochs_for(&inner.variant, definition);
+        let epochs = view_epochs(&inner.variant, definition);
         let keep = self.epoch();
         let index = keep
             .and_then(|k| epochs.iter().position(|e| *e >= k))
