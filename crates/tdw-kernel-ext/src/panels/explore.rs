@@ -244,7 +244,10 @@ impl Explorer {
             "value",
             match epoch {
                 Some(e) if definition.is_per_epoch() => {
-                    format!("<b>epoch {e}</b> ({position}/{count})")
+                    // One line: the label's box is narrow and would wrap "(3/3)" below.
+                    format!(
+                        "<span style=\"white-space:nowrap\"><b>epoch {e}</b> ({position}/{count})</span>"
+                    )
                 }
                 Some(e) => format!("cursor at epoch {e}"),
                 None => "no analyzed epochs".into(),
