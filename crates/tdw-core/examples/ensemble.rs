@@ -4,18 +4,11 @@
 //! test loss, and the highest test loss after grokking.
 //! `cargo run --release --example ensemble -- prime=59,seed=999,data_seed=598 0.5 1500 fused 0 1 2`
 //! (member `-` is the unperturbed run).
-use burn::tensor::Tensor;
-use tdw_core::FamilyRegistry;
-use tdw_core::model::transformer::{Transformer, WeightMapper};
+mod support;
+
+use tdw_core::model::transformer::Transformer;
 use tdw_core::train::engine::{Engine, FreshRun};
 use tdw_core::train::{AdamW, Batch, loss_value, train_step};
-
-struct CastF64;
-impl WeightMapper for CastF64 {
-    fn map<const D: usize>(&mut self, _name: &str, weight: Tensor<D>) -> Tensor<D> {
-        weight.cast(burn::tensor::DType::F64)
-    }
-}
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -31,35 +24,17 @@ fn main() {
         engine_name.parse().unwrap()
     };
     let members: Vec<String> = args.collect();
-    let root = tdw_core::paths::project_root();
-    let results = std::env::temp_dir().join(format!("tdw-ensemble-{}", std::process::id()));
-    std::fs::create_dir_all(&results).unwrap();
-    let registry = FamilyRegistry::open(&root.join("model_families"), &results).unwrap();
-    let params = params
-        .split(',')
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap();
-            (k.to_string(), tdw_core::ParamValue::Int(v.parse().unwrap()))
-        })
-        .collect();
-    let variant = registry
-        .create_variant("modulo_addition_1layer", params)
-        .unwrap();
+    let (_registry, variant) = support::variant(&params);
     let device = tdw_core::default_device();
     for member in members {
-        let mut run = FreshRun::of(&variant).unwrap();
-        let family = variant.family().implementation().unwrap();
-        let data = family.dataset(variant.params()).unwrap();
-        let split = family.split(variant.params(), fraction).unwrap();
-        run.train = data.subset(&split.train_indices);
-        run.test = data.subset(&split.test_indices);
+        let mut run = FreshRun::with_training_fraction(&variant, fraction).unwrap();
         if let Ok(k) = member.parse::<usize>() {
             let w = &mut run.start.state.get_mut("embed.W_E").unwrap().data[k];
             *w = f32::from_bits(w.to_bits() + 1);
         }
         let mut stepper: Box<dyn FnMut() -> (f64, f64)> = if f64_reference {
             let model = Transformer::from_state(&run.config, &run.start.state, &device)
-                .map_weights(&mut CastF64);
+                .with_dtype(burn::tensor::DType::F64);
             let mut model = Some(model);
             let mut adamw = AdamW::new(run.adamw);
             let train = Batch::new(&run.train, &device);

@@ -2,19 +2,13 @@
 //! f64 reference's weights of each early epoch, how many gates `pre > 0` of the training rows'
 //! last position differ, the largest pre-activation error, and how many pre-activations lie
 //! within 1e-5 of the kink. (The fused engine keeps its rows in its own order; it is not here.) `cargo run --release --example gates -- prime=59,seed=999,data_seed=598 0.5 24`
-use burn::tensor::{DType, Tensor};
-use tdw_core::FamilyRegistry;
+mod support;
+
+use burn::tensor::DType;
 use tdw_core::HookName;
-use tdw_core::model::transformer::{Transformer, WeightMapper};
+use tdw_core::model::transformer::Transformer;
 use tdw_core::train::engine::FreshRun;
 use tdw_core::train::{AdamW, Batch, train_step};
-
-struct Cast(DType);
-impl WeightMapper for Cast {
-    fn map<const D: usize>(&mut self, _name: &str, weight: Tensor<D>) -> Tensor<D> {
-        weight.cast(self.0)
-    }
-}
 
 /// The MLP pre-activations at the last position, `[n · d_mlp]`, in f64.
 fn last_pre(model: &Transformer, batch: &Batch) -> Vec<f64> {
@@ -38,42 +32,18 @@ fn main() {
     let params = args.next().unwrap();
     let fraction: f64 = args.next().unwrap().parse().unwrap();
     let last_epoch: usize = args.next().unwrap().parse().unwrap();
-    let root = tdw_core::paths::project_root();
-    let results = std::env::temp_dir().join(format!("tdw-gates-{}", std::process::id()));
-    std::fs::create_dir_all(&results).unwrap();
-    let registry = FamilyRegistry::open(&root.join("model_families"), &results).unwrap();
-    let params = params
-        .split(',')
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap();
-            (k.to_string(), tdw_core::ParamValue::Int(v.parse().unwrap()))
-        })
-        .collect();
-    let variant = registry
-        .create_variant("modulo_addition_1layer", params)
-        .unwrap();
-    let mut run = FreshRun::of(&variant).unwrap();
-    let family = variant.family().implementation().unwrap();
-    let data = family.dataset(variant.params()).unwrap();
-    let split = family.split(variant.params(), fraction).unwrap();
-    run.train = data.subset(&split.train_indices);
-    run.test = data.subset(&split.test_indices);
+    let (_registry, variant) = support::variant(&params);
+    let run = FreshRun::with_training_fraction(&variant, fraction).unwrap();
     let device = tdw_core::default_device();
     let train = Batch::new(&run.train, &device);
-    let mut reference = Transformer::from_state(&run.config, &run.start.state, &device)
-        .map_weights(&mut Cast(DType::F64));
+    let mut reference =
+        Transformer::from_state(&run.config, &run.start.state, &device).with_dtype(DType::F64);
     let mut adamw = AdamW::new(run.adamw);
     for epoch in 0..=last_epoch {
         // All three evaluated at the same f32 weights (the reference's, rounded).
-        let state = reference
-            .clone()
-            .map_weights(&mut Cast(DType::F32))
-            .to_state();
+        let state = reference.clone().with_dtype(DType::F32).to_state();
         let f32_model = Transformer::from_state(&run.config, &state, &device);
-        let truth = last_pre(
-            &f32_model.clone().map_weights(&mut Cast(DType::F64)),
-            &train,
-        );
+        let truth = last_pre(&f32_model.clone().with_dtype(DType::F64), &train);
         let burn = last_pre(&f32_model, &train);
         let burn_flips = truth
             .iter()

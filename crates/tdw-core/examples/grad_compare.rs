@@ -4,8 +4,9 @@
 //! `TDW_RESULTS_DIR` pointing at the results.
 use std::collections::HashMap;
 
+mod support;
+
 use burn::tensor::{Gradients, Tensor};
-use tdw_core::FamilyRegistry;
 use tdw_core::model::transformer::{Transformer, WeightMapper};
 use tdw_core::train::engine::FreshRun;
 use tdw_core::train::fused::{FusedTrainer, HostAdamW};
@@ -35,32 +36,12 @@ fn autodiff(model: &Transformer, batch: &Batch) -> (f64, HashMap<String, Vec<f32
     (value, collect.found)
 }
 
-/// The same model with every weight in f64: autodiff through it is the reference the two f32
-/// engines are measured against.
-struct CastF64;
-impl WeightMapper for CastF64 {
-    fn map<const D: usize>(&mut self, _name: &str, weight: Tensor<D>) -> Tensor<D> {
-        weight.cast(burn::tensor::DType::F64)
-    }
-}
-
 fn main() {
     let mut args = std::env::args().skip(1);
     let name = args.next().expect("variant name");
     let epochs: Vec<u64> = args.map(|a| a.parse().unwrap()).collect();
-    let root = tdw_core::paths::project_root();
-    let results = std::env::var("TDW_RESULTS_DIR").unwrap();
-    let registry = FamilyRegistry::open(&root.join("model_families"), results.as_ref()).unwrap();
-    let params = name
-        .split(',')
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap();
-            (k.to_string(), tdw_core::ParamValue::Int(v.parse().unwrap()))
-        })
-        .collect();
-    let variant = registry
-        .create_variant("modulo_addition_1layer", params)
-        .unwrap();
+    // The run's results: TDW_RESULTS_DIR.
+    let (_registry, variant) = support::variant(&name);
     let device = tdw_core::default_device();
     for epoch in epochs {
         let mut run = FreshRun::of(&variant).unwrap();
@@ -73,7 +54,7 @@ fn main() {
         run.start.state = variant.load_checkpoint(epoch).unwrap();
         let model = Transformer::from_state(&run.config, &run.start.state, &device);
         let (burn_loss, burn) = autodiff(&model, &Batch::new(&run.train, &device));
-        let model64 = model.clone().map_weights(&mut CastF64);
+        let model64 = model.clone().with_dtype(burn::tensor::DType::F64);
         let (truth_loss, truth) = autodiff(&model64, &Batch::new(&run.train, &device));
         println!("f64 loss {truth_loss:.9e} burn f32 {burn_loss:.9e}");
         let mut fused = FusedTrainer::new(

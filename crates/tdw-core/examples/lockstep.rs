@@ -1,33 +1,26 @@
 //! Trains one variant with the fused and the burn engines side by side from the same initial
 //! weights and split, printing both test losses and how far the weights have drifted apart.
 //! `cargo run --release --example lockstep -- prime=59,seed=999,data_seed=598 0.5 1500`
-use burn::tensor::Tensor;
-use tdw_core::FamilyRegistry;
+mod support;
+
+use burn::tensor::DType;
 use tdw_core::model::state::StateDict;
-use tdw_core::model::transformer::{Transformer, WeightMapper};
+use tdw_core::model::transformer::Transformer;
 use tdw_core::train::engine::{Engine, FreshRun};
 use tdw_core::train::{AdamW, Batch, loss_value, train_step};
 
-/// Every weight cast to f64 (the reference trajectory) or back to f32 (to compare).
-struct Cast(burn::tensor::DType);
-impl WeightMapper for Cast {
-    fn map<const D: usize>(&mut self, _name: &str, weight: Tensor<D>) -> Tensor<D> {
-        weight.cast(self.0)
-    }
+/// `‖x − y‖ / ‖y‖`: how far one tensor has moved from its counterpart.
+fn relative_distance(x: &[f32], y: &[f32]) -> f64 {
+    let d: f64 = x.iter().zip(y).map(|(p, q)| ((p - q) as f64).powi(2)).sum();
+    let n: f64 = y.iter().map(|q| (*q as f64).powi(2)).sum();
+    (d / n.max(1e-30)).sqrt()
 }
 
+/// The tensor of `a` furthest from `b`'s, and how far.
 fn drift(a: &StateDict, b: &StateDict) -> (f64, String) {
     let mut worst = (0.0, String::new());
     for (name, x) in a.iter() {
-        let y = b.get(name).unwrap();
-        let d: f64 = x
-            .data
-            .iter()
-            .zip(&y.data)
-            .map(|(p, q)| ((p - q) as f64).powi(2))
-            .sum();
-        let n: f64 = y.data.iter().map(|q| (*q as f64).powi(2)).sum();
-        let r = (d / n.max(1e-30)).sqrt();
+        let r = relative_distance(&x.data, &b.get(name).unwrap().data);
         if r > worst.0 {
             worst = (r, name.to_string());
         }
@@ -42,38 +35,11 @@ fn main() {
     let epochs: usize = args.next().unwrap().parse().unwrap();
     // From this epoch on, the fused engine restarts from burn's weights and moments.
     let branch: Option<usize> = args.next().map(|a| a.parse().unwrap());
-    let root = tdw_core::paths::project_root();
-    let results = std::env::temp_dir().join(format!("tdw-lockstep-{}", std::process::id()));
-    std::fs::create_dir_all(&results).unwrap();
-    let registry = FamilyRegistry::open(&root.join("model_families"), &results).unwrap();
-    let params = params
-        .split(',')
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap();
-            (k.to_string(), tdw_core::ParamValue::Int(v.parse().unwrap()))
-        })
-        .collect();
-    let variant = registry
-        .create_variant("modulo_addition_1layer", params)
-        .unwrap();
-    let mut run = FreshRun::of(&variant).unwrap();
-    let family = variant.family().implementation().unwrap();
-    let data = family.dataset(variant.params()).unwrap();
-    let split = family.split(variant.params(), fraction).unwrap();
-    run.train = data.subset(&split.train_indices);
-    run.test = data.subset(&split.test_indices);
+    let (_registry, variant) = support::variant(&params);
+    let run = FreshRun::with_training_fraction(&variant, fraction).unwrap();
     let device = tdw_core::default_device();
-    let again = FreshRun {
-        config: run.config.clone(),
-        start: tdw_core::train::engine::StartState {
-            state: run.start.state.clone(),
-            step: 0,
-            moments: Vec::new(),
-        },
-        adamw: run.adamw,
-        train: run.train.clone(),
-        test: run.test.clone(),
-    };
+    // The same run again, for the burn engine.
+    let again = FreshRun::with_training_fraction(&variant, fraction).unwrap();
     let (run_config, adamw, train, test) = (
         run.config.clone(),
         run.adamw,
@@ -81,8 +47,7 @@ fn main() {
         run.test.clone(),
     );
     let mut reference = Some(
-        Transformer::from_state(&run.config, &run.start.state, &device)
-            .map_weights(&mut Cast(burn::tensor::DType::F64)),
+        Transformer::from_state(&run.config, &run.start.state, &device).with_dtype(DType::F64),
     );
     let mut reference_adamw = AdamW::new(run.adamw);
     let (train_batch, test_batch) = (
@@ -123,23 +88,13 @@ fn main() {
                 .as_ref()
                 .unwrap()
                 .clone()
-                .map_weights(&mut Cast(burn::tensor::DType::F32))
+                .with_dtype(DType::F32)
                 .to_state();
             let (f, b) = (fused.state(), burn.state());
             let per: Vec<String> = truth
                 .iter()
                 .map(|(name, t)| {
-                    let d = |x: &StateDict| {
-                        let x = x.get(name).unwrap();
-                        let dd: f64 = x
-                            .data
-                            .iter()
-                            .zip(&t.data)
-                            .map(|(p, q)| ((p - q) as f64).powi(2))
-                            .sum();
-                        let nn: f64 = t.data.iter().map(|q| (*q as f64).powi(2)).sum();
-                        (dd / nn.max(1e-30)).sqrt()
-                    };
+                    let d = |x: &StateDict| relative_distance(&x.get(name).unwrap().data, &t.data);
                     format!(
                         "{}:{:.0e}/{:.0e}",
                         name.rsplit('.').next().unwrap(),
@@ -155,7 +110,7 @@ fn main() {
                 .as_ref()
                 .unwrap()
                 .clone()
-                .map_weights(&mut Cast(burn::tensor::DType::F32))
+                .with_dtype(DType::F32)
                 .to_state();
             let (df, nf) = drift(&fused.state(), &truth);
             let (db, nb) = drift(&burn.state(), &truth);

@@ -179,21 +179,7 @@ fn cleanup_problem() -> FreshRun {
     let variant = registry
         .create_variant("modulo_addition_1layer", params)
         .unwrap();
-    let mut run = FreshRun::of(&variant).unwrap();
-    let family = variant.family().implementation().unwrap();
-    let data = family.dataset(variant.params()).unwrap();
-    let split = family.split(variant.params(), 0.6).unwrap();
-    run.train = data.subset(&split.train_indices);
-    run.test = data.subset(&split.test_indices);
-    run
-}
-
-/// Every weight in f64: autodiff through this copy is the reference gradient.
-struct CastF64;
-impl WeightMapper for CastF64 {
-    fn map<const D: usize>(&mut self, _name: &str, weight: Tensor<D>) -> Tensor<D> {
-        weight.cast(burn::tensor::DType::F64)
-    }
+    FreshRun::with_training_fraction(&variant, 0.6).unwrap()
 }
 
 /// The `q`-quantile of the per-entry relative errors `|x − y| / |y|` of `ours` against `truth`.
@@ -263,7 +249,10 @@ fn fused_engine_is_faithful_through_grokking_and_cleanup() {
     let (state, (step, moments)) = branch_point.expect("branch point reached");
     let at_branch = Transformer::from_state(&problem.config, &state, &device);
     let (_, burn_grads) = autodiff_gradients(&at_branch, &train);
-    let (_, truth) = autodiff_gradients(&at_branch.clone().map_weights(&mut CastF64), &train);
+    let (_, truth) = autodiff_gradients(
+        &at_branch.clone().with_dtype(burn::tensor::DType::F64),
+        &train,
+    );
     let mut branched = FusedTrainer::new(
         &problem.config,
         state,

@@ -176,6 +176,19 @@ impl Transformer {
         self.embed.W_E.device()
     }
 
+    /// The same model with every weight cast to `dtype`: `DType::F64` gives the f64 reference
+    /// that the f32 engines are measured against (forward, autodiff and AdamW follow the
+    /// weights' dtype); `DType::F32` brings it back.
+    pub fn with_dtype(self, dtype: burn::tensor::DType) -> Self {
+        struct Cast(burn::tensor::DType);
+        impl WeightMapper for Cast {
+            fn map<const D: usize>(&mut self, _name: &str, weight: Tensor<D>) -> Tensor<D> {
+                weight.cast(self.0)
+            }
+        }
+        self.map_weights(&mut Cast(dtype))
+    }
+
     /// Applies `mapper` to every parameter in `named_parameters()` order.
     pub fn map_weights(self, mapper: &mut impl WeightMapper) -> Self {
         let Transformer {

@@ -90,12 +90,18 @@ pub struct FreshRun {
 
 impl FreshRun {
     pub fn of(variant: &Variant) -> Result<Self> {
+        let fraction = variant.family().training_config()?.training_fraction;
+        Self::with_training_fraction(variant, fraction)
+    }
+
+    /// The same run on a split with `fraction` of the pairs for training (as `--fraction`).
+    pub fn with_training_fraction(variant: &Variant, fraction: f64) -> Result<Self> {
         let family = variant.family().implementation()?;
         let spec = variant.family().spec();
         let params = variant.params();
         let training = variant.family().training_config()?;
         let data = family.dataset(params)?;
-        let split = family.split(params, training.training_fraction)?;
+        let split = family.split(params, fraction)?;
         Ok(FreshRun {
             config: family.model_config(spec, params)?,
             start: StartState {

@@ -116,10 +116,6 @@ impl Report {
         Ok(self)
     }
 
-    pub fn scrubbers(&self) -> &[Scrubber] {
-        &self.scrubbers
-    }
-
     /// The epochs the per-epoch views are shown at.
     pub fn moments(&self) -> &[Moment] {
         &self.moments
@@ -149,9 +145,6 @@ impl Report {
 
     /// Writes the page atomically and returns its path.
     pub fn write(&self, path: &Path) -> Result<PathBuf> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-        }
         atomic_file::write(path, self.html().as_bytes())?;
         Ok(path.to_path_buf())
     }

@@ -165,9 +165,6 @@ impl Scrubber {
 
     /// Writes [`Scrubber::page`] atomically (temporary file, rename) and returns the path.
     pub fn write(&self, path: &Path) -> Result<PathBuf> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-        }
         atomic_file::write(path, self.page().as_bytes())?;
         Ok(path.to_path_buf())
     }
