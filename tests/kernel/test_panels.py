@@ -1,6 +1,7 @@
 """The panels (training_panel, analysis_panel, explore) driven through the Jupyter protocol as
 JupyterLab's widget manager drives them: comm_open of every widget model, state updates both
 ways, button clicks (see widget_frontend.Frontend)."""
+import json
 import pathlib
 import time
 
@@ -92,8 +93,17 @@ def test_training_panel_trains_and_the_analysis_side_finds_the_variant(session):
     ui.pump(2)
     assert ui.models[progress]["value"] == value_before, "Start trained with an invalid prime"
 
-    # Valid again: Start trains, the bar moves to 100 %, the variant is on disk.
+    # The optimizer's settings are inputs too, filled from family.json and checked likewise.
     ui.set(prime, value=23)
+    lr = param_input(ui, root, "Learning rate")
+    wd = param_input(ui, root, "Weight decay")
+    assert ui.models[lr]["value"] == pytest.approx(1e-3) and ui.models[wd]["value"] == 1.0
+    ui.set(lr, value=-0.5)
+    within(ui, 20, lambda: html_of(ui, root, "learning_rate"), "no error shown for a negative learning rate")
+    within(ui, 20, lambda: ui.models[start_button]["disabled"] is True, "Start stayed enabled")
+    ui.set(lr, value=2e-3)
+
+    # Valid again: Start trains, the bar moves to 100 %, the variant is on disk.
     within(ui, 20, lambda: ui.models[start_button]["disabled"] is False, "Start stayed disabled")
     name = "".join(html_of(ui, root, "Variant:")).split("<code>")[1].split("</code>")[0]
     ui.click(start_button)
@@ -108,6 +118,8 @@ def test_training_panel_trains_and_the_analysis_side_finds_the_variant(session):
     within(ui, 20, lambda: html_of(ui, root, "trained " + name), "no final status")
     checkpoints = pathlib.Path(RESULTS, "modulo_addition_1layer", name, "checkpoints")
     assert len(list(checkpoints.glob("checkpoint_epoch_*.safetensors"))) >= 2
+    config = json.loads((checkpoints.parent / "config.json").read_text())
+    assert config.get("learning_rate") == 2e-3 and config.get("weight_decay") == 1.0, config
 
     # The analysis side lists it and analyzes it.
     panel = show(kc, ui, "analysis_panel()")

@@ -375,3 +375,143 @@ fn resumed_training_is_bit_identical_to_an_uninterrupted_run() {
     assert_eq!(&extended.train_losses[..30], &reference.train_losses[..]);
     assert_eq!(split.checkpoints().unwrap(), vec![0, 10, 20, 29, 34]);
 }
+
+/// A learning rate and weight decay other than the family's change the run, are recorded in
+/// config.json (a default run's config.json has neither key, as MIScope writes it), are kept by a
+/// resumed run (whose losses then equal an uninterrupted run's) and cannot be changed by one.
+#[test]
+fn optimizer_overrides_are_recorded_and_kept_on_resume() {
+    let (registry, _results) = common::registry();
+    let device = tdw_core::default_device();
+    let variant_with_seed = |seed: i64| {
+        let mut params = small_params();
+        params.insert("seed".into(), ParamValue::Int(seed));
+        registry
+            .create_variant("modulo_addition_1layer", params)
+            .unwrap()
+    };
+    let plain = variant_with_seed(1);
+    let faster = variant_with_seed(2);
+    let whole = variant_with_seed(3);
+    let default_options = TrainOptions {
+        num_epochs: Some(12),
+        checkpoint_epochs: Some(vec![0, 5]),
+        ..Default::default()
+    };
+    let overridden = TrainOptions {
+        learning_rate: Some(3e-3),
+        weight_decay: Some(0.5),
+        ..default_options.clone()
+    };
+    let config_of = |v: &tdw_core::Variant| v.model_config_json().unwrap();
+    plain
+        .train(&default_options, &device, &mut tdw_core::NoProgress)
+        .unwrap();
+    assert!(!config_of(&plain).contains_key("learning_rate"));
+    assert!(!config_of(&plain).contains_key("weight_decay"));
+
+    let uninterrupted = whole
+        .train(&overridden, &device, &mut tdw_core::NoProgress)
+        .unwrap();
+    assert_eq!(config_of(&whole)["learning_rate"], 3e-3);
+    assert_eq!(config_of(&whole)["weight_decay"], 0.5);
+    assert_eq!(
+        tdw_core::train::run::recorded_hyperparameters(&whole).unwrap(),
+        (3e-3, 0.5)
+    );
+    let mut same_seed_default = default_options.clone();
+    same_seed_default.overwrite = true;
+    let default_losses = whole
+        .train(&same_seed_default, &device, &mut tdw_core::NoProgress)
+        .unwrap();
+    assert_ne!(
+        default_losses.train_losses[11], uninterrupted.train_losses[11],
+        "the override changes the run"
+    );
+
+    // Stopped after epoch 7 (resumes from the checkpoint at 5), then resumed without options.
+    let first_part = TrainOptions {
+        stop_after_epoch: Some(7),
+        ..overridden.clone()
+    };
+    faster
+        .train(&first_part, &device, &mut tdw_core::NoProgress)
+        .unwrap();
+    let changed = TrainOptions {
+        resume: true,
+        learning_rate: Some(1e-3),
+        ..default_options.clone()
+    };
+    let err = faster
+        .train(&changed, &device, &mut tdw_core::NoProgress)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("trained with learning_rate 0.003"),
+        "{err}"
+    );
+    let resumed = faster
+        .train(
+            &TrainOptions {
+                resume: true,
+                ..default_options.clone()
+            },
+            &device,
+            &mut tdw_core::NoProgress,
+        )
+        .unwrap();
+    // The same variant retrained in one go (overwrite) gives the resumed run's losses.
+    let twin_run = faster
+        .train(
+            &TrainOptions {
+                overwrite: true,
+                ..overridden.clone()
+            },
+            &device,
+            &mut tdw_core::NoProgress,
+        )
+        .unwrap();
+    assert_eq!(resumed.train_losses, twin_run.train_losses);
+    assert_eq!(resumed.test_losses, twin_run.test_losses);
+}
+
+/// Bad optimizer settings are refused before anything on disk changes, even with `overwrite`.
+#[test]
+fn bad_optimizer_settings_leave_the_run_on_disk() {
+    let (registry, _results) = common::registry();
+    let variant = registry
+        .create_variant("modulo_addition_1layer", small_params())
+        .unwrap();
+    let device = tdw_core::default_device();
+    variant
+        .train(
+            &TrainOptions {
+                num_epochs: Some(3),
+                ..Default::default()
+            },
+            &device,
+            &mut tdw_core::NoProgress,
+        )
+        .unwrap();
+    let before = std::fs::read(variant.checkpoint_path(2)).unwrap();
+    for (lr, wd, field) in [
+        (Some(0.0), None, "learning_rate"),
+        (Some(f64::NAN), None, "learning_rate"),
+        (Some(-1e-3), None, "learning_rate"),
+        (None, Some(-1.0), "weight_decay"),
+        (None, Some(f64::INFINITY), "weight_decay"),
+        (Some(0.5), Some(2.0), "weight_decay"),
+    ] {
+        let options = TrainOptions {
+            num_epochs: Some(3),
+            overwrite: true,
+            learning_rate: lr,
+            weight_decay: wd,
+            ..Default::default()
+        };
+        let err = variant
+            .train(&options, &device, &mut tdw_core::NoProgress)
+            .unwrap_err();
+        assert!(err.to_string().contains(field), "{lr:?} {wd:?}: {err}");
+        assert_eq!(std::fs::read(variant.checkpoint_path(2)).unwrap(), before);
+    }
+}

@@ -114,6 +114,18 @@ impl Training {
         self
     }
 
+    /// AdamW learning rate (default: the family's); recorded in config.json when it differs.
+    pub fn learning_rate(mut self, lr: f64) -> Self {
+        self.options.learning_rate = Some(lr);
+        self
+    }
+
+    /// AdamW weight decay (default: the family's); recorded in config.json when it differs.
+    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
+        self.options.weight_decay = Some(weight_decay);
+        self
+    }
+
     /// Retrain even if the variant already has checkpoints.
     pub fn force(mut self) -> Self {
         self.options.overwrite = true;

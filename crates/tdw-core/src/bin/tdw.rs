@@ -35,8 +35,8 @@ struct Cli {
     command: Command,
 }
 
-/// How long a run is, where it saves and on what share of the data: options of `train`, and of
-/// `sweep`, which passes them on to each variant's `train`.
+/// How long a run is, where it saves, on what share of the data and with which AdamW settings:
+/// options of `train`, and of `sweep`, which passes them on to each variant's `train`.
 #[derive(clap::Args)]
 struct RunLength {
     /// Number of epochs (full-batch steps); default from the family.
@@ -48,6 +48,12 @@ struct RunLength {
     /// Fraction of all pairs used for training, in (0, 1).
     #[arg(long)]
     fraction: Option<f64>,
+    /// AdamW learning rate; default from the family (recorded in config.json when it differs).
+    #[arg(long)]
+    lr: Option<f64>,
+    /// AdamW weight decay; default from the family (recorded in config.json when it differs).
+    #[arg(long)]
+    weight_decay: Option<f64>,
 }
 
 impl RunLength {
@@ -62,6 +68,12 @@ impl RunLength {
         }
         if let Some(f) = self.fraction {
             args.extend(["--fraction".to_string(), f.to_string()]);
+        }
+        if let Some(lr) = self.lr {
+            args.extend(["--lr".to_string(), lr.to_string()]);
+        }
+        if let Some(wd) = self.weight_decay {
+            args.extend(["--weight-decay".to_string(), wd.to_string()]);
         }
         args
     }
@@ -359,6 +371,8 @@ fn run(cli: Cli) -> Result<()> {
                     .map(schedule::parse_list)
                     .transpose()?,
                 training_fraction: length.fraction,
+                learning_rate: length.lr,
+                weight_decay: length.weight_decay,
                 overwrite: force,
                 resume,
                 stop_after_epoch: stop_after,
@@ -1266,6 +1280,12 @@ fn info(variant: &Variant) -> Result<()> {
         Ok(metadata) => print_losses(&metadata),
         Err(tdw_core::Error::MissingFile { .. }) => println!("metadata    none"),
         Err(err) => println!("metadata    unreadable: {err}"),
+    }
+    if variant.config_path().is_file() {
+        match tdw_core::train::run::recorded_hyperparameters(variant) {
+            Ok((lr, wd)) => println!("optimizer   AdamW, learning_rate {lr}, weight_decay {wd}"),
+            Err(err) => println!("optimizer   unreadable: {err}"),
+        }
     }
     if !checkpoints.is_empty() {
         print!(

@@ -89,6 +89,11 @@ pub struct TrainOptions {
     pub checkpoint_epochs: Option<Vec<u64>>,
     /// Training fraction (default 0.3).
     pub training_fraction: Option<f64>,
+    /// AdamW learning rate (default: the family's, 1e-3 for the one-layer family). A value other
+    /// than the family's is recorded in config.json (`learning_rate`), so a resumed run keeps it.
+    pub learning_rate: Option<f64>,
+    /// AdamW decoupled weight decay (default: the family's, 1.0); recorded like the learning rate.
+    pub weight_decay: Option<f64>,
     /// Retrain a variant that already has checkpoints, deleting its old checkpoints, metadata
     /// and artifacts first.
     pub overwrite: bool,
@@ -150,6 +155,39 @@ pub fn check_fraction(fraction: f64) -> crate::error::Result<()> {
             reason: "must lie strictly between 0 and 1".into(),
         })
     }
+}
+
+/// An AdamW learning rate must be a positive finite number.
+pub fn check_learning_rate(lr: f64) -> crate::error::Result<()> {
+    if lr.is_finite() && lr > 0.0 {
+        Ok(())
+    } else {
+        Err(crate::error::Error::InvalidSetting {
+            setting: "learning_rate".into(),
+            value: lr.to_string(),
+            reason: "must be a positive finite number (the family's default is 1e-3)".into(),
+        })
+    }
+}
+
+/// A weight decay must be finite and not negative; `lr · weight_decay` must stay below 1, else
+/// AdamW's decoupled decay `w ← w·(1 − lr·λ)` flips or zeroes every weight each step.
+pub fn check_weight_decay(weight_decay: f64, lr: f64) -> crate::error::Result<()> {
+    let reason = if !weight_decay.is_finite() || weight_decay < 0.0 {
+        "must be a finite number ≥ 0 (the family's default is 1.0)".to_string()
+    } else if lr * weight_decay >= 1.0 {
+        format!(
+            "learning_rate × weight_decay = {} must stay below 1 (AdamW multiplies every weight by 1 − lr·λ each step)",
+            lr * weight_decay
+        )
+    } else {
+        return Ok(());
+    };
+    Err(crate::error::Error::InvalidSetting {
+        setting: "weight_decay".into(),
+        value: weight_decay.to_string(),
+        reason,
+    })
 }
 
 /// MIScope's `compute_loss`: mean negative log-likelihood of the labels under the last

@@ -14,7 +14,81 @@ use crate::family::variant::{Metadata, Variant, write_json};
 use crate::lock::VariantLock;
 use crate::train::engine::{StartState, StepperSetup};
 use crate::train::state::{self, OptimizerState};
-use crate::train::{Progress, TrainEvent, TrainOptions, TrainingResult, schedule};
+use crate::train::{
+    AdamWConfig, Progress, TrainEvent, TrainOptions, TrainingConfig, TrainingResult, schedule,
+};
+
+/// config.json keys recording a learning rate and weight decay other than the family's (absent
+/// otherwise, so a default run's config.json is MIScope's byte for byte; MIScope ignores them).
+pub const LEARNING_RATE_KEY: &str = "learning_rate";
+pub const WEIGHT_DECAY_KEY: &str = "weight_decay";
+
+/// The caller's AdamW settings over the family's, validated before anything on disk changes.
+fn requested_adamw(defaults: &TrainingConfig, options: &TrainOptions) -> Result<AdamWConfig> {
+    let mut adamw = defaults.adamw();
+    if let Some(lr) = options.learning_rate {
+        crate::train::check_learning_rate(lr)?;
+        adamw.lr = lr;
+    }
+    if let Some(wd) = options.weight_decay {
+        adamw.weight_decay = wd;
+    }
+    crate::train::check_weight_decay(adamw.weight_decay, adamw.lr)?;
+    Ok(adamw)
+}
+
+/// The learning rate and weight decay a run on disk was trained with: config.json's
+/// [`LEARNING_RATE_KEY`] and [`WEIGHT_DECAY_KEY`] where present, else the family's.
+pub fn recorded_hyperparameters(variant: &Variant) -> Result<(f64, f64)> {
+    let family = variant.family().training_config()?.adamw();
+    let config = variant.model_config_json()?;
+    let read = |key: &str, default: f64| -> Result<f64> {
+        match config.get(key) {
+            None => Ok(default),
+            Some(value) => value.as_f64().ok_or_else(|| Error::InvalidSetting {
+                setting: format!("{} `{key}`", variant.config_path().display()),
+                value: value.to_string(),
+                reason: "must be a number".into(),
+            }),
+        }
+    };
+    Ok((
+        read(LEARNING_RATE_KEY, family.lr)?,
+        read(WEIGHT_DECAY_KEY, family.weight_decay)?,
+    ))
+}
+
+/// A resumed run continues with the settings it was trained with; asking for others is refused
+/// (the curve would no longer be one run's).
+fn recorded_adamw(
+    variant: &Variant,
+    defaults: &TrainingConfig,
+    options: &TrainOptions,
+) -> Result<AdamWConfig> {
+    let (lr, weight_decay) = recorded_hyperparameters(variant)?;
+    for (setting, asked, recorded) in [
+        (LEARNING_RATE_KEY, options.learning_rate, lr),
+        (WEIGHT_DECAY_KEY, options.weight_decay, weight_decay),
+    ] {
+        if let Some(asked) = asked
+            && asked != recorded
+        {
+            return Err(Error::InvalidSetting {
+                setting: setting.into(),
+                value: asked.to_string(),
+                reason: format!(
+                    "{} was trained with {setting} {recorded}; a resumed run keeps it (leave it out, or retrain with --force)",
+                    variant.name()
+                ),
+            });
+        }
+    }
+    Ok(AdamWConfig {
+        lr,
+        weight_decay,
+        ..defaults.adamw()
+    })
+}
 
 /// Where a run starts: fresh, or from a saved epoch.
 struct Start {
@@ -37,6 +111,7 @@ pub fn train(
         .training_fraction
         .unwrap_or(defaults.training_fraction);
     crate::train::check_fraction(fraction)?;
+    let requested_adamw = requested_adamw(&defaults, options)?;
     if options.num_epochs == Some(0) {
         return Err(Error::InvalidSetting {
             setting: "epochs".into(),
@@ -72,6 +147,11 @@ pub fn train(
         }
     }
 
+    let adamw = if resuming {
+        recorded_adamw(variant, &defaults, options)?
+    } else {
+        requested_adamw
+    };
     let state_path = variant.checkpoints_dir().join(state::FILE_NAME);
     let start = if resuming {
         resume_point(variant, &state_path, options)?
@@ -114,7 +194,7 @@ pub fn train(
         StepperSetup {
             engine: options.engine,
             start: weights,
-            adamw: defaults.adamw(),
+            adamw,
             train: &data.subset(&metadata.train_indices),
             test: &data.subset(&metadata.test_indices),
             device,
@@ -124,7 +204,12 @@ pub fn train(
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     }
     if !resuming {
-        let config_json = implementation.config_json(spec, variant.params(), fraction)?;
+        let mut config_json = implementation.config_json(spec, variant.params(), fraction)?;
+        let family_adamw = defaults.adamw();
+        if adamw.lr != family_adamw.lr || adamw.weight_decay != family_adamw.weight_decay {
+            config_json.insert(LEARNING_RATE_KEY.into(), adamw.lr.into());
+            config_json.insert(WEIGHT_DECAY_KEY.into(), adamw.weight_decay.into());
+        }
         write_json(&variant.config_path(), &config_json, true)?;
     }
 

@@ -68,7 +68,12 @@ struct Panel {
     fraction: Widget,
     checkpoints: Widget,
     checkpoints_error: Widget,
-    learning: Widget,
+    learning_rate: Widget,
+    learning_rate_error: Widget,
+    weight_decay: Widget,
+    weight_decay_error: Widget,
+    /// The optimizer settings that are not editable (AdamW's betas), and where they come from.
+    optimizer_note: Widget,
     name: Widget,
     status: Widget,
     start: Widget,
@@ -130,11 +135,30 @@ pub fn training_panel() -> Result<TrainingPanel> {
         "tooltip",
         "\"family schedule\", \"every N\" (epochs 0, N, 2N, …) or a list \"0,100,500\"; the last epoch is always saved",
     );
-    for input in [&family, &epochs, &fraction, &checkpoints] {
+    let learning_rate = widgets::float_text("Learning rate", 1e-3);
+    learning_rate.set(
+        "tooltip",
+        "AdamW learning rate (the family's default is filled in)",
+    );
+    let weight_decay = widgets::float_text("Weight decay", 1.0);
+    weight_decay.set(
+        "tooltip",
+        "AdamW decoupled weight decay λ: every step multiplies each weight by 1 − lr·λ",
+    );
+    for input in [
+        &family,
+        &epochs,
+        &fraction,
+        &checkpoints,
+        &learning_rate,
+        &weight_decay,
+    ] {
         label_room(input);
     }
     let checkpoints_error = error_label();
-    let learning = widgets::html("");
+    let learning_rate_error = error_label();
+    let weight_decay_error = error_label();
+    let optimizer_note = widgets::html("");
     let name = widgets::html("");
     let status = widgets::html("");
     let start = widgets::button("Start Training", "primary");
@@ -147,6 +171,8 @@ pub fn training_panel() -> Result<TrainingPanel> {
     let chart = widgets::html("");
     let title = widgets::html("<h3 style=\"margin:4px 0\">Train a variant</h3>");
     let checkpoint_row = widgets::hbox(&[&checkpoints, &checkpoints_error]);
+    let learning_rate_row = widgets::hbox(&[&learning_rate, &learning_rate_error]);
+    let weight_decay_row = widgets::hbox(&[&weight_decay, &weight_decay_error]);
     let buttons = widgets::hbox(&[&start, &cancel, &resume, &retrain]);
     let root = widgets::vbox(&[
         &title,
@@ -155,7 +181,9 @@ pub fn training_panel() -> Result<TrainingPanel> {
         &epochs,
         &fraction,
         &checkpoint_row,
-        &learning,
+        &learning_rate_row,
+        &weight_decay_row,
+        &optimizer_note,
         &name,
         &status,
         &buttons,
@@ -174,7 +202,11 @@ pub fn training_panel() -> Result<TrainingPanel> {
             fraction,
             checkpoints,
             checkpoints_error,
-            learning,
+            learning_rate,
+            learning_rate_error,
+            weight_decay,
+            weight_decay_error,
+            optimizer_note,
             name,
             status,
             start,
@@ -225,7 +257,13 @@ impl TrainingPanel {
                 me.rebuild_for_family(&registry);
             }
         });
-        for widget in [&p.epochs, &p.fraction, &p.checkpoints] {
+        for widget in [
+            &p.epochs,
+            &p.fraction,
+            &p.checkpoints,
+            &p.learning_rate,
+            &p.weight_decay,
+        ] {
             let me = self.clone();
             widget.observe("value", move |_, _| me.refresh());
         }
@@ -303,12 +341,12 @@ impl TrainingPanel {
         if let Ok(config) = family.training_config() {
             p.epochs.set("value", config.num_epochs);
             p.fraction.set("value", config.training_fraction);
-            p.learning.set(
+            p.learning_rate.set("value", config.learning_rate);
+            p.weight_decay.set("value", config.weight_decay);
+            p.optimizer_note.set(
                 "value",
                 format!(
-                    "<span style=\"color:#555\">AdamW: learning rate {}, weight decay {}, betas ({}, {}) — from {}</span>",
-                    config.learning_rate,
-                    config.weight_decay,
+                    "<span style=\"color:#555\">AdamW betas ({}, {}), ε 1e-8; defaults from {}</span>",
                     config.betas.0,
                     config.betas.1,
                     escape(&spec.path.display().to_string())
@@ -385,13 +423,37 @@ impl TrainingPanel {
                 return Err(message);
             }
         };
+        let (learning_rate, weight_decay) = self.optimizer_settings()?;
         let options = TrainOptions {
             num_epochs: Some(epochs),
             training_fraction: Some(fraction),
             checkpoint_epochs,
+            learning_rate: Some(learning_rate),
+            weight_decay: Some(weight_decay),
             ..Default::default()
         };
         Ok((variant, options))
+    }
+
+    /// The learning rate and weight decay typed in, checked as the library checks them (the error
+    /// shown next to its field).
+    fn optimizer_settings(&self) -> std::result::Result<(f64, f64), String> {
+        let p = &self.inner;
+        show_error(&p.learning_rate_error, "");
+        show_error(&p.weight_decay_error, "");
+        let lr = p.learning_rate.get("value").as_f64().unwrap_or(f64::NAN);
+        if let Err(error) = tdw_core::train::check_learning_rate(lr) {
+            let message = error.to_string();
+            show_error(&p.learning_rate_error, &message);
+            return Err(message);
+        }
+        let wd = p.weight_decay.get("value").as_f64().unwrap_or(f64::NAN);
+        if let Err(error) = tdw_core::train::check_weight_decay(wd, lr) {
+            let message = error.to_string();
+            show_error(&p.weight_decay_error, &message);
+            return Err(message);
+        }
+        Ok((lr, wd))
     }
 
     /// Re-validates after any change: name preview, status, which buttons apply.
@@ -409,7 +471,7 @@ impl TrainingPanel {
                     button.set("disabled", true);
                 }
             }
-            Ok((variant, _)) => {
+            Ok((variant, options)) => {
                 p.name.set(
                     "value",
                     format!("<b>Variant:</b> <code>{}</code>", escape(variant.name())),
@@ -425,7 +487,8 @@ impl TrainingPanel {
                     (None, 0) => ("Ready to train".to_string(), true, false),
                     (None, n) => (
                         format!(
-                            "already trained with {n} checkpoint(s): Resume continues it, Retrain starts over"
+                            "already trained with {n} checkpoint(s){}: Resume continues it, Retrain starts over",
+                            recorded_difference(&variant, &options)
                         ),
                         false,
                         true,
@@ -488,6 +551,17 @@ impl TrainingPanel {
             me.refresh();
             me.status(&text);
         });
+    }
+}
+
+/// For a trained variant whose learning rate or weight decay differ from the panel's: what it
+/// was trained with (Resume keeps those and refuses others; Retrain uses the panel's).
+fn recorded_difference(variant: &Variant, options: &TrainOptions) -> String {
+    match tdw_core::train::run::recorded_hyperparameters(variant) {
+        Ok((lr, wd)) if options.learning_rate != Some(lr) || options.weight_decay != Some(wd) => {
+            format!(" with learning rate {lr} and weight decay {wd} (Resume needs those values)")
+        }
+        _ => String::new(),
     }
 }
 
