@@ -135,6 +135,21 @@ impl Array {
         }
     }
 
+    /// The sub-array at index `i` of the first axis (`a[i]` in numpy); `i` must be in range.
+    pub fn row(&self, i: usize) -> Array {
+        let axis = ndarray::Axis(0);
+        match self {
+            Array::F16(a) => Array::F16(a.index_axis(axis, i).to_owned()),
+            Array::F32(a) => Array::F32(a.index_axis(axis, i).to_owned()),
+            Array::F64(a) => Array::F64(a.index_axis(axis, i).to_owned()),
+            Array::I16(a) => Array::I16(a.index_axis(axis, i).to_owned()),
+            Array::I32(a) => Array::I32(a.index_axis(axis, i).to_owned()),
+            Array::I64(a) => Array::I64(a.index_axis(axis, i).to_owned()),
+            Array::Bool(a) => Array::Bool(a.index_axis(axis, i).to_owned()),
+            Array::C128(a) => Array::C128(a.index_axis(axis, i).to_owned()),
+        }
+    }
+
     /// The values widened to f64 (bools as 0/1, complex numbers as their real part, as numpy's
     /// `astype(float)`), in row-major order; for comparisons and charts.
     pub fn to_f64(&self) -> ArrayD<f64> {

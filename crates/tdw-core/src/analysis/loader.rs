@@ -93,6 +93,26 @@ impl ArtifactLoader {
         )
     }
 
+    /// One row `a[i]` (first axis) of one array of an epoch's artifact, read without
+    /// decompressing the rest (see [`npz::read_leading_slice`]); `choose` sees the whole shape.
+    pub fn load_epoch_row(
+        &self,
+        analyzer: &str,
+        epoch: u64,
+        key: &str,
+        choose: impl FnOnce(&[usize]) -> Result<usize>,
+    ) -> Result<(Vec<usize>, crate::analysis::artifact::Array)> {
+        let path = self.epoch_path(analyzer, epoch);
+        if !path.is_file() {
+            return Err(Error::MissingArtifact {
+                analyzer: analyzer.to_string(),
+                epoch: Some(epoch),
+                path,
+            });
+        }
+        npz::read_leading_slice(&path, key, choose)
+    }
+
     /// Epochs with a per-epoch file, sorted (none when the directory is absent).
     pub fn epochs(&self, analyzer: &str) -> Vec<u64> {
         let Ok(entries) = std::fs::read_dir(self.dir.join(analyzer)) else {

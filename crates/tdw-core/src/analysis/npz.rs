@@ -101,27 +101,44 @@ pub fn encode_npy(array: &Array) -> Vec<u8> {
     out
 }
 
-/// Parses one NPY file (v1, v2 or v3 header; C or Fortran order).
-pub fn decode_npy(bytes: &[u8]) -> std::result::Result<Array, String> {
+/// What an NPY header declares.
+struct NpyHeader {
+    dtype: DType,
+    fortran: bool,
+    shape: Vec<usize>,
+}
+
+impl NpyHeader {
+    /// Number of elements (checked against overflow).
+    fn count(&self) -> std::result::Result<usize, String> {
+        self.shape
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+            .ok_or_else(|| "shape overflows".to_string())
+    }
+}
+
+/// Length of the NPY preamble (magic, version, header length) and of the header that follows,
+/// from the file's first 12 bytes (or fewer, for a v1 file shorter than that).
+fn npy_preamble(bytes: &[u8]) -> std::result::Result<(usize, usize), String> {
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err("not an .npy array (bad magic)".into());
     }
-    let (header_len, start) = match bytes[6] {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+    match bytes[6] {
+        1 => Ok((10, u16::from_le_bytes([bytes[8], bytes[9]]) as usize)),
         2 | 3 => {
             if bytes.len() < 12 {
                 return Err("truncated .npy header".into());
             }
-            (
-                u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-                12,
-            )
+            let len = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
+            Ok((12, len))
         }
-        v => return Err(format!("unsupported .npy version {v}")),
-    };
-    let header = bytes
-        .get(start..start + header_len)
-        .ok_or("truncated .npy header")?;
+        v => Err(format!("unsupported .npy version {v}")),
+    }
+}
+
+/// Parses the dict literal of an NPY header.
+fn parse_npy_header(header: &[u8]) -> std::result::Result<NpyHeader, String> {
     let header = std::str::from_utf8(header).map_err(|_| "non-UTF-8 .npy header")?;
     let descr = header_value(header, "descr").ok_or("header has no 'descr'")?;
     let descr = descr.trim_matches(|c| c == '\'' || c == '"');
@@ -142,17 +159,40 @@ pub fn decode_npy(bytes: &[u8]) -> std::result::Result<Array, String> {
                 .map_err(|_| format!("bad shape {shape_text}"))
         })
         .collect::<std::result::Result<_, _>>()?;
-    let count = shape
-        .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .ok_or("shape overflows")?;
+    Ok(NpyHeader {
+        dtype,
+        fortran,
+        shape,
+    })
+}
+
+/// Parses one NPY file (v1, v2 or v3 header; C or Fortran order).
+pub fn decode_npy(bytes: &[u8]) -> std::result::Result<Array, String> {
+    let (start, header_len) = npy_preamble(bytes)?;
+    let header = bytes
+        .get(start..start + header_len)
+        .ok_or("truncated .npy header")?;
+    let header = parse_npy_header(header)?;
     let data = &bytes[start + header_len..];
-    let needed = count.checked_mul(dtype.size()).ok_or("shape overflows")?;
+    let needed = header
+        .count()?
+        .checked_mul(header.dtype.size())
+        .ok_or("shape overflows")?;
     if data.len() < needed {
         return Err(format!("truncated data: {} of {needed} bytes", data.len()));
     }
-    let data = &data[..needed];
-    let dims = (shape.as_slice(), fortran);
+    Ok(array_from_bytes(
+        header.dtype,
+        &header.shape,
+        header.fortran,
+        &data[..needed],
+    ))
+}
+
+/// Builds an array of `dtype` and `shape` from its little-endian bytes (length checked by the
+/// caller).
+fn array_from_bytes(dtype: DType, shape: &[usize], fortran: bool, data: &[u8]) -> Array {
+    let dims = (shape, fortran);
     fn build<T: Clone, const N: usize>(
         (shape, fortran): (&[usize], bool),
         data: &[u8],
@@ -172,7 +212,7 @@ pub fn decode_npy(bytes: &[u8]) -> std::result::Result<Array, String> {
             .as_standard_layout()
             .into_owned()
     }
-    Ok(match dtype {
+    match dtype {
         DType::F16 => Array::F16(build(dims, data, half::f16::from_le_bytes)),
         DType::F32 => Array::F32(build(dims, data, f32::from_le_bytes)),
         DType::F64 => Array::F64(build(dims, data, f64::from_le_bytes)),
@@ -184,7 +224,84 @@ pub fn decode_npy(bytes: &[u8]) -> std::result::Result<Array, String> {
             let half = |i: usize| f64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
             num_complex::Complex64::new(half(0), half(8))
         })),
-    })
+    }
+}
+
+/// One sub-array `a[i]` of the array `key` in the `.npz` at `path`, taken along its first axis;
+/// `choose` sees the whole array's shape and picks `i` (or refuses). Returns the whole shape and
+/// the sub-array.
+///
+/// Why: a view of one neuron needs 1/512 of `neuron_activations`' 26 MB `activations` (p = 113).
+/// The member is decompressed only up to the end of row `i` and nothing before it is kept, so
+/// the cost is a streaming inflate of `(i + 1)/n` of the member instead of inflating, allocating
+/// and converting all of it. (A Fortran-ordered member, which numpy writes only when asked, is
+/// read whole and sliced.)
+pub fn read_leading_slice(
+    path: &Path,
+    key: &str,
+    choose: impl FnOnce(&[usize]) -> Result<usize>,
+) -> Result<(Vec<usize>, Array)> {
+    let bad = |reason: String| npz_error(path, Some(key), reason);
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))
+        .map_err(|e| npz_error(path, None, format!("not a readable npz (zip) file: {e}")))?;
+    let mut member = archive
+        .by_name(&format!("{key}.npy"))
+        .map_err(|_| bad("no such key in the file".into()))?;
+    let mut preamble = [0u8; 12];
+    member
+        .read_exact(&mut preamble[..10])
+        .map_err(|e| bad(format!("cannot decompress: {e}")))?;
+    if preamble[6] >= 2 {
+        member
+            .read_exact(&mut preamble[10..])
+            .map_err(|e| bad(format!("cannot decompress: {e}")))?;
+    }
+    let (start, header_len) = npy_preamble(&preamble).map_err(bad)?;
+    // A v1 preamble is 10 bytes: nothing of the header was read ahead.
+    let mut header = vec![0u8; header_len];
+    member
+        .read_exact(&mut header)
+        .map_err(|e| bad(format!("truncated .npy header: {e}")))?;
+    debug_assert!(start == 10 || start == 12);
+    let header = parse_npy_header(&header).map_err(bad)?;
+    let Some((&rows, inner)) = header.shape.split_first() else {
+        return Err(bad("a scalar has no rows to slice".into()));
+    };
+    let inner = inner.to_vec();
+    let row = choose(&header.shape)?;
+    if row >= rows {
+        return Err(bad(format!(
+            "row {row} is out of range (the array has {rows})"
+        )));
+    }
+    let item = header.dtype.size();
+    let row_bytes = inner.iter().product::<usize>() * item;
+    if header.fortran {
+        let mut data = Vec::new();
+        member
+            .read_to_end(&mut data)
+            .map_err(|e| bad(format!("cannot decompress: {e}")))?;
+        let needed = header.count().map_err(bad)? * item;
+        let data = data
+            .get(..needed)
+            .ok_or_else(|| bad(format!("truncated data: {} of {needed} bytes", data.len())))?;
+        let whole = array_from_bytes(header.dtype, &header.shape, true, data);
+        return Ok((header.shape.clone(), whole.row(row)));
+    }
+    let skip = (row * row_bytes) as u64;
+    let skipped = std::io::copy(&mut (&mut member).take(skip), &mut std::io::sink())
+        .map_err(|e| bad(format!("cannot decompress: {e}")))?;
+    let mut data = vec![0u8; row_bytes];
+    if skipped < skip || member.read_exact(&mut data).is_err() {
+        return Err(bad(format!(
+            "truncated data: row {row} of {rows} lies past the member's end"
+        )));
+    }
+    Ok((
+        header.shape.clone(),
+        array_from_bytes(header.dtype, &inner, false, &data),
+    ))
 }
 
 /// The raw text of `'key': value` in a Python dict literal (values here are simple literals
@@ -388,5 +505,77 @@ mod tests {
         ] {
             assert!(decode_npy(bad).is_err());
         }
+    }
+
+    /// One row read by itself equals that row of the whole array, for every row, for C and
+    /// Fortran order; bad rows and truncated members are errors naming the file and key.
+    #[test]
+    fn a_leading_slice_equals_the_row_of_the_whole_array() {
+        let dir = tempfile::tempdir().unwrap();
+        let whole = ndarray::Array3::from_shape_fn((5, 3, 4), |(i, j, k)| {
+            (i * 100 + j * 10 + k) as f32 - 0.5
+        });
+        let path = dir.path().join("epoch_00010.npz");
+        write(
+            &path,
+            &Artifact::new()
+                .with("activations", whole.clone())
+                .with("other", array![1i16, 2]),
+        )
+        .unwrap();
+        for row in 0..5 {
+            let (shape, slice) = read_leading_slice(&path, "activations", |shape| {
+                assert_eq!(shape, [5, 3, 4]);
+                Ok(row)
+            })
+            .unwrap();
+            assert_eq!(shape, vec![5, 3, 4]);
+            let expected = Array::from(whole.index_axis(ndarray::Axis(0), row).to_owned());
+            assert_eq!(slice, expected, "row {row}");
+        }
+        let err = read_leading_slice(&path, "activations", |_| Ok(5)).unwrap_err();
+        assert!(err.to_string().contains("out of range"), "{err}");
+        let err = read_leading_slice(&path, "missing", |_| Ok(0)).unwrap_err();
+        assert!(err.to_string().contains("epoch_00010.npz"), "{err}");
+        let refused = read_leading_slice(&path, "activations", |_| {
+            Err(Error::InvalidSetting {
+                setting: "neuron".into(),
+                value: "9".into(),
+                reason: "test".into(),
+            })
+        });
+        assert!(refused.is_err());
+
+        // Fortran order: the same rows.
+        let mut member = encode_npy(&Array::from(array![[1i32, 2, 3], [4, 5, 6]]));
+        let at = member.windows(5).position(|w| w == b"False").unwrap();
+        member[at..at + 5].copy_from_slice(b"True ");
+        let start = member.len() - 24;
+        for (i, v) in [1i32, 4, 2, 5, 3, 6].iter().enumerate() {
+            member[start + 4 * i..start + 4 * i + 4].copy_from_slice(&v.to_le_bytes());
+        }
+        let fortran = dir.path().join("fortran.npz");
+        let mut zip = ZipWriter::new(std::fs::File::create(&fortran).unwrap());
+        zip.member("grid.npy", |out| out.write_all(&member))
+            .unwrap();
+        zip.finish().unwrap();
+        let (_, row) = read_leading_slice(&fortran, "grid", |_| Ok(1)).unwrap();
+        assert_eq!(row, Array::from(array![4i32, 5, 6]));
+
+        // A member whose data stops early (shape claims more rows than are stored).
+        let mut short = encode_npy(&Array::from(array![[1.0f32, 2.0], [3.0, 4.0]]));
+        let at = short.windows(6).position(|w| w == b"(2, 2)").unwrap();
+        short[at + 1] = b'9';
+        let truncated = dir.path().join("truncated.npz");
+        let mut zip = ZipWriter::new(std::fs::File::create(&truncated).unwrap());
+        zip.member("a.npy", |out| out.write_all(&short)).unwrap();
+        zip.finish().unwrap();
+        let err = read_leading_slice(&truncated, "a", |_| Ok(7)).unwrap_err();
+        assert!(
+            err.to_string().contains("truncated.npz")
+                && err.to_string().contains("past the member's end"),
+            "{err}"
+        );
+        assert!(read_leading_slice(&truncated, "a", |_| Ok(1)).is_ok());
     }
 }

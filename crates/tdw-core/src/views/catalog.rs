@@ -366,6 +366,20 @@ impl ViewInput<'_> {
         ))
     }
 
+    /// One row `a[i]` of the per-epoch array `key` of `analyzer` at [`ViewInput::epoch`], read
+    /// without the rest of the array; `choose` sees the whole shape and picks `i`. Returns the
+    /// epoch, the whole shape and the row widened to f64.
+    pub fn epoch_row(
+        &self,
+        analyzer: &str,
+        key: &str,
+        choose: impl FnOnce(&[usize]) -> Result<usize>,
+    ) -> Result<(u64, Vec<usize>, Vec<f64>)> {
+        let epoch = self.epoch()?;
+        let (shape, row) = self.loader.load_epoch_row(analyzer, epoch, key, choose)?;
+        Ok((epoch, shape, row.to_f64().iter().copied().collect()))
+    }
+
     pub fn summary(&self, analyzer: &str) -> Result<Artifact> {
         self.loader.load_summary(analyzer)
     }
