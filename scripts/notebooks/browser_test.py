@@ -105,11 +105,18 @@ def main():
     results = tempfile.mkdtemp(prefix="tdw-browser-results-")
     env = dict(os.environ, TDW_RESULTS_DIR=results)
     port = free_port()
+    # A settings directory of its own: no "get notified about Jupyter news?" toast over the
+    # screenshots, and nothing of the person's own JupyterLab settings.
+    settings = tempfile.mkdtemp(prefix="tdw-browser-settings-")
+    notification = os.path.join(settings, "@jupyterlab", "apputils-extension")
+    os.makedirs(notification)
+    with open(os.path.join(notification, "notification.jupyterlab-settings"), "w") as f:
+        f.write('{"fetchNews": "false", "checkForUpdates": false}')
     log = open(os.path.join(OUT, "jupyterlab.log"), "w")
     lab = subprocess.Popen(
         [os.path.join(ROOT, ".venv-notebooks", "bin", "jupyter"), "lab", "--no-browser",
          f"--port={port}", f"--ServerApp.token={TOKEN}", "--allow-root",
-         f"--notebook-dir={OUT}"],
+         f"--notebook-dir={OUT}", f"--LabApp.user_settings_dir={settings}"],
         env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         with sync_playwright() as p:
