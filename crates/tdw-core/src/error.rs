@@ -160,13 +160,25 @@ pub enum Error {
     #[error("{path}: {reason}")]
     AnalyzerSpec { path: PathBuf, reason: String },
 
+    /// A run would need more memory than the machine has available.
+    #[error(
+        "training {variant} needs about {needed_gb:.1} GB of memory ({rows} examples) but {available_gb:.1} GB are available; choose a smaller prime or a machine with more memory"
+    )]
+    NotEnoughMemory {
+        variant: String,
+        rows: usize,
+        needed_gb: f64,
+        available_gb: f64,
+    },
+
     /// Another live process is training or analyzing the variant.
     #[error(
-        "variant '{variant}' is busy: PID {pid} is running `{operation}` on it (lock file {path}); wait for it or stop it"
+        "variant '{variant}' is busy: PID {pid} on {host} is running `{operation}` on it (lock file {path}); wait for it or stop it"
     )]
     VariantLocked {
         variant: String,
         pid: u32,
+        host: String,
         operation: String,
         path: PathBuf,
     },

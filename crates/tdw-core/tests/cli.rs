@@ -230,3 +230,81 @@ fn a_killed_sweep_finishes_only_what_is_left_and_writes_a_runnable_slurm_script(
         .unwrap();
     assert!(!no_task.status.success());
 }
+
+/// Starts `n` `tdw` processes with the same arguments at once; returns (exit code, stdout,
+/// stderr) of each.
+fn concurrently(results: &Path, args: &[&str], n: usize) -> Vec<(i32, String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let children: Vec<_> = (0..n)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_tdw"))
+                .env("TDW_RESULTS_DIR", results)
+                .env("TDW_MODEL_FAMILIES_DIR", root.join("model_families"))
+                .env("TDW_ANALYZERS_DIR", root.join("analyzers"))
+                .args(args)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|child| {
+            let out = child.wait_with_output().unwrap();
+            (
+                out.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Four `tdw train` started at once on a fresh variant, 50 rounds: exactly one trains in each;
+/// the others are refused as busy or as already trained. Then four `tdw analyze` at once on a
+/// trained, never analyzed variant: exactly one computes artifacts.
+#[test]
+fn concurrent_starts_train_and_analyze_a_variant_once() {
+    let results = tempfile::tempdir().unwrap();
+    for round in 0..50 {
+        let seed = format!("seed={round}");
+        let outcomes = concurrently(
+            results.path(),
+            &["train", "--param", "prime=5", "--param", &seed, "--epochs", "3"],
+            4,
+        );
+        let trained = outcomes
+            .iter()
+            .filter(|(code, out, _)| *code == 0 && out.contains("trained "))
+            .count();
+        assert_eq!(trained, 1, "round {round}: {outcomes:#?}");
+        for (code, out, err) in &outcomes {
+            if *code != 0 {
+                assert!(
+                    err.contains("is busy") || err.contains("--force"),
+                    "round {round}: {out}{err}"
+                );
+            }
+        }
+        let name = format!("modulo_addition_1layer_p5_seed{round}_dseed598");
+        let outcomes = concurrently(
+            results.path(),
+            &["analyze", &name, "--analyzers", "parameter_snapshot"],
+            4,
+        );
+        let analyzed = outcomes
+            .iter()
+            .filter(|(code, out, _)| *code == 0 && out.contains("analyzed 2 checkpoints"))
+            .count();
+        assert_eq!(analyzed, 1, "round {round}: {outcomes:#?}");
+        for (code, out, err) in &outcomes {
+            assert!(
+                *code == 0 && out.contains("analyzed 0 checkpoints")
+                    || *code == 0 && out.contains("analyzed 2 checkpoints")
+                    || err.contains("is busy"),
+                "round {round}: {out}{err}"
+            );
+        }
+    }
+}

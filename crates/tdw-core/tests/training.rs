@@ -259,8 +259,10 @@ fn a_variant_busy_in_another_process_is_refused() {
         .create_variant("modulo_addition_1layer", small_params())
         .unwrap();
     std::fs::create_dir_all(variant.dir()).unwrap();
-    // PID 1 is always alive on Linux: it stands for another workbench process.
-    std::fs::write(variant.dir().join(".lock"), "1 analyze\n").unwrap();
+    // Another holder of the OS lock (a second open file description conflicts even within this
+    // process, as flock locks do) stands for another workbench process.
+    let other = tdw_core::lock::VariantLock::acquire(variant.dir(), variant.name(), "analyze")
+        .unwrap();
     let options = TrainOptions {
         num_epochs: Some(2),
         ..Default::default()
@@ -272,10 +274,13 @@ fn a_variant_busy_in_another_process_is_refused() {
             &mut tdw_core::NoProgress,
         )
         .unwrap_err();
-    assert!(matches!(err, Error::VariantLocked { pid: 1, .. }), "{err}");
+    assert!(
+        matches!(&err, Error::VariantLocked { operation, .. } if operation == "analyze"),
+        "{err}"
+    );
     assert_eq!(variant.state(), VariantState::Untrained);
-    // Once the holder is gone (a PID that cannot exist), the lock is taken over.
-    std::fs::write(variant.dir().join(".lock"), "4000000000 train\n").unwrap();
+    // Once the holder is gone the lock is free, whatever its file still says.
+    drop(other);
     variant
         .train(
             &options,
@@ -283,8 +288,9 @@ fn a_variant_busy_in_another_process_is_refused() {
             &mut tdw_core::NoProgress,
         )
         .unwrap();
-    assert!(
-        !variant.dir().join(".lock").exists(),
+    assert_eq!(
+        tdw_core::lock::holder(variant.dir()),
+        None,
         "released after training"
     );
 }
@@ -514,4 +520,137 @@ fn bad_optimizer_settings_leave_the_run_on_disk() {
         assert!(err.to_string().contains(field), "{lr:?} {wd:?}: {err}");
         assert_eq!(std::fs::read(variant.checkpoint_path(2)).unwrap(), before);
     }
+}
+
+/// `overwrite` moves nothing until the new run's settings have passed, and the old run comes
+/// back when the new one ends before its first checkpoint (refused, interrupted, or killed: a
+/// run left aside is put back by the next `train`). A refused fresh variant leaves no directory.
+#[test]
+fn a_forced_retrain_loses_nothing_until_its_first_checkpoint() {
+    let (registry, _results) = common::registry();
+    let device = tdw_core::default_device();
+    let variant = registry
+        .create_variant("modulo_addition_1layer", small_params())
+        .unwrap();
+    variant
+        .train(
+            &TrainOptions {
+                num_epochs: Some(5),
+                ..Default::default()
+            },
+            &device,
+            &mut tdw_core::NoProgress,
+        )
+        .unwrap();
+    let files = |v: &tdw_core::Variant| {
+        let mut all = Vec::new();
+        for entry in walk(v.dir()) {
+            if !entry.to_string_lossy().contains(".lock") {
+                all.push((entry.clone(), std::fs::read(&entry).unwrap()));
+            }
+        }
+        all.sort();
+        all
+    };
+    let before = files(&variant);
+
+    // Settings refused only once the split is drawn (p = 13 at 1%: no training pair).
+    let err = variant
+        .train(
+            &TrainOptions {
+                num_epochs: Some(3),
+                training_fraction: Some(0.001),
+                overwrite: true,
+                ..Default::default()
+            },
+            &device,
+            &mut tdw_core::NoProgress,
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("training set empty"), "{err}");
+    assert_eq!(files(&variant), before, "refused: the old run is intact");
+
+    // Interrupted before its first checkpoint (epoch 3): the old run is put back.
+    let mut stop_at_once = StopAtOnce;
+    let err = variant
+        .train(
+            &TrainOptions {
+                num_epochs: Some(8),
+                checkpoint_epochs: Some(vec![3]),
+                overwrite: true,
+                ..Default::default()
+            },
+            &device,
+            &mut stop_at_once,
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::Interrupted { .. }), "{err}");
+    assert_eq!(files(&variant), before, "interrupted: the old run is back");
+
+    // Killed while its old run was aside: the next train puts it back first.
+    let aside = variant.dir().join(".replaced-4000000");
+    std::fs::create_dir_all(&aside).unwrap();
+    for entry in ["checkpoints", "artifacts", "metadata.json", "config.json"] {
+        let from = variant.dir().join(entry);
+        if from.exists() {
+            std::fs::rename(&from, aside.join(entry)).unwrap();
+        }
+    }
+    let err = variant
+        .train(
+            &TrainOptions {
+                num_epochs: Some(3),
+                ..Default::default()
+            },
+            &device,
+            &mut tdw_core::NoProgress,
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::AlreadyTrained { .. }), "{err}");
+    assert_eq!(files(&variant), before, "put back by the next train");
+    assert!(!aside.exists());
+
+    // A fresh variant refused after its directory was created leaves nothing behind.
+    let mut params = small_params();
+    params.insert("prime".into(), ParamValue::Int(5));
+    let fresh = registry
+        .create_variant("modulo_addition_1layer", params)
+        .unwrap();
+    let err = fresh
+        .train(
+            &TrainOptions {
+                num_epochs: Some(3),
+                training_fraction: Some(0.01),
+                ..Default::default()
+            },
+            &device,
+            &mut tdw_core::NoProgress,
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("training set empty"), "{err}");
+    assert!(!fresh.dir().exists(), "{} was left behind", fresh.dir().display());
+}
+
+/// A progress sink that asks to stop after the first epoch.
+struct StopAtOnce;
+
+impl tdw_core::Progress for StopAtOnce {
+    fn event(&mut self, _event: &TrainEvent) {}
+    fn should_stop(&mut self) -> bool {
+        true
+    }
+}
+
+/// Every file under `dir`, recursively.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }

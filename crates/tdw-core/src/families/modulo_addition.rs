@@ -82,6 +82,20 @@ pub(crate) fn split_pairs(params: &Params, training_fraction: f64) -> Result<Spl
     // Python's int(p*p*fraction): the float product, truncated (12769·0.3 → 3830).
     let cutoff = (n as f64 * training_fraction) as usize;
     let test_indices = permutation.split_off(cutoff);
+    if permutation.is_empty() || test_indices.is_empty() {
+        let (empty, other) = if permutation.is_empty() {
+            ("training", "raise")
+        } else {
+            ("test", "lower")
+        };
+        return Err(Error::InvalidSetting {
+            setting: "training_fraction".into(),
+            value: training_fraction.to_string(),
+            reason: format!(
+                "leaves the {empty} set empty: ⌊{p}² × {training_fraction}⌋ = {cutoff} of {n} pairs train; {other} the fraction"
+            ),
+        });
+    }
     Ok(Split {
         train_indices: permutation,
         test_indices,
@@ -100,6 +114,11 @@ impl ModelFamily for ModuloAddition1Layer {
 
     fn dataset(&self, params: &Params) -> Result<Dataset> {
         Ok(pairs_dataset(prime(params)?, true))
+    }
+
+    fn examples(&self, params: &Params) -> Result<usize> {
+        let p = prime(params)?;
+        Ok(p * p)
     }
 
     fn split(&self, params: &Params, training_fraction: f64) -> Result<Split> {

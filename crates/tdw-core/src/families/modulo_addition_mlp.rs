@@ -75,6 +75,19 @@ impl ModelFamily for ModuloAdditionMlp {
         Ok(pairs_dataset(prime(params)?, false))
     }
 
+    fn examples(&self, params: &Params) -> Result<usize> {
+        let p = prime(params)?;
+        Ok(p * p)
+    }
+
+    /// 64 MiB plus, per (a, b) example, its one-hot input (2p), hidden layer and p logits in f32
+    /// with 25% to spare: `p² × (3p + d_hidden) × 5` bytes.
+    fn peak_memory(&self, spec: &FamilySpec, params: &Params) -> Result<u64> {
+        let config = self.config(spec, params)?;
+        let rows = (config.p * config.p) as u64;
+        Ok((64 << 20) + rows * (3 * config.p + config.d_hidden) as u64 * 5)
+    }
+
     fn split(&self, params: &Params, training_fraction: f64) -> Result<Split> {
         split_pairs(params, training_fraction)
     }

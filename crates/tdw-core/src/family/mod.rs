@@ -81,6 +81,19 @@ pub trait ModelFamily: Send + Sync {
     fn dataset(&self, params: &Params) -> Result<Dataset>;
     /// The train/test split for a training fraction.
     fn split(&self, params: &Params, training_fraction: f64) -> Result<Split>;
+    /// How many rows [`ModelFamily::dataset`] has, without building it (so that a run too large
+    /// for memory is refused before anything is allocated). Default: builds the dataset.
+    fn examples(&self, params: &Params) -> Result<usize> {
+        Ok(self.dataset(params)?.len())
+    }
+    /// A rough upper bound of a training run's peak memory in bytes, checked before anything is
+    /// allocated. Default: the transformer's ([`crate::train::run::memory_estimate`]).
+    fn peak_memory(&self, spec: &FamilySpec, params: &Params) -> Result<u64> {
+        Ok(crate::train::run::memory_estimate(
+            &self.model_config(spec, params)?,
+            self.examples(params)?,
+        ))
+    }
     /// Training defaults before `family.json`'s `training` overrides.
     fn training_defaults(&self) -> TrainingConfig;
     /// The content of `config.json` for a run.

@@ -66,7 +66,12 @@ impl ParamValue {
                 .trim()
                 .parse::<i64>()
                 .map(ParamValue::Int)
-                .map_err(|_| "expected an integer".to_string()),
+                .map_err(|e| match e.kind() {
+                    std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
+                        format!("beyond the integer range ±{}", i64::MAX)
+                    }
+                    _ => "expected an integer".to_string(),
+                }),
             ParamType::Float => match text.trim().parse::<f64>() {
                 Ok(v) if v.is_finite() => Ok(ParamValue::Float(v)),
                 _ => Err("expected a finite number".to_string()),
@@ -81,6 +86,9 @@ impl ParamValue {
     pub fn check_domain(&self, name: &str) -> std::result::Result<(), String> {
         match (name, self) {
             ("prime", ParamValue::Int(p)) if *p < 3 => Err(format!("{p} must be a prime >= 3")),
+            ("prime", ParamValue::Int(p)) if *p > MAX_PRIME => Err(format!(
+                "{p} is beyond the largest supported modulus {MAX_PRIME}: for p² ≥ 2³²/20 torch.randperm draws 64-bit numbers, which this port does not reproduce (and such a run needs far more memory than a machine has)"
+            )),
             ("prime", ParamValue::Int(p)) if !is_prime(*p as u64) => {
                 Err(format!("{p} is not prime"))
             }
@@ -108,6 +116,10 @@ impl ParamValue {
         }
     }
 }
+
+/// The largest modulus whose split torch draws with 32-bit numbers (p² < 2³²/20), the only path
+/// of `torch.randperm` this port reproduces.
+pub const MAX_PRIME: i64 = 14_653;
 
 /// Formats like Python's `str()`, because MIScope builds directory names with `str.format`.
 impl fmt::Display for ParamValue {

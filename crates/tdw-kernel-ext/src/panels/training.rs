@@ -479,8 +479,11 @@ impl TrainingPanel {
                 let checkpoints = variant.checkpoints().map_or(0, |c| c.len());
                 let busy = tdw_core::lock::holder(variant.dir());
                 let (text, start, resume) = match (&busy, checkpoints) {
-                    (Some((pid, operation)), _) => (
-                        format!("busy: PID {pid} is running `{operation}` on it"),
+                    (Some(holder), _) => (
+                        format!(
+                            "busy: PID {} on {} is running `{}` on it",
+                            holder.pid, holder.host, holder.operation
+                        ),
                         false,
                         false,
                     ),
