@@ -37,8 +37,12 @@ pub enum Error {
     },
 
     /// No family of that name is registered.
-    #[error("family '{name}' not found; known families: [{}]", known.join(", "))]
-    UnknownFamily { name: String, known: Vec<String> },
+    #[error("family '{name}' not found in {searched} (set --families-dir or TDW_MODEL_FAMILIES_DIR); known families: [{}]", known.join(", "))]
+    UnknownFamily {
+        name: String,
+        known: Vec<String>,
+        searched: String,
+    },
 
     /// A parameter name that the family does not declare.
     #[error("family '{family}' has no parameter '{name}'; its parameters are: [{}]", known.join(", "))]

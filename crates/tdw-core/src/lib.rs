@@ -29,6 +29,7 @@ pub mod lock;
 pub mod memory;
 pub mod model;
 pub mod paths;
+pub mod shipped;
 pub mod sweep;
 pub mod torch_rng;
 pub mod train;

@@ -57,7 +57,7 @@ fn user_errors_are_one_line_and_exit_non_zero() {
         ),
         (
             &["analyze", "modulo_addition_1layer_p13_seed999_dseed598"],
-            "checkpoint_epoch_00000.safetensors",
+            "metadata.json",
         ),
         (&["train", "--param", "prime=13"], "--force"),
     ];
@@ -271,7 +271,9 @@ fn concurrent_starts_train_and_analyze_a_variant_once() {
         let seed = format!("seed={round}");
         let outcomes = concurrently(
             results.path(),
-            &["train", "--param", "prime=5", "--param", &seed, "--epochs", "3"],
+            &[
+                "train", "--param", "prime=5", "--param", &seed, "--epochs", "3",
+            ],
             4,
         );
         let trained = outcomes

@@ -157,8 +157,23 @@ fn registry_discovers_families_and_reports_broken_ones() {
             .to_string()
             .contains("broken/family.json")
     );
-    let empty = FamilyRegistry::open(&dir.path().join("absent"), dir.path()).unwrap();
-    assert!(empty.names().is_empty());
+    // No model_families/ at all: the families built into the binary, and a "not found" that
+    // says where it looked.
+    let absent = FamilyRegistry::open(&dir.path().join("absent"), dir.path()).unwrap();
+    assert_eq!(
+        absent.names(),
+        [
+            "modulo_addition_1layer",
+            "modulo_addition_2layer_mlp",
+            "modulo_addition_learned_emb_mlp"
+        ]
+    );
+    let err = absent.family("nope").unwrap_err().to_string();
+    assert!(
+        err.contains(&dir.path().join("absent").display().to_string())
+            && err.contains("TDW_MODEL_FAMILIES_DIR"),
+        "{err}"
+    );
 }
 
 #[test]

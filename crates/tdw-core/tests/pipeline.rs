@@ -161,16 +161,25 @@ fn force_recomputes_and_checkpoint_filter_limits_work() {
     let registry = AnalyzerRegistry::open(&analyzers_dir()).unwrap();
     let loader = ArtifactLoader::new(variant.artifacts_dir());
     let only = vec!["dominant_frequencies".to_string()];
-    AnalysisRun::new(&variant, &registry)
+    let err = AnalysisRun::new(&variant, &registry)
         .analyzers(only.clone())
         .checkpoints(vec![10, 30, 999])
         .run(&mut |_: &AnalysisEvent| {})
-        .unwrap();
-    assert_eq!(
-        loader.epochs("dominant_frequencies"),
-        vec![10, 30],
-        "unknown epochs in the filter are ignored"
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("999") && err.to_string().contains("never saved"),
+        "an epoch that was never saved is an error: {err}"
     );
+    assert!(
+        loader.epochs("dominant_frequencies").is_empty(),
+        "nothing ran"
+    );
+    AnalysisRun::new(&variant, &registry)
+        .analyzers(only.clone())
+        .checkpoints(vec![10, 30])
+        .run(&mut |_: &AnalysisEvent| {})
+        .unwrap();
+    assert_eq!(loader.epochs("dominant_frequencies"), vec![10, 30]);
     let path = loader.epoch_path("dominant_frequencies", 10);
     let before = npz::read(&path, None).unwrap();
     std::fs::write(&path, b"garbage").unwrap();

@@ -21,9 +21,25 @@ fn short_run_writes_reference_layout_and_is_rediscovered() {
     let variant = registry
         .create_variant("modulo_addition_1layer", small_params())
         .unwrap();
-    let options = TrainOptions {
+    let past_the_end = TrainOptions {
         num_epochs: Some(30),
         checkpoint_epochs: Some(vec![0, 10, 20, 100]),
+        ..Default::default()
+    };
+    let err = variant
+        .train(
+            &past_the_end,
+            &tdw_core::default_device(),
+            &mut tdw_core::NoProgress,
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("past the run's last epoch 29"),
+        "{err}"
+    );
+    let options = TrainOptions {
+        num_epochs: Some(30),
+        checkpoint_epochs: Some(vec![0, 10, 20]),
         training_fraction: Some(0.5),
         ..Default::default()
     };
@@ -261,8 +277,8 @@ fn a_variant_busy_in_another_process_is_refused() {
     std::fs::create_dir_all(variant.dir()).unwrap();
     // Another holder of the OS lock (a second open file description conflicts even within this
     // process, as flock locks do) stands for another workbench process.
-    let other = tdw_core::lock::VariantLock::acquire(variant.dir(), variant.name(), "analyze")
-        .unwrap();
+    let other =
+        tdw_core::lock::VariantLock::acquire(variant.dir(), variant.name(), "analyze").unwrap();
     let options = TrainOptions {
         num_epochs: Some(2),
         ..Default::default()
@@ -628,7 +644,11 @@ fn a_forced_retrain_loses_nothing_until_its_first_checkpoint() {
         )
         .unwrap_err();
     assert!(err.to_string().contains("training set empty"), "{err}");
-    assert!(!fresh.dir().exists(), "{} was left behind", fresh.dir().display());
+    assert!(
+        !fresh.dir().exists(),
+        "{} was left behind",
+        fresh.dir().display()
+    );
 }
 
 /// A progress sink that asks to stop after the first epoch.

@@ -44,15 +44,45 @@ impl AnalysisContext {
         let params = variant.params().clone();
         let data = family.dataset(&params)?;
         let prime = params.int("prime")? as usize;
+        // The split the run trained on. metadata.json stores it; a run without one (checkpoints
+        // copied by hand) is split again from config.json's training_fraction. A file that is
+        // there but unreadable is an error: a guessed split would make every split-aware
+        // artifact wrong without a word.
         let train_indices = match variant.metadata() {
             Ok(metadata) => metadata.train_indices,
-            Err(_) => family.split(&params, 0.3)?.train_indices,
+            // Never trained (no config.json either): the family's default split, as MIScope's
+            // analysis assumes; used to probe initial weights.
+            Err(Error::MissingFile { .. }) if !variant.config_path().exists() => {
+                let fraction = variant.family().training_config()?.training_fraction;
+                family.split(&params, fraction)?.train_indices
+            }
+            Err(Error::MissingFile { .. }) => {
+                let config = variant.model_config_json()?;
+                let fraction = config
+                    .get("training_fraction")
+                    .and_then(serde_json::Value::as_f64)
+                    .ok_or_else(|| Error::InvalidSetting {
+                        setting: format!("{} `training_fraction`", variant.config_path().display()),
+                        value: config
+                            .get("training_fraction")
+                            .map_or("absent".into(), |v| v.to_string()),
+                        reason: format!(
+                            "{} is missing, so the split must come from config.json's training_fraction",
+                            variant.metadata_path().display()
+                        ),
+                    })?;
+                family.split(&params, fraction)?.train_indices
+            }
+            Err(e) => return Err(e),
         };
         let mut train_mask = vec![false; data.len()];
         for i in train_indices {
-            if let Some(slot) = train_mask.get_mut(i) {
-                *slot = true;
-            }
+            let slot = train_mask.get_mut(i).ok_or_else(|| Error::InvalidSetting {
+                setting: format!("{} `train_indices`", variant.metadata_path().display()),
+                value: i.to_string(),
+                reason: format!("beyond the {} examples of this variant", data.len()),
+            })?;
+            *slot = true;
         }
         Ok(AnalysisContext {
             params,

@@ -105,17 +105,30 @@ impl AnalyzerRegistry {
         for a in analyzers::cross_epoch() {
             registry.cross_epoch.insert(a.name(), a);
         }
-        if let Ok(entries) = std::fs::read_dir(analyzers_dir) {
-            let mut files: Vec<PathBuf> = entries
-                .filter_map(|e| e.ok())
-                .map(|e| e.path().join("analyzer.json"))
-                .filter(|p| p.is_file())
-                .collect();
-            files.sort();
-            for path in files {
-                let spec = read_spec(&path)?;
-                registry.specs.insert(spec.name.clone(), spec);
+        match std::fs::read_dir(analyzers_dir) {
+            Ok(entries) => {
+                let mut files: Vec<PathBuf> = entries
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.path().join("analyzer.json"))
+                    .filter(|p| p.is_file())
+                    .collect();
+                files.sort();
+                for path in files {
+                    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+                    let spec = parse_spec(&text, &path)?;
+                    registry.specs.insert(spec.name.clone(), spec);
+                }
             }
+            // No analyzers/ here (outside the checkout, an installed binary): the declarations
+            // this build ships with.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                for (name, text) in crate::shipped::ANALYZERS {
+                    let origin = crate::shipped::origin("analyzers", name, "analyzer.json");
+                    let spec = parse_spec(text, &origin)?;
+                    registry.specs.insert(spec.name.clone(), spec);
+                }
+            }
+            Err(e) => return Err(Error::io(analyzers_dir, e)),
         }
         Ok(registry)
     }
@@ -261,9 +274,9 @@ impl AnalyzerRegistry {
     }
 }
 
-fn read_spec(path: &Path) -> Result<AnalyzerSpec> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let spec: AnalyzerSpec = serde_json::from_str(&text).map_err(|source| Error::Json {
+/// Parses an `analyzer.json`; `path` names it in errors (its directory must match the name).
+fn parse_spec(text: &str, path: &Path) -> Result<AnalyzerSpec> {
+    let spec: AnalyzerSpec = serde_json::from_str(text).map_err(|source| Error::Json {
         path: path.to_path_buf(),
         source,
     })?;

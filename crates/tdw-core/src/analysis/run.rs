@@ -153,6 +153,24 @@ impl<'a> AnalysisRun<'a> {
             ..Default::default()
         };
         let available = variant.checkpoints()?;
+        if let Some(wanted) = &self.checkpoints {
+            let never: Vec<String> = wanted
+                .iter()
+                .filter(|e| !available.contains(e))
+                .map(u64::to_string)
+                .collect();
+            if !never.is_empty() {
+                return Err(Error::InvalidSetting {
+                    setting: "epochs".into(),
+                    value: never.join(","),
+                    reason: format!(
+                        "never saved as checkpoints of {}; saved: {}",
+                        variant.name(),
+                        summarize_epochs(&available)
+                    ),
+                });
+            }
+        }
         let target: Vec<u64> = match &self.checkpoints {
             Some(wanted) => available
                 .iter()
@@ -596,4 +614,21 @@ fn write_summary(
         None => new,
     };
     npz::write(path, &merged)
+}
+
+/// A list of epochs for a message: all of them when few, else the first and last few.
+fn summarize_epochs(epochs: &[u64]) -> String {
+    let text = |es: &[u64]| es.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+    if epochs.is_empty() {
+        "none".into()
+    } else if epochs.len() <= 12 {
+        format!("[{}]", text(epochs))
+    } else {
+        format!(
+            "[{}, … {}] ({} in all)",
+            text(&epochs[..5]),
+            text(&epochs[epochs.len() - 3..]),
+            epochs.len()
+        )
+    }
 }

@@ -19,6 +19,8 @@ pub struct FamilyRegistry {
     load_errors: Vec<Error>,
     families_dir: PathBuf,
     results_dir: PathBuf,
+    /// True when `families_dir` does not exist and the shipped families were loaded instead.
+    builtin: bool,
 }
 
 impl FamilyRegistry {
@@ -31,10 +33,32 @@ impl FamilyRegistry {
             load_errors: Vec::new(),
             families_dir: families_dir.to_path_buf(),
             results_dir: results_dir.to_path_buf(),
+            builtin: false,
         };
         let entries = match std::fs::read_dir(families_dir) {
             Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(registry),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // No model_families/ here (outside the checkout, an installed binary): the
+                // families this build ships with.
+                registry.builtin = true;
+                for (name, text) in crate::shipped::FAMILIES {
+                    let origin = crate::shipped::origin("model_families", name, "family.json");
+                    match FamilySpec::from_json_str(text, &origin) {
+                        Ok(spec) => registry.register(spec),
+                        Err(e) => registry.load_errors.push(e),
+                    }
+                }
+                return Ok(registry);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+                return Err(Error::io(
+                    families_dir,
+                    std::io::Error::new(
+                        e.kind(),
+                        "is a file, not the model_families directory (set --families-dir or TDW_MODEL_FAMILIES_DIR)",
+                    ),
+                ));
+            }
             Err(e) => return Err(Error::io(families_dir, e)),
         };
         let mut files: Vec<PathBuf> = entries
@@ -101,6 +125,14 @@ impl FamilyRegistry {
         self.families.get(name).ok_or_else(|| Error::UnknownFamily {
             name: name.to_string(),
             known: self.names(),
+            searched: if self.builtin {
+                format!(
+                    "{} (absent, so the families built into tdw were used)",
+                    self.families_dir.display()
+                )
+            } else {
+                self.families_dir.display().to_string()
+            },
         })
     }
 

@@ -90,6 +90,30 @@ fn recorded_adamw(
     })
 }
 
+/// A checkpoint list given by the caller must lie inside the run and name each epoch once (the
+/// family's own schedule may reach past a short run: it is cut to the run silently).
+fn check_checkpoint_list(epochs: &[u64], num_epochs: u64) -> Result<()> {
+    let bad = |value: String, reason: String| Error::InvalidSetting {
+        setting: "checkpoints".into(),
+        value,
+        reason,
+    };
+    if let Some(late) = epochs.iter().find(|&&e| e >= num_epochs) {
+        return Err(bad(
+            late.to_string(),
+            format!(
+                "is past the run's last epoch {} (epochs count from 0)",
+                num_epochs - 1
+            ),
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    if let Some(twice) = epochs.iter().find(|&&e| !seen.insert(e)) {
+        return Err(bad(twice.to_string(), "is listed twice".into()));
+    }
+    Ok(())
+}
+
 /// What a run on disk consists of (the lock and anything else in the directory stay put).
 const RUN_ENTRIES: [&str; 4] = ["checkpoints", "artifacts", "metadata.json", "config.json"];
 
@@ -158,7 +182,11 @@ impl SetAside {
             return Ok(());
         };
         for entry in entries.filter_map(|e| e.ok()) {
-            if entry.file_name().to_string_lossy().starts_with(".replaced-") && entry.path().is_dir()
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".replaced-")
+                && entry.path().is_dir()
             {
                 SetAside {
                     variant_dir: variant.dir().to_path_buf(),
@@ -361,6 +389,9 @@ fn train_locked(
         .checkpoint_epochs
         .clone()
         .unwrap_or_else(|| defaults.checkpoint_epochs.clone());
+    if let Some(asked) = &options.checkpoint_epochs {
+        check_checkpoint_list(asked, num_epochs)?;
+    }
     let planned = schedule::effective(&requested, num_epochs);
 
     let data = implementation.dataset(variant.params())?;
