@@ -310,3 +310,174 @@ fn concurrent_starts_train_and_analyze_a_variant_once() {
         }
     }
 }
+
+/// Every file under `dir` with its bytes (lock files aside: their note changes with each run).
+fn snapshot(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.push((path.clone(), Vec::new()));
+            out.extend(snapshot(&path));
+        } else if path.file_name().is_none_or(|n| n != ".lock") {
+            out.push((path.clone(), std::fs::read(&path).unwrap()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Bad inputs that pass argument parsing: each ends with one `error:` line naming the value or
+/// file, exits non-zero, panics nowhere, and leaves every file under the results directory as it
+/// was (nothing changed, nothing left behind). Parsing errors (clap's) are not in the table.
+#[test]
+fn forty_bad_inputs_each_give_one_error_line_and_change_nothing() {
+    let results = tempfile::tempdir().unwrap();
+    let r = results.path();
+    let trained = "modulo_addition_1layer_p13_seed1_dseed598";
+    let (code, stderr) = tdw(
+        r,
+        &[
+            "train", "--param", "prime=13", "--param", "seed=1", "--epochs", "5",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stderr) = tdw(r, &["analyze", trained, "--analyzers", "neuron_freq_norm"]);
+    assert_eq!(code, 0, "{stderr}");
+    let file = r.join("a-file");
+    std::fs::write(&file, b"not a directory").unwrap();
+    let file = file.to_str().unwrap();
+    let fourier = "parameters.embeddings.fourier_coefficients";
+    let clusters = "activations.mlp.neuron_frequency_clusters";
+    let p13 = ["--param", "prime=13"];
+    let with = |extra: &[&'static str]| -> Vec<&'static str> {
+        let mut args = vec!["train", "--param", "prime=13", "--param", "seed=2"];
+        args.extend_from_slice(extra);
+        args
+    };
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["train", "--param", "prime=91"], "91 is not prime"),
+        (vec!["train", "--param", "prime=2"], "prime >= 3"),
+        (vec!["train", "--param", "prime=1"], "prime >= 3"),
+        (vec!["train", "--param", "prime=-7"], "prime >= 3"),
+        (
+            vec!["train", "--param", "prime=100003"],
+            "largest supported modulus 14653",
+        ),
+        (
+            vec!["train", "--param", "prime=14653", "--epochs", "1"],
+            "GB of memory",
+        ),
+        (vec!["train", "--param", "prime=abc"], "expected an integer"),
+        (
+            vec!["train", "--param", "prime=13.5"],
+            "expected an integer",
+        ),
+        (vec!["train", "--param", "seed=-1"], "must be >= 0"),
+        (
+            vec!["train", "--param", "seed=99999999999999999999"],
+            "integer range",
+        ),
+        (vec!["train", "--param", "data_seed=-3"], "must be >= 0"),
+        (vec!["train", "--param", "width=3"], "no parameter 'width'"),
+        (vec!["train", "--param", "prime"], "expected NAME=VALUE"),
+        (vec!["train", "--param", "=13"], "prime"),
+        (vec!["train", "--family", "nope"], "not found in"),
+        (with(&["--fraction", "1.5"]), "training_fraction"),
+        (with(&["--fraction", "0"]), "training_fraction"),
+        (with(&["--fraction", "1"]), "training_fraction"),
+        (with(&["--fraction", "NaN"]), "training_fraction"),
+        (with(&["--fraction=-0.2"]), "training_fraction"),
+        (
+            vec!["train", "--param", "prime=5", "--fraction", "0.01"],
+            "training set empty",
+        ),
+        (with(&["--epochs", "0"]), "epochs"),
+        (
+            with(&["--epochs", "100", "--checkpoints", "0,500"]),
+            "past the run's last epoch 99",
+        ),
+        (
+            with(&["--epochs", "100", "--checkpoints", "0,10,10"]),
+            "listed twice",
+        ),
+        (with(&["--checkpoints", "0,abc"]), "comma-separated"),
+        (with(&["--lr", "0"]), "learning_rate"),
+        (with(&["--lr", "inf"]), "learning_rate"),
+        (with(&["--lr", "NaN"]), "learning_rate"),
+        (with(&["--weight-decay=-1"]), "weight_decay"),
+        (
+            with(&["--lr", "0.5", "--weight-decay", "3"]),
+            "must stay below 1",
+        ),
+        (
+            vec!["train", p13[0], p13[1], "--param", "seed=1"],
+            "--force",
+        ),
+        (
+            vec![
+                "train", "--param", "prime=13", "--param", "seed=1", "--resume", "--lr", "0.01",
+            ],
+            "trained with learning_rate",
+        ),
+        (vec!["info", "no_such_variant"], "not found"),
+        (vec!["analyze", "no_such_variant"], "not found"),
+        (
+            vec!["analyze", trained, "--analyzers", "magic"],
+            "unknown analyzer 'magic'",
+        ),
+        (vec!["analyze", trained, "--epochs", "3"], "never saved"),
+        (vec!["view", "nope", trained], "unknown view 'nope'"),
+        (vec!["view", fourier, trained], "not available"),
+        (vec!["view", clusters, trained, "--epoch", "3"], "epoch 3"),
+        (vec!["report", "no_such_variant"], "not found"),
+        (
+            vec!["sweep", "--param", "prime=", "--epochs", "3"],
+            "no empty value",
+        ),
+        (
+            vec!["sweep", "--param", "prime=13,,17", "--epochs", "3"],
+            "no empty value",
+        ),
+        (
+            vec!["sweep", "--param", "prime", "--epochs", "3"],
+            "NAME=V1,V2",
+        ),
+        (vec!["--families-dir", file, "families"], "is a file"),
+        (
+            vec!["--results-dir", file, "train", "--param", "prime=13"],
+            "a-file",
+        ),
+    ];
+    assert!(cases.len() >= 40, "{} cases", cases.len());
+    let before = snapshot(r);
+    for (args, expected) in &cases {
+        let (code, stderr) = tdw(r, args);
+        assert_ne!(code, 0, "{args:?} succeeded");
+        assert!(
+            stderr.contains(expected),
+            "{args:?}: expected '{expected}' in: {stderr}"
+        );
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("backtrace"),
+            "{args:?}: {stderr}"
+        );
+        let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error")).collect();
+        assert_eq!(errors.len(), 1, "{args:?}: {stderr}");
+        assert!(
+            stderr
+                .trim_end()
+                .lines()
+                .last()
+                .is_some_and(|l| l.starts_with("error: ")),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            snapshot(r) == before,
+            "{args:?} changed the results directory"
+        );
+    }
+}

@@ -33,7 +33,8 @@ pub const ONE_LAYER_DEFAULT: [(u64, u64, u64); 4] = [
     (13000, 25000, 500),
 ];
 
-/// Parses a comma-separated list (`"0, 100, 250"`) into sorted unique epochs.
+/// Parses a comma-separated list (`"0, 100, 250"`) into sorted epochs; an epoch listed twice is
+/// an error (a typo more often than an intent).
 pub fn parse_list(text: &str) -> Result<Vec<u64>> {
     let mut epochs = Vec::new();
     for piece in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -42,10 +43,16 @@ pub fn parse_list(text: &str) -> Result<Vec<u64>> {
             value: piece.into(),
             reason: "expected a comma-separated list of non-negative integers".into(),
         })?;
+        if epochs.contains(&epoch) {
+            return Err(Error::InvalidSetting {
+                setting: "checkpoints".into(),
+                value: piece.into(),
+                reason: "is listed twice".into(),
+            });
+        }
         epochs.push(epoch);
     }
     epochs.sort_unstable();
-    epochs.dedup();
     Ok(epochs)
 }
 
