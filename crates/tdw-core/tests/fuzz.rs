@@ -111,3 +111,81 @@ proptest! {
         let _result = serde_json::from_slice::<tdw_core::Metadata>(&bytes);
     }
 }
+
+/// A value for one CLI setting: inside its limits, on them, or far outside (and, for text,
+/// not a number at all).
+fn int_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (0i64..60).prop_map(|v| v.to_string()),
+        any::<i64>().prop_map(|v| v.to_string()),
+        Just("99999999999999999999".to_string()),
+        Just("-0".to_string()),
+        Just("1e3".to_string()),
+        Just("".to_string()),
+        "[a-z]{1,4}",
+    ]
+}
+
+fn float_value() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        0.0f64..1.0,
+        any::<f64>(),
+        Just(f64::NAN),
+        Just(f64::INFINITY),
+        Just(-0.0),
+        Just(1.0),
+        Just(1e-300),
+    ]
+}
+
+proptest! {
+    // Each case may train a few epochs of a small variant: fewer cases than the byte readers.
+    #![proptest_config(ProptestConfig { cases: fuzz_cases() / 50, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// `tdw train`'s settings (the parameters as the CLI passes them, as text; fraction,
+    /// epochs up to 3, checkpoints, learning rate, weight decay) drawn inside and outside their limits:
+    /// every combination trains or is an error, never a panic; a refused fresh variant leaves
+    /// no directory.
+    #[test]
+    fn train_settings_never_panic(
+        prime in prop_oneof![2 => Just("5".to_string()), 2 => Just("7".to_string()), 1 => int_text()],
+        seed in prop_oneof![4 => (0i64..60).prop_map(|v| v.to_string()), 1 => int_text()],
+        data_seed in prop_oneof![4 => (0i64..60).prop_map(|v| v.to_string()), 1 => int_text()],
+        fraction in prop::option::of(prop_oneof![3 => 0.05f64..0.95, 1 => float_value()]),
+        epochs in 0u64..4,
+        checkpoints in prop::option::of(prop::collection::vec(0u64..6, 0..4)),
+        lr in prop::option::of(prop_oneof![3 => 1e-4f64..1e-1, 1 => float_value()]),
+        weight_decay in prop::option::of(prop_oneof![3 => 0.0f64..2.0, 1 => float_value()]),
+    ) {
+        let results = tempfile::tempdir().unwrap();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let registry =
+            tdw_core::FamilyRegistry::open(&root.join("model_families"), results.path()).unwrap();
+        let pairs = [("prime", prime.as_str()), ("seed", seed.as_str()), ("data_seed", data_seed.as_str())];
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let Ok(variant) = registry.create_variant_from_text("modulo_addition_1layer", pairs) else {
+                return Ok(()); // refused with an error: what the test wants
+            };
+            let options = tdw_core::TrainOptions {
+                // Always given: the family's default (25,000 epochs) would be slow.
+                num_epochs: Some(epochs),
+                checkpoint_epochs: checkpoints.clone(),
+                training_fraction: fraction,
+                learning_rate: lr,
+                weight_decay,
+                ..Default::default()
+            };
+            let trained = variant.train(&options, &tdw_core::default_device(), &mut tdw_core::NoProgress);
+            if trained.is_err() {
+                prop_assert!(!variant.dir().exists(), "a refused run left {}", variant.dir().display());
+            }
+            let _ = trained;
+            Ok::<(), proptest::test_runner::TestCaseError>(())
+        }));
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(failure)) => return Err(failure),
+            Err(_) => prop_assert!(false, "panicked for prime={prime} seed={seed} data_seed={data_seed} fraction={fraction:?} epochs={epochs:?} checkpoints={checkpoints:?} lr={lr:?} wd={weight_decay:?}"),
+        }
+    }
+}

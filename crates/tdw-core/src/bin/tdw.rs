@@ -267,8 +267,33 @@ enum BenchCommand {
     },
 }
 
+/// The last resort for a bug: a panic prints one `error:` line (no backtrace) and exits 101.
+/// With RUST_BACKTRACE set, Rust's own report instead, which the tests use to prove that every
+/// bad input they try is handled before it gets here.
+fn install_panic_line() {
+    if std::env::var_os("RUST_BACKTRACE").is_some() {
+        return;
+    }
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "error: internal error in tdw ({what}{place}); please report it with the command that caused it"
+        );
+    }));
+}
+
 fn main() -> ExitCode {
     tdw_core::memory::keep_freed_memory();
+    install_panic_line();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
