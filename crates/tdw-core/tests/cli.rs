@@ -302,8 +302,9 @@ fn concurrent_starts_train_and_analyze_a_variant_once() {
         assert_eq!(analyzed, 1, "round {round}: {outcomes:#?}");
         for (code, out, err) in &outcomes {
             assert!(
-                *code == 0 && out.contains("analyzed 0 checkpoints")
-                    || *code == 0 && out.contains("analyzed 2 checkpoints")
+                *code == 0
+                    && (out.contains("analyzed 0 checkpoints")
+                        || out.contains("analyzed 2 checkpoints"))
                     || err.contains("is busy"),
                 "round {round}: {out}{err}"
             );

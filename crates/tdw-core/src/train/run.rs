@@ -448,7 +448,7 @@ fn train_locked(
             test_loss,
         });
         if planned.contains(&epoch) {
-            checkpoint::save_layout(&variant.checkpoint_path(epoch), &layout, &stepper.state())?;
+            checkpoint::save_layout(&variant.checkpoint_path(epoch), layout, &stepper.state())?;
             metadata.checkpoint_epochs.push(epoch);
             write_json(&variant.metadata_path(), &metadata, false)?;
             let (step, moments) = stepper.optimizer_state();
