@@ -94,7 +94,10 @@ mod tests {
         assert_eq!(parse_list(" 250, 0,100 ").unwrap(), vec![0, 100, 250]);
         assert!(parse_list("0,x").is_err());
         let twice = parse_list("0,100,100").unwrap_err().to_string();
-        assert!(twice.contains("100") && twice.contains("listed twice"), "{twice}");
+        assert!(
+            twice.contains("100") && twice.contains("listed twice"),
+            "{twice}"
+        );
         assert_eq!(effective(&[0, 100, 250], 200), vec![0, 100, 199]);
     }
 }
