@@ -482,3 +482,98 @@ fn forty_bad_inputs_each_give_one_error_line_and_change_nothing() {
         );
     }
 }
+
+/// Corrupt or truncated files of each kind the tool reads, under a trained and analyzed
+/// variant: the command that needs the file fails with one line naming it, and leaves every file
+/// as it was (the corrupt one included: nothing is "repaired" by deleting it).
+#[test]
+fn corrupt_files_of_every_kind_are_named_and_left_alone() {
+    let results = tempfile::tempdir().unwrap();
+    let r = results.path();
+    let name = "modulo_addition_1layer_p7_seed999_dseed598";
+    let (code, stderr) = tdw(r, &["train", "--param", "prime=7", "--epochs", "5"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stderr) = tdw(r, &["analyze", name, "--analyzers", "neuron_freq_norm"]);
+    assert_eq!(code, 0, "{stderr}");
+    let dir = r.join("modulo_addition_1layer").join(name);
+    let analyzers = tempfile::tempdir().unwrap();
+    let corrupt_spec = analyzers.path().join("neuron_freq_norm");
+    std::fs::create_dir_all(&corrupt_spec).unwrap();
+    std::fs::write(corrupt_spec.join("analyzer.json"), b"{\"name\": 3").unwrap();
+    let resume: &[&str] = &["train", "--param", "prime=7", "--epochs", "8", "--resume"];
+    let analyze: &[&str] = &["analyze", name, "--analyzers", "dominant_frequencies"];
+    let view: &[&str] = &[
+        "view",
+        "activations.mlp.neuron_frequency_clusters",
+        name,
+        "--epoch",
+        "4",
+    ];
+    let cases: Vec<(&str, &[u8], &[&str])> = vec![
+        ("config.json", b"{\"n_layers\": ", resume),
+        ("metadata.json", b"{\"train_losses\": [1.0,", resume),
+        ("metadata.json", b"{\"train_losses\": [1.0,", analyze),
+        ("artifacts/manifest.json", b"{\"analyzers\": [", analyze),
+        (
+            "checkpoints/optimizer_state.safetensors",
+            b"\x08\x00\x00\x00\x00\x00\x00\x00{}",
+            resume,
+        ),
+        (
+            "checkpoints/checkpoint_epoch_00004.safetensors",
+            b"truncated",
+            resume,
+        ),
+        (
+            "checkpoints/checkpoint_epoch_00004.safetensors",
+            b"truncated",
+            analyze,
+        ),
+        (
+            "artifacts/neuron_freq_norm/epoch_00004.npz",
+            b"PK\x03\x04 truncated",
+            view,
+        ),
+    ];
+    for (file, bytes, args) in cases {
+        let path = dir.join(file);
+        let good = std::fs::read(&path).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        let before = snapshot(r);
+        let (code, stderr) = tdw(r, args);
+        assert_ne!(code, 0, "{file} {args:?} succeeded");
+        let last = stderr.trim_end().lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with("error: ") && last.contains(file.rsplit('/').next().unwrap()),
+            "{file} {args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{file} {args:?}: {stderr}");
+        // Nothing that was there changed or went (an analysis may have saved the artifacts of
+        // the checkpoints it could read before it stopped: resumable progress, not damage).
+        let after = snapshot(r);
+        for entry in &before {
+            assert!(
+                after.contains(entry),
+                "{file} {args:?} changed {}",
+                entry.0.display()
+            );
+        }
+        std::fs::write(&path, good).unwrap();
+    }
+    // A corrupt analyzer declaration names its file.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let output = Command::new(env!("CARGO_BIN_EXE_tdw"))
+        .env("TDW_RESULTS_DIR", r)
+        .env("TDW_MODEL_FAMILIES_DIR", root.join("model_families"))
+        .env("TDW_ANALYZERS_DIR", analyzers.path())
+        .env("RUST_BACKTRACE", "1")
+        .args(["analyze", name])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("neuron_freq_norm/analyzer.json"),
+        "{stderr}"
+    );
+}
