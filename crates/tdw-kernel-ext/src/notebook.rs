@@ -64,13 +64,7 @@ pub fn variant(family: &str, params: &str) -> Result<Variant> {
     let pairs = params
         .split([' ', ','])
         .filter(|p| !p.is_empty())
-        .map(|p| {
-            p.split_once('=').ok_or_else(|| Error::InvalidSetting {
-                setting: "variant parameters".into(),
-                value: p.to_string(),
-                reason: "expected NAME=VALUE".into(),
-            })
-        })
+        .map(|p| tdw_core::family::params::split_assignment(p, "variant parameters"))
         .collect::<Result<Vec<_>>>()?;
     registry()?.create_variant_from_text(family, pairs)
 }

@@ -755,14 +755,7 @@ impl Sweep<'_> {
 fn parse_pairs(params: &[String]) -> Result<Vec<(&str, &str)>> {
     params
         .iter()
-        .map(|p| {
-            p.split_once('=')
-                .ok_or_else(|| tdw_core::Error::InvalidSetting {
-                    setting: "--param".into(),
-                    value: p.clone(),
-                    reason: "expected NAME=VALUE".into(),
-                })
-        })
+        .map(|p| tdw_core::family::params::split_assignment(p, "--param"))
         .collect()
 }
 

@@ -117,6 +117,21 @@ impl ParamValue {
     }
 }
 
+/// Splits one `NAME=VALUE` assignment (a `--param`, a view `--option`, a piece of a notebook's
+/// `"prime=59 seed=1"`); `setting` names where it came from in the error. The one parser of this
+/// form for the CLI and the notebook layer alike.
+pub fn split_assignment<'a>(
+    text: &'a str,
+    setting: &str,
+) -> crate::error::Result<(&'a str, &'a str)> {
+    text.split_once('=')
+        .ok_or_else(|| crate::error::Error::InvalidSetting {
+            setting: setting.into(),
+            value: text.into(),
+            reason: "expected NAME=VALUE".into(),
+        })
+}
+
 /// The largest modulus whose split torch draws with 32-bit numbers (p² < 2³²/20), the only path
 /// of `torch.randperm` this port reproduces.
 pub const MAX_PRIME: i64 = 14_653;
