@@ -5,6 +5,11 @@
 //! its last checkpoint, and `resume` continues from there: same weights, same AdamW moments and
 //! step count, same split (taken from metadata.json), so the resumed losses are bit-identical to
 //! an uninterrupted run's on the same machine and backend.
+//!
+//! Nothing on disk changes before the run's settings have passed (options, the memory it needs,
+//! the split, the initial weights, the engine); the whole run holds the variant's lock; a fresh
+//! variant that fails leaves no directory, and a `--force` keeps the old run aside until the new
+//! one has saved its first checkpoint ([`SetAside`]).
 
 use burn::tensor::Device;
 
