@@ -328,3 +328,54 @@ def test_two_kernels_at_once_use_different_slots_and_a_killed_ones_slot_is_reuse
         kc1.stop_channels()
         km1.cleanup_resources()
         stop(km2, kc2)
+
+
+def test_rust_analyzer_is_given_the_crates_cargo_builds(tmp_path):
+    """rust-analyzer runs `$CARGO_HOME/bin/cargo metadata`, and `cargo metadata` lists optional
+    dependencies that weak features name although cargo never builds them (cargo#10801): burn's
+    whole backend matrix. The kernel's cargo shim answers with the graph `cargo tree` resolves."""
+    import json
+    import subprocess
+    kernel_bin = json.loads((pathlib.Path(KernelManager(kernel_name="tdw").kernel_spec.resource_dir)
+                             / "kernel.json").read_text())["argv"][0]
+    slots = pathlib.Path(os.environ.get("TDW_KERNEL_SLOTS", ROOT / "target" / "evcxr" / "slots"))
+    warm = next(p for p in sorted(slots.glob("slot-*")) if (p / "Cargo.toml").is_file())
+    crate = tmp_path / "cells"
+    crate.mkdir()
+    for name in ["Cargo.toml", "Cargo.lock"]:
+        shutil.copy(warm / name, crate / name)
+    shutil.copytree(warm / "src", crate / "src")
+    shim = tmp_path / "home" / "bin" / "cargo"
+    shim.parent.mkdir(parents=True)
+    shim.symlink_to(kernel_bin)
+    real_home = os.environ.get("CARGO_HOME") or str(pathlib.Path.home() / ".cargo")
+    env = dict(os.environ, CARGO_HOME=str(tmp_path / "home"), CARGO_NET_OFFLINE="true",
+               TDW_KERNEL_REAL_CARGO=shutil.which("cargo"), TDW_KERNEL_REAL_CARGO_HOME=real_home,
+               TDW_KERNEL_PRUNE_UNDER=str(tmp_path))
+    args = ["metadata", "--format-version", "1", "--manifest-path", str(crate / "Cargo.toml"),
+            "--filter-platform", "x86_64-unknown-linux-gnu"]
+
+    def names(metadata):
+        packages = {p["id"]: (p["name"], p["version"]) for p in metadata["packages"]}
+        nodes = metadata["resolve"]["nodes"]
+        assert all(d["pkg"] in packages for n in nodes for d in n["deps"]), "an edge to a dropped package"
+        return set(packages.values())
+
+    listed = names(json.loads(subprocess.run(["cargo"] + args, env=dict(env, CARGO_HOME=real_home),
+                                             check=True, capture_output=True).stdout))
+    given = names(json.loads(subprocess.run([str(shim)] + args, env=env, check=True,
+                                            capture_output=True).stdout))
+    tree = subprocess.run(["cargo", "tree", "-e", "normal,build,dev", "--prefix", "none", "--format", "{p}",
+                           "--target", "x86_64-unknown-linux-gnu", "--manifest-path", str(crate / "Cargo.toml")],
+                          env=dict(env, CARGO_HOME=real_home), check=True, capture_output=True, text=True).stdout
+    built = {(line.split()[0], line.split()[1][1:]) for line in tree.splitlines() if line.strip()}
+    print(f"\ncargo metadata lists {len(listed)} crates, cargo builds {len(built)}, rust-analyzer is given {len(given)}")
+    assert given == built
+    given_names = {name for name, _ in given}
+    assert {"tdw-kernel-ext", "tdw-core", "burn", "burn-flex"} <= given_names
+    for unbuilt in ["burn-tch", "burn-cubecl", "cudarc", "wgpu"]:
+        assert unbuilt in {name for name, _ in listed}, f"{unbuilt}: the inflation this shim removes is gone"
+        assert unbuilt not in given_names
+    # Anything else is the real cargo.
+    version = subprocess.run([str(shim), "--version"], env=env, check=True, capture_output=True, text=True)
+    assert version.stdout.startswith("cargo ")

@@ -37,6 +37,9 @@ pub struct Setup {
     /// A Cargo.lock to start the cells' crate from, so dependencies resolve to the workspace's
     /// pinned versions.
     pub lock_file: Option<PathBuf>,
+    /// The `CARGO_HOME` evcxr's cargo builds run with, when this process's own points at the
+    /// rust-analyzer shim (`cargo_shim`): the builds then keep a stock kernel's paths.
+    pub build_cargo_home: Option<PathBuf>,
 }
 
 /// Starts the evaluator thread; jobs go in through the returned sender.
@@ -105,7 +108,7 @@ impl Evaluator {
             }
         }
         let step = Instant::now();
-        let (context, drain_outputs): (Option<CommandContext>, Arc<dyn Fn() + Send + Sync>) =
+        let (mut context, drain_outputs): (Option<CommandContext>, Arc<dyn Fn() + Send + Sync>) =
             match CommandContext::new() {
                 Ok((context, outputs)) => {
                     (Some(context), forward_outputs(outputs, Arc::clone(&shared)))
@@ -127,6 +130,12 @@ impl Evaluator {
             && let Err(e) = std::fs::copy(lock, slot.dir.join("Cargo.lock"))
         {
             load_errors.push(format!("{}: {e}", lock.display()));
+        }
+        if let (Some(context), Some(home)) = (context.as_mut(), &setup.build_cargo_home) {
+            let command = format!(":build_env CARGO_HOME={}", home.display());
+            if let Err(e) = context.execute(&command) {
+                load_errors.push(format!("`{command}`: {e}"));
+            }
         }
         let mut evaluator = Evaluator {
             shared,

@@ -16,6 +16,7 @@
 //! `EVCXR_CONFIG_DIR` (init.evcxr, prelude.rs), `TDW_KERNEL_SLOTS` (where slots live),
 //! `TDW_KERNEL_LOCKFILE` (the workspace's Cargo.lock).
 
+mod cargo_shim;
 mod cell_link;
 mod error;
 mod errors_text;
@@ -33,6 +34,10 @@ use crate::error::KernelError;
 use crate::slots::BuildSlot;
 
 fn main() {
+    if cargo_shim::invoked_as_cargo() {
+        // rust-analyzer's cargo (see `cargo_shim`).
+        std::process::exit(cargo_shim::run());
+    }
     if std::env::var_os("EVCXR_IS_RUNTIME").is_some() {
         // This process is evcxr's cell process: it must not outlive the kernel (a kernel killed
         // by its frontend would otherwise leave a training cell running).
@@ -63,6 +68,14 @@ fn run() -> Result<(), KernelError> {
         .map(PathBuf::from)
         .unwrap_or_else(|| std::env::temp_dir().join("tdw-kernel-slots"));
     write_cell_profile(&slots_root)?;
+    let slots_root = slots_root.canonicalize().unwrap_or(slots_root);
+    let shim = cargo_shim::prepare(&slots_root)
+        .inspect_err(|e| {
+            eprintln!(
+                "tdw-kernel: no cargo shim for rust-analyzer ({e}); its first answer is slower"
+            )
+        })
+        .ok();
     let slot = BuildSlot::take(&slots_root)?;
     let socket = std::env::temp_dir().join(format!("tdw-kernel-{}.sock", std::process::id()));
     eprintln!(
@@ -81,11 +94,18 @@ fn run() -> Result<(), KernelError> {
         }
         std::env::set_var("CARGO_PROFILE_DEV_DEBUG_ASSERTIONS", "false");
         std::env::set_var("CARGO_PROFILE_DEV_OVERFLOW_CHECKS", "false");
+        if let Some(shim) = &shim {
+            std::env::set_var("CARGO_HOME", &shim.cargo_home);
+            std::env::set_var(cargo_shim::REAL_CARGO_HOME_ENV, &shim.real_cargo_home);
+            std::env::set_var(cargo_shim::REAL_CARGO_ENV, &shim.real_cargo);
+            std::env::set_var(cargo_shim::PRUNE_UNDER_ENV, &slots_root);
+        }
     }
     let setup = evaluator::Setup {
         slot,
         config_dir: evcxr::config_dir(),
         lock_file: std::env::var_os("TDW_KERNEL_LOCKFILE").map(PathBuf::from),
+        build_cargo_home: shim.map(|s| s.real_cargo_home),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
