@@ -3,7 +3,7 @@
 //! (a different entry per member), and prints each member's grokking epoch, lowest and final
 //! test loss, and the highest test loss after grokking.
 //! `cargo run --release --example ensemble -- prime=59,seed=999,data_seed=598 0.5 1500 fused 0 1 2`
-//! (member `-` is the unperturbed run).
+//! (member `-` is the unperturbed run; `blocks.0.mlp.W_in:7` moves entry 7 of that tensor instead).
 mod support;
 
 use tdw_core::model::transformer::Transformer;
@@ -28,8 +28,10 @@ fn main() {
     let device = tdw_core::default_device();
     for member in members {
         let mut run = FreshRun::with_training_fraction(&variant, fraction).unwrap();
-        if let Ok(k) = member.parse::<usize>() {
-            let w = &mut run.start.state.get_mut("embed.W_E").unwrap().data[k];
+        // `k`: entry k of `W_E`; `NAME:k`: entry k of the tensor NAME.
+        let (tensor, entry) = member.rsplit_once(':').unwrap_or(("embed.W_E", &member));
+        if let Ok(k) = entry.parse::<usize>() {
+            let w = &mut run.start.state.get_mut(tensor).unwrap().data[k];
             *w = f32::from_bits(w.to_bits() + 1);
         }
         let mut stepper: Box<dyn FnMut() -> (f64, f64)> = if f64_reference {

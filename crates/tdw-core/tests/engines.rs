@@ -73,13 +73,13 @@ fn autodiff_gradients(model: &Transformer, batch: &Batch) -> (f64, HashMap<Strin
 
 #[test]
 fn fused_gradients_match_autodiff_for_every_trainable_weight() {
-    // Every row ends in "=": the engine folds that position's terms into the own rows.
+    // Every row ends in "=": one query slot, one own row read by every row.
     gradients_match_autodiff(problem());
 }
 
 #[test]
 fn fused_gradients_match_autodiff_without_a_constant_position() {
-    // Last tokens that vary from row to row: nothing to fold, several query slots.
+    // Last tokens that vary from row to row: several query slots and own rows.
     let mut problem = problem();
     for data in [&mut problem.train, &mut problem.test] {
         let n_ctx = data.n_ctx;
@@ -288,5 +288,60 @@ fn fused_engine_is_faithful_through_grokking_and_cleanup() {
     println!(
         "from burn's state at {BRANCH}: test losses within {:.2}% for 300 epochs",
         100.0 * worst
+    );
+}
+
+/// The main job's variant (p = 59, seed 999, data_seed 598, fraction 0.5) is one whose cleanup
+/// hinges on rounding: in f32, whether the test loss stays down after grokking or climbs back
+/// (to 1e-3 … 1e-1, while the train loss keeps falling) is decided in the memorisation phase,
+/// and a one-ulp change of one initial weight flips it. Faithful engines stay in about half of
+/// such runs (PyTorch 2 of 5, burn 4 of 7, this engine 8 of 13), the f64 reference in all. The
+/// fused engine with its former constant-position fold (see `train/fused/tables.rs`) climbed in
+/// 18 of 18, from a gradient that matched autodiff per entry as well as the unfolded one: only
+/// training through cleanup shows such a bias. Five runs, the unperturbed one and `W_E` entries
+/// 0–3 moved by one ulp (`examples/ensemble.rs` members `- 0 1 2 3`): at least two must stay
+/// (end below 1e-4, never back above 0.01 once below). ~70 s on 2 cores.
+#[test]
+fn the_main_jobs_variant_cleans_up_in_most_perturbed_runs() {
+    const EPOCHS: usize = 1500;
+    let (registry, _results) = common::registry();
+    let params = [
+        ("prime".to_string(), ParamValue::Int(59)),
+        ("seed".to_string(), ParamValue::Int(999)),
+        ("data_seed".to_string(), ParamValue::Int(598)),
+    ]
+    .into_iter()
+    .collect();
+    let variant = registry
+        .create_variant("modulo_addition_1layer", params)
+        .unwrap();
+    let mut outcomes = Vec::new();
+    for member in [None, Some(0), Some(1), Some(2), Some(3)] {
+        let mut problem = FreshRun::with_training_fraction(&variant, 0.5).unwrap();
+        if let Some(k) = member {
+            let w = &mut problem.start.state.get_mut("embed.W_E").unwrap().data[k];
+            *w = f32::from_bits(w.to_bits() + 1);
+        }
+        let mut fused = fused(&problem);
+        let mut test = Vec::with_capacity(EPOCHS);
+        for _ in 0..EPOCHS {
+            fused.step();
+            test.push(fused.test_loss());
+        }
+        let grok = test.iter().position(|&l| l < 0.01);
+        let worst_after = grok.map_or(f64::INFINITY, |g| {
+            test[g..].iter().cloned().fold(0.0, f64::max)
+        });
+        let last = test[EPOCHS - 1];
+        println!(
+            "member {member:?}: grokked at {grok:?}, worst after {worst_after:.2e}, final {last:.2e}"
+        );
+        assert!(grok.is_some(), "member {member:?} never grokked");
+        outcomes.push(worst_after < 0.01 && last < 1e-4);
+    }
+    let stayed = outcomes.iter().filter(|&&s| s).count();
+    assert!(
+        stayed >= 2,
+        "the test loss stayed down after grokking in {stayed} of 5 runs ({outcomes:?})"
     );
 }

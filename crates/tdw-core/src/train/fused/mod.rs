@@ -10,9 +10,8 @@
 //! as many table rows. What remains dense per row is `ReLU(pre)·(W_out·W_U)`, done by `gemm`
 //! per block of rows on all cores ([`rows`]). The backward pass mirrors it: the block products'
 //! gradients, then each row's gradient scattered onto the table rows it read, then the tables'
-//! gradients carried to the weights by small products. A position whose token never changes ("="
-//! in modular addition) is folded into the own rows (see [`tables`]). At p = 113 this executes
-//! 2.90 GFLOP an epoch, 2.1x fewer than the dense MLP and unembedding over every row (6.14).
+//! gradients carried to the weights by small products. At p = 113 this executes 2.99
+//! GFLOP an epoch, against 6.14 for the dense MLP and unembedding over every row.
 //!
 //! The losses are f64 (log-softmax of f32 logits in f64), as MIScope's. The gradients agree with
 //! burn's autodiff to f32 rounding (`tests/engines.rs`), and the 300-epoch fidelity check
@@ -273,13 +272,9 @@ impl FusedTrainer {
         let table_rows = own * d * (m + o) + keys * h * dh * (m + o);
         let tables =
             v * d * h * dh + 2 * p * v * d * h * dh + scores + write_out + table_rows + m * d * o;
-        // Per row forward: the gathered pre-activation and direct logits (own row included; a
-        // constant position folded into it is not read), the block product.
-        let read = if self.read.constant.is_some() {
-            p - 1
-        } else {
-            p
-        };
+        // Per row forward: the gathered pre-activation and direct logits (own row included),
+        // the block product.
+        let read = p;
         let forward_row = (h * read + 1) * (m + o) + m * o;
         // Per train row backward: dpre and the W_out·W_U gradient, the dots into the pattern,
         // the scatter onto the table rows.

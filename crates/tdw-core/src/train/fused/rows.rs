@@ -123,17 +123,9 @@ pub fn reads(dims: &Dims, sets: &[&Rows]) -> Reads {
     let present = |key: usize| sets.iter().any(|rows| !rows.group(key).is_empty());
     let (v, last) = (dims.v, dims.p - 1);
     let keys = (0..dims.p * v).filter(|&key| present(key));
-    let constant = (0..dims.p).rev().find_map(|j| {
-        let mut tokens = (0..v).filter(|&t| present(j * v + t));
-        match (tokens.next(), tokens.next()) {
-            (Some(t), None) => Some((j, t)),
-            _ => None,
-        }
-    });
     Reads {
         queries: (0..v).filter(|&t| present(last * v + t)).collect(),
         keys: runs(keys.map(|key| key..key + 1)),
-        constant,
     }
 }
 
@@ -226,8 +218,6 @@ pub fn forward(
     let (pre_tab, logit_tab) = (&tables.pre, &tables.logit);
     let slots = tables.query_slots();
     let scale = 1.0 / n as f64;
-    // The constant position's terms are in the own rows (see `tables`): not read per row.
-    let folded = tables.constant().map(|(j, _)| j);
 
     let block = |chunk: usize,
                  pattern: &mut [f32],
@@ -254,9 +244,7 @@ pub fn forward(
                 }
                 softmax(scores);
             }
-            let terms = (0..h)
-                .flat_map(|head| (0..p).map(move |j| (head, j)))
-                .filter(|&(_, j)| Some(j) != folded);
+            let terms = (0..h).flat_map(|head| (0..p).map(move |j| (head, j)));
             let read = terms
                 .map(|(head, j)| (pattern[head * p + j], dims.head_row(j, t[j] as usize, head)));
             pre_terms.clear();
@@ -428,7 +416,6 @@ pub fn backward(
             let tab_pre = &pre_tab[first * m..(first + h) * m];
             let tab_logit = &logit_tab[first * o..(first + h) * o];
             let members = rows.group(key);
-            let folded = tables.constant() == Some((key / v, key % v));
             let mut dots = vec![0.0f32; members.len() * h];
             sum_pre.start(h * m);
             sum_logit.start(h * o);
@@ -442,14 +429,8 @@ pub fn backward(
                     .skip(key / v)
                     .step_by(p);
                 for ((head, a), dot) in weights.enumerate().zip(dots.iter_mut()) {
-                    if folded {
-                        // Read through the other keys' `T_j − T_c` rows: no dot of its own.
-                        sum_pre.add(head * m, *a, dp);
-                        sum_logit.add(head * o, *a, dl);
-                    } else {
-                        *dot = sum_pre.add_dot(head * m, *a, dp, &tab_pre[head * m..][..m])
-                            + sum_logit.add_dot(head * o, *a, dl, &tab_logit[head * o..][..o]);
-                    }
+                    *dot = sum_pre.add_dot(head * m, *a, dp, &tab_pre[head * m..][..m])
+                        + sum_logit.add_dot(head * o, *a, dl, &tab_logit[head * o..][..o]);
                 }
                 sum_pre.row_done();
                 sum_logit.row_done();
@@ -471,9 +452,6 @@ pub fn backward(
         .collect();
 
     // dLoss/dpattern back through each head's softmax, scaled by 1/√d_head for the scores' q·k.
-    // With a folded constant key the dots were taken against `T_j − T_c` and its own are 0: each
-    // head's dots shifted by `−g·T_c`, which the softmax's backward (dots minus their mean)
-    // cancels.
     let d_scores = sized(&mut acts.d_scores, n * hp);
     for (key, dots) in &d_pattern {
         let key = *key;
