@@ -1,6 +1,7 @@
 //! The CLI's contract for user errors: a non-zero exit and one line on stderr naming the
 //! problem, never a panic or a backtrace.
 
+use crate::snapshot::snapshot;
 use std::path::Path;
 use std::process::Command;
 
@@ -310,25 +311,6 @@ fn concurrent_starts_train_and_analyze_a_variant_once() {
             );
         }
     }
-}
-
-/// Every file under `dir` with its bytes (lock files aside: their note changes with each run).
-fn snapshot(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for entry in entries {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.push((path.clone(), Vec::new()));
-            out.extend(snapshot(&path));
-        } else if path.file_name().is_none_or(|n| n != ".lock") {
-            out.push((path.clone(), std::fs::read(&path).unwrap()));
-        }
-    }
-    out.sort();
-    out
 }
 
 /// Bad inputs that pass argument parsing: each ends with one `error:` line naming the value or

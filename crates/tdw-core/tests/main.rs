@@ -11,6 +11,7 @@ mod fuzz;
 mod mlp_families;
 mod pipeline;
 mod reference;
+mod snapshot;
 mod test_family;
 mod training;
 mod views;

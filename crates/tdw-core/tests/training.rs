@@ -558,16 +558,7 @@ fn a_forced_retrain_loses_nothing_until_its_first_checkpoint() {
             &mut tdw_core::NoProgress,
         )
         .unwrap();
-    let files = |v: &tdw_core::Variant| {
-        let mut all = Vec::new();
-        for entry in walk(v.dir()) {
-            if !entry.to_string_lossy().contains(".lock") {
-                all.push((entry.clone(), std::fs::read(&entry).unwrap()));
-            }
-        }
-        all.sort();
-        all
-    };
+    let files = |v: &tdw_core::Variant| crate::snapshot::snapshot(v.dir());
     let before = files(&variant);
 
     // Settings refused only once the split is drawn (p = 13 at 1%: no training pair).
@@ -659,18 +650,4 @@ impl tdw_core::Progress for StopAtOnce {
     fn should_stop(&mut self) -> bool {
         true
     }
-}
-
-/// Every file under `dir`, recursively.
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }

@@ -2,28 +2,13 @@
 //! an `Err` whose message is one line naming the value or file, no panic, and nothing on disk
 //! changed or left behind. These are the functions a cell calls; the kernel only shows the error.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use tdw_kernel_ext::prelude::*;
 
-/// Every file and directory under `dir` with its bytes (lock files aside).
-fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for entry in entries {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.push((path.clone(), Vec::new()));
-            out.extend(snapshot(&path));
-        } else if path.file_name().is_none_or(|n| n != ".lock") {
-            out.push((path.clone(), std::fs::read(&path).unwrap()));
-        }
-    }
-    out.sort();
-    out
-}
+#[path = "../../tdw-core/tests/snapshot.rs"]
+mod snapshot;
+use snapshot::snapshot;
 
 #[test]
 fn bad_inputs_to_the_notebook_entry_points_are_one_line_errors_that_change_nothing() {

@@ -235,7 +235,10 @@ pub fn train(
         .training_fraction
         .unwrap_or(defaults.training_fraction);
     crate::train::check_fraction(fraction)?;
-    requested_adamw(&defaults, options)?;
+    let requested = Requested {
+        fraction,
+        adamw: requested_adamw(&defaults, options)?,
+    };
     if options.num_epochs == Some(0) {
         return Err(Error::InvalidSetting {
             setting: "epochs".into(),
@@ -262,7 +265,9 @@ pub fn train(
     std::fs::create_dir_all(variant.dir()).map_err(|e| Error::io(variant.dir(), e))?;
     // Refused because another process holds the lock: the directory is that process's now.
     let lock = VariantLock::acquire(variant.dir(), variant.name(), "train")?;
-    let outcome = train_locked(variant, options, device, progress, &layout, &defaults);
+    let outcome = train_locked(
+        variant, options, device, progress, &layout, &defaults, requested,
+    );
     // Removed while the lock is still held; a process that opened the lock file meanwhile finds
     // it unlinked once it gets the lock, and starts over (see `VariantLock::acquire`).
     if outcome.is_err()
@@ -326,6 +331,13 @@ fn remove_if_unused(dir: &std::path::Path) {
     }
 }
 
+/// The settings of a fresh run, validated by [`train`] before anything on disk changes.
+#[derive(Debug, Clone, Copy)]
+struct Requested {
+    fraction: f64,
+    adamw: AdamWConfig,
+}
+
 /// The run itself, under the variant's lock.
 fn train_locked(
     variant: &Variant,
@@ -334,12 +346,11 @@ fn train_locked(
     progress: &mut dyn Progress,
     layout: &checkpoint::Layout,
     defaults: &TrainingConfig,
+    requested: Requested,
 ) -> Result<TrainingResult> {
     let implementation = variant.family().implementation()?;
     let spec = variant.family().spec();
-    let fraction = options
-        .training_fraction
-        .unwrap_or(defaults.training_fraction);
+    let fraction = requested.fraction;
     // Files half-written by a killed run are never read; clear them away. A run replaced by a
     // --force that died before its first checkpoint is put back first.
     crate::atomic_file::remove_stale_temporaries(variant.dir());
@@ -359,7 +370,7 @@ fn train_locked(
     let adamw = if resuming {
         recorded_adamw(variant, defaults, options)?
     } else {
-        requested_adamw(defaults, options)?
+        requested.adamw
     };
     let state_path = variant.checkpoints_dir().join(state::FILE_NAME);
     let start = if resuming {
