@@ -31,7 +31,7 @@ bash "$root/scripts/python-peer/setup.sh"
 source "$root/scripts/tch-env.sh"
 "$VIRTUAL_ENV/bin/python" -c "import torch; print('torch', torch.__version__, 'cuda available:', torch.cuda.is_available())"
 start=$(date +%s)
-cargo build --release --locked -p tdw-core --features tch --bin tdw
+cargo build --release --locked -p tdw-cli --features tch --bin tdw
 echo "built in $(( $(date +%s) - start )) s"
 tdw="$root/target/release/tdw"
 

@@ -42,7 +42,7 @@ slurmd -D >"$work/d.log" 2>&1 &
 sleep 3
 sinfo
 
-cargo build --release -p tdw-core --bin tdw
+cargo build --release -p tdw-cli --bin tdw
 tdw=$root/target/release/tdw
 "$tdw" --results-dir "$work/results" sweep --family modulo_addition_2layer_mlp \
   --param prime=7,11 --param seed=1,2,3 --epochs 20 --slurm "$work/sweep.sh" --time 00:10:00

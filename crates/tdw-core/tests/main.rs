@@ -2,9 +2,7 @@
 
 mod analysis;
 mod analyzers;
-mod cli;
 mod common;
-mod crash;
 mod engines;
 mod families;
 mod fuzz;

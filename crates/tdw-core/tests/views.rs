@@ -791,55 +791,6 @@ fn report_embeds_every_available_view_in_one_offline_page() {
 }
 
 #[test]
-fn cli_view_and_report_write_files() {
-    let (variant, results) = synthetic_variant();
-    let tdw = env!("CARGO_BIN_EXE_tdw");
-    let out = results.path().join("fourier.png");
-    let status = std::process::Command::new(tdw)
-        .args(["--results-dir"])
-        .arg(results.path())
-        .args([
-            "view",
-            "parameters.embeddings.fourier_coefficients",
-            variant.name(),
-            "--epoch",
-            "100",
-            "--out",
-        ])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
-    );
-    assert!(std::fs::read(&out).unwrap().starts_with(b"\x89PNG"));
-    let report = std::process::Command::new(tdw)
-        .arg("--results-dir")
-        .arg(results.path())
-        .args(["report", variant.name()])
-        .output()
-        .unwrap();
-    assert!(report.status.success());
-    let stdout = String::from_utf8_lossy(&report.stdout);
-    assert!(stdout.contains("report.html"), "{stdout}");
-    assert!(variant.dir().join("report.html").is_file());
-    let bad = std::process::Command::new(tdw)
-        .arg("--results-dir")
-        .arg(results.path())
-        .args(["view", "loss_curves", variant.name()])
-        .output()
-        .unwrap();
-    assert_eq!(bad.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&bad.stderr);
-    assert!(
-        stderr.contains("did you mean: training.metadata.loss_curves"),
-        "{stderr}"
-    );
-}
-
-#[test]
 fn comparison_lists_grokking_epochs_and_draws_every_variant() {
     let (variant, results) = synthetic_variant();
     let registry = tdw_core::FamilyRegistry::open(&common::families_dir(), results.path()).unwrap();

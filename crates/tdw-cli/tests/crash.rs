@@ -11,8 +11,6 @@ use tdw_core::torch_rng::Mt19937;
 use tdw_core::train::state::OptimizerState;
 use tdw_core::{FamilyRegistry, Variant, checkpoint};
 
-use crate::common;
-
 const VARIANT: &str = "modulo_addition_1layer_p11_seed999_dseed598";
 
 fn tdw(results: &Path) -> Command {
@@ -47,7 +45,7 @@ fn train_args() -> Vec<String> {
 }
 
 fn variant(results: &Path) -> Variant {
-    FamilyRegistry::open(&common::families_dir(), results)
+    FamilyRegistry::open(&crate::families_dir(), results)
         .unwrap()
         .find_variant(VARIANT)
         .unwrap()
@@ -150,7 +148,7 @@ fn killing_training_and_analysis_never_loses_or_corrupts_a_run() {
     for _ in 0..kills {
         let delay = train_time.mul_f64((rng.next_u32() % 1000) as f64 / 1000.0);
         run_and_kill(killed.path(), &args, delay);
-        if let Ok(registry) = FamilyRegistry::open(&common::families_dir(), killed.path())
+        if let Ok(registry) = FamilyRegistry::open(&crate::families_dir(), killed.path())
             && let Ok(v) = registry.find_variant(VARIANT)
         {
             files_checked += assert_everything_loads(&v);

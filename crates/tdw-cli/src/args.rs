@@ -1,0 +1,258 @@
+//! The command line: clap's types for every subcommand and option.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "tdw",
+    version,
+    about = "Training Dynamics Workbench: train and study small transformers"
+)]
+pub(crate) struct Cli {
+    /// Where variants are written (default: <project>/results).
+    #[arg(long, global = true, env = "TDW_RESULTS_DIR")]
+    pub(crate) results_dir: Option<PathBuf>,
+    /// Where family.json files are found (default: <project>/model_families).
+    #[arg(long, global = true, env = "TDW_MODEL_FAMILIES_DIR")]
+    pub(crate) families_dir: Option<PathBuf>,
+    /// Where burn computes: cpu (default; training uses the fused engine), cuda[:N] (an NVIDIA
+    /// GPU through libtorch) or tch (libtorch on the CPU); both need a build with --features tch.
+    #[arg(long, global = true, env = "TDW_DEVICE", default_value = "cpu")]
+    pub(crate) device: String,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// How long a run is, where it saves, on what share of the data and with which AdamW settings:
+/// options of `train`, and of `sweep`, which passes them on to each variant's `train`.
+#[derive(clap::Args)]
+pub(crate) struct RunLength {
+    /// Number of epochs (full-batch steps); default from the family.
+    #[arg(long)]
+    pub(crate) epochs: Option<u64>,
+    /// Checkpoint epochs, comma-separated (the final epoch is always saved).
+    #[arg(long)]
+    pub(crate) checkpoints: Option<String>,
+    /// Fraction of all pairs used for training, in (0, 1).
+    #[arg(long)]
+    pub(crate) fraction: Option<f64>,
+    /// AdamW learning rate; default from the family (recorded in config.json when it differs).
+    #[arg(long)]
+    pub(crate) lr: Option<f64>,
+    /// AdamW weight decay; default from the family (recorded in config.json when it differs).
+    #[arg(long)]
+    pub(crate) weight_decay: Option<f64>,
+}
+
+impl RunLength {
+    /// The same options as `tdw train` arguments.
+    pub(crate) fn train_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(e) = self.epochs {
+            args.extend(["--epochs".to_string(), e.to_string()]);
+        }
+        if let Some(c) = &self.checkpoints {
+            args.extend(["--checkpoints".to_string(), c.clone()]);
+        }
+        if let Some(f) = self.fraction {
+            args.extend(["--fraction".to_string(), f.to_string()]);
+        }
+        if let Some(lr) = self.lr {
+            args.extend(["--lr".to_string(), lr.to_string()]);
+        }
+        if let Some(wd) = self.weight_decay {
+            args.extend(["--weight-decay".to_string(), wd.to_string()]);
+        }
+        args
+    }
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// List the model families.
+    Families,
+    /// List the variants on disk, with their state and checkpoint count.
+    Variants {
+        /// Only this family.
+        #[arg(long)]
+        family: Option<String>,
+    },
+    /// Train a variant (full batch, AdamW), writing checkpoints, metadata.json and config.json.
+    Train {
+        /// Family name (see `tdw families`).
+        #[arg(long, default_value = "modulo_addition_1layer")]
+        family: String,
+        /// A domain parameter, `name=value` (repeatable); omitted ones take their defaults.
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        #[command(flatten)]
+        length: RunLength,
+        /// Retrain a variant that already has checkpoints (deletes them and its artifacts).
+        #[arg(long, conflicts_with = "resume")]
+        force: bool,
+        /// Continue an interrupted run from its last checkpoint (or extend a finished one with
+        /// more --epochs); bit-identical to an uninterrupted run.
+        #[arg(long)]
+        resume: bool,
+        /// Stop after this epoch (e.g. a cluster time limit); resume later with --resume.
+        #[arg(long)]
+        stop_after: Option<u64>,
+        /// With --resume: succeed without training when the run already reached its last epoch
+        /// (what sweeps and cluster array tasks want on a rerun).
+        #[arg(long, requires = "resume")]
+        skip_finished: bool,
+        /// Training engine: auto (fused on the CPU for one-layer models, else burn), fused or burn.
+        #[arg(long, default_value = "auto")]
+        engine: tdw_core::train::engine::Engine,
+    },
+    /// Run the family's analyzers over a variant's checkpoints (resumable; skips what is on disk).
+    Analyze {
+        /// Variant directory name.
+        variant: String,
+        /// Only these analyzers, comma-separated (any kind).
+        #[arg(long, value_delimiter = ',')]
+        analyzers: Option<Vec<String>>,
+        /// Only these checkpoint epochs, comma-separated.
+        #[arg(long)]
+        epochs: Option<String>,
+        /// Recompute artifacts that already exist.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Time the training loop, ours and (where its venv exists) the Python reference side by side.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+    /// List the views (charts): all of them, or those a variant has the data for.
+    Views {
+        /// Variant directory name; marks which views it can show.
+        variant: Option<String>,
+    },
+    /// Render one view of a variant to an SVG or PNG file.
+    View {
+        /// View name (see `tdw views`), e.g. parameters.embeddings.fourier_coefficients.
+        name: String,
+        /// Variant directory name.
+        variant: String,
+        /// Epoch cursor: the checkpoint of per-epoch views, the red indicator of time-axis views.
+        #[arg(long)]
+        epoch: Option<u64>,
+        /// A view option, `name=value` (repeatable), e.g. `--option neuron=12`.
+        #[arg(long = "option", value_name = "NAME=VALUE")]
+        options: Vec<String>,
+        /// Output file, .svg or .png (default: results/exports/{variant}__{view}[__epochE].svg).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Write one self-contained HTML page with every available view of a variant.
+    Report {
+        /// Variant directory name.
+        variant: String,
+        /// Output file (default: results/{family}/{variant}/report.html).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// A per-epoch view to add as a scrubber: every analyzed epoch and a slider, readable
+        /// offline (repeatable; `tdw views VARIANT` lists the views).
+        #[arg(long = "scrub", value_name = "VIEW")]
+        scrub: Vec<String>,
+    },
+    /// Train every combination of parameter values (`--param prime=59,97 --param seed=1,2,3`),
+    /// several variants at once; finished variants are skipped, interrupted ones resumed.
+    Sweep {
+        /// Family name.
+        #[arg(long, default_value = "modulo_addition_1layer")]
+        family: String,
+        /// A parameter and its values, `name=v1,v2,...` (repeatable; omitted ones take defaults).
+        #[arg(long = "param", value_name = "NAME=V1,V2")]
+        params: Vec<String>,
+        #[command(flatten)]
+        length: RunLength,
+        /// Variants trained at once (each gets cores / jobs threads).
+        #[arg(long, default_value_t = 2)]
+        jobs: usize,
+        /// Also run every analyzer on each variant once it is trained.
+        #[arg(long)]
+        analyze: bool,
+        /// Write a Slurm job-array script (one variant per task) to this file instead of running.
+        #[arg(long)]
+        slurm: Option<PathBuf>,
+        /// Slurm time limit per task.
+        #[arg(long, default_value = "24:00:00")]
+        time: String,
+    },
+    /// Compare trained variants: grokking epoch, final losses, key frequencies, and all loss
+    /// curves on one chart.
+    Compare {
+        /// Variant directory names (default: every trained variant, of --family if given).
+        variants: Vec<String>,
+        /// Only this family's variants (when none are named).
+        #[arg(long)]
+        family: Option<String>,
+        /// Test loss below which a variant counts as grokked.
+        #[arg(long, default_value_t = 0.01)]
+        threshold: f64,
+        /// Also write the loss-curve chart (.svg or .png).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Show a variant: parameters, state, checkpoints and final losses.
+    Info {
+        /// Variant directory name, e.g. modulo_addition_1layer_p113_seed999_dseed598.
+        variant: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum BenchCommand {
+    /// Seconds per training epoch (one AdamW step + the test loss), canonical variant by default.
+    Train {
+        /// Family name.
+        #[arg(long, default_value = "modulo_addition_1layer")]
+        family: String,
+        /// A domain parameter, `name=value` (repeatable).
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// Timed epochs per run.
+        #[arg(long, default_value_t = 20)]
+        epochs: usize,
+        /// Runs of each implementation, interleaved; medians are reported.
+        #[arg(long, default_value_t = 3)]
+        repeats: usize,
+        /// Python with torch + transformer-lens (default: .venv-peer/bin/python if present).
+        #[arg(long)]
+        python: Option<PathBuf>,
+        /// Threads for torch.
+        #[arg(long, default_value_t = 2)]
+        torch_threads: usize,
+    },
+    /// Milliseconds to load and draw each view of an analyzed variant at one checkpoint.
+    Views {
+        /// Variant directory name.
+        variant: String,
+        /// Epoch cursor (default: each per-epoch view's first analyzed epoch).
+        #[arg(long)]
+        epoch: Option<u64>,
+        /// Renders of each view; the median is reported.
+        #[arg(long, default_value_t = 5)]
+        repeats: usize,
+    },
+    /// Seconds per checkpoint for MIScope's seven reference analyzers, ours and the Python peer,
+    /// on copies of a trained variant's checkpoints (default: the reference variant).
+    Analyze {
+        /// Trained variant directory (default: ../shared/reference/.../p113_seed999_dseed598).
+        #[arg(long)]
+        variant_dir: Option<PathBuf>,
+        /// Runs of each implementation, interleaved; medians are reported.
+        #[arg(long, default_value_t = 3)]
+        repeats: usize,
+        /// Python with torch + transformer-lens (default: .venv-peer/bin/python if present).
+        #[arg(long)]
+        python: Option<PathBuf>,
+        /// Threads for torch.
+        #[arg(long, default_value_t = 2)]
+        torch_threads: usize,
+    },
+}
