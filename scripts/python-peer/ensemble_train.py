@@ -6,10 +6,11 @@ and final test loss, and the highest test loss after grokking. The Rust side of 
 experiment is `cargo run --release --example ensemble` (same members, same output).
 
     .venv-peer/bin/python scripts/python-peer/ensemble_train.py --prime 59 --fraction 0.5 \
-        --epochs 1500 --members - 0 1 2
+        --epochs 1500 --members - 0 1 2 [--curves curves.json]
 """
 
 import argparse
+import json
 
 import torch
 from peer_common import grid, model_config, split
@@ -51,6 +52,7 @@ def train(args, member):
     print(f"member {member:>3}: grok {grok} min {test_losses[low]:.2e} at {low} "
           f"final {test_losses[-1]:.2e} max after grok {after:.2e} train {loss.item():.2e}",
           flush=True)
+    return test_losses
 
 
 def main():
@@ -63,10 +65,13 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--float64", action="store_true", help="weights and moments in f64")
     parser.add_argument("--members", nargs="+", default=["-"])
+    parser.add_argument("--curves", help="write each member's test losses (JSON) to this file")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    for member in args.members:
-        train(args, member)
+    curves = {member: train(args, member) for member in args.members}
+    if args.curves:
+        with open(args.curves, "w") as f:
+            json.dump(curves, f)
 
 
 if __name__ == "__main__":
