@@ -124,8 +124,15 @@ impl BuildSlot {
 mod tests {
     use super::*;
 
+    /// The tests of this module, one at a time: a child that another test spawns (`cp` in the
+    /// seeding test) holds copies of this process's open files from fork to exec, the slot
+    /// locks' included, so a slot dropped in that window is briefly still locked. A kernel never
+    /// drops its slot while it runs, so this only concerns tests sharing one process.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
     #[test]
     fn two_kernels_never_share_a_slot_and_a_dropped_one_is_free_again() {
+        let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         let root = std::env::temp_dir().join(format!("tdw-slots-test-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         let first = BuildSlot::take(&root).unwrap();
@@ -140,6 +147,7 @@ mod tests {
 
     #[test]
     fn a_cold_slot_is_seeded_from_the_warm_one_with_its_mtimes() {
+        let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         let root = std::env::temp_dir().join(format!("tdw-seed-test-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         let warm = BuildSlot::take(&root).unwrap();
