@@ -8,8 +8,9 @@ mod support;
 
 use burn::tensor::{Gradients, Tensor};
 use tdw_core::model::transformer::{Transformer, WeightMapper};
+use tdw_core::train::HostAdamW;
 use tdw_core::train::engine::FreshRun;
-use tdw_core::train::fused::{FusedTrainer, HostAdamW};
+use tdw_core::train::fused::FusedTrainer;
 use tdw_core::train::{Batch, loss_and_gradients};
 
 fn autodiff(model: &Transformer, batch: &Batch) -> (f64, HashMap<String, Vec<f32>>) {

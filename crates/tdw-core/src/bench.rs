@@ -53,7 +53,7 @@ pub fn fused_flops_per_epoch(variant: &Variant) -> Result<f64> {
     let trainer = crate::train::fused::FusedTrainer::new(
         &run.config,
         run.start.state,
-        crate::train::fused::HostAdamW::new(run.adamw),
+        crate::train::HostAdamW::new(run.adamw),
         &run.train,
         &run.test,
     )?;

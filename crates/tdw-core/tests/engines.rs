@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use burn::tensor::{Gradients, Tensor};
 use tdw_core::ParamValue;
 use tdw_core::model::transformer::{Transformer, WeightMapper};
+use tdw_core::train::HostAdamW;
 use tdw_core::train::engine::FreshRun;
-use tdw_core::train::fused::{FusedTrainer, HostAdamW};
+use tdw_core::train::fused::FusedTrainer;
 use tdw_core::train::{AdamW, Batch, loss_and_gradients, loss_value, train_step};
 
 use crate::common;

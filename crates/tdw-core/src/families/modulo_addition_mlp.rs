@@ -18,8 +18,8 @@ use crate::family::{Dataset, FamilySpec, ModelFamily, Params, Split};
 use crate::model::config::TransformerConfig;
 use crate::model::mlp::{self, MlpConfig, MlpWeights};
 use crate::model::state::StateDict;
+use crate::train::HostAdamW;
 use crate::train::engine::{Engine, Stepper, StepperSetup};
-use crate::train::fused::HostAdamW;
 use crate::train::mlp::MlpTrainer;
 use crate::train::{TrainingConfig, schedule};
 

@@ -14,7 +14,8 @@ use crate::family::variant::Variant;
 use crate::model::config::TransformerConfig;
 use crate::model::state::StateDict;
 use crate::model::transformer::Transformer;
-use crate::train::fused::{self, FusedTrainer, HostAdamW};
+use crate::train::HostAdamW;
+use crate::train::fused::{self, FusedTrainer};
 use crate::train::state::Moments;
 use crate::train::{AdamW, AdamWConfig, Batch, loss_value, train_step};
 

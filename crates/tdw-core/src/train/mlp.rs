@@ -8,8 +8,8 @@ use crate::error::Result;
 use crate::family::Dataset;
 use crate::model::mlp::{self, MlpConfig, MlpWeights};
 use crate::model::state::StateDict;
+use crate::train::HostAdamW;
 use crate::train::engine::Stepper;
-use crate::train::fused::HostAdamW;
 use crate::train::fused::simd::cross_entropy_rows;
 use crate::train::state::Moments;
 

@@ -9,6 +9,7 @@
 pub mod adamw;
 pub mod engine;
 pub mod fused;
+pub mod host_adamw;
 pub mod mlp;
 pub mod progress;
 pub mod run;
@@ -24,6 +25,7 @@ use crate::family::Dataset;
 use crate::family::spec::TrainingSpec;
 use crate::model::transformer::Transformer;
 pub use adamw::{AdamW, AdamWConfig};
+pub use host_adamw::HostAdamW;
 pub use progress::{NoProgress, Progress, TrainEvent};
 
 /// Hyper-parameters of a training run, with a family's defaults.

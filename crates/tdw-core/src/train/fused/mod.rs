@@ -17,7 +17,6 @@
 //! burn's autodiff to f32 rounding (`tests/engines.rs`), and the 300-epoch fidelity check
 //! against the Python reference holds with this engine.
 
-mod optimizer;
 mod params;
 mod rows;
 pub(crate) mod simd;
@@ -29,7 +28,7 @@ use crate::model::config::{ActFn, TransformerConfig};
 use crate::model::state::StateDict;
 use crate::train::state::Moments;
 
-pub use optimizer::HostAdamW;
+use crate::train::HostAdamW;
 use params::{Grads, Weights};
 use rows::{Activations, Rows};
 use tables::{Reads, TableGrads, Tables};

@@ -1,6 +1,11 @@
 //! AdamW on host arrays, with the arithmetic of [`crate::train::AdamW`] (PyTorch's single-tensor
-//! update, every scalar rounded to f32 as the tensor version does), so the fused and the burn
-//! engines follow the same curve and share one optimizer-state file format.
+//! update, every scalar rounded to f32 as the tensor version does), so the engines that keep
+//! their weights in host memory (the fused one-layer engine, the MLP families' engine in
+//! [`crate::train::mlp`]) follow burn's curve and share one optimizer-state file format.
+//!
+//! Per entry, with step t, learning rate η, weight decay λ and `g` the gradient:
+//! `θ ← θ·(1 − ηλ)`, `m ← m + (g − m)(1 − β₁)`, `v ← β₂v + (1 − β₂)g²`,
+//! `θ ← θ − η/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)`.
 
 use std::collections::HashMap;
 
