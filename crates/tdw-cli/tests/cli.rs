@@ -6,11 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 fn tdw(results: &Path, args: &[&str]) -> (i32, String) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let output = Command::new(env!("CARGO_BIN_EXE_tdw"))
-        .env("TDW_RESULTS_DIR", results)
-        .env("TDW_MODEL_FAMILIES_DIR", root.join("model_families"))
-        .env("TDW_ANALYZERS_DIR", root.join("analyzers"))
+    let output = crate::tdw_command(results)
         .env("RUST_BACKTRACE", "1")
         .args(args)
         .output()
@@ -84,10 +80,7 @@ fn user_errors_are_one_line_and_exit_non_zero() {
         );
     }
     // `info` on a variant with a corrupt metadata.json says so and names the file.
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let output = Command::new(env!("CARGO_BIN_EXE_tdw"))
-        .env("TDW_RESULTS_DIR", results.path())
-        .env("TDW_MODEL_FAMILIES_DIR", root.join("model_families"))
+    let output = crate::tdw_command(results.path())
         .args(["info", "modulo_addition_1layer_p13_seed999_dseed598"])
         .output()
         .unwrap();
@@ -107,7 +100,6 @@ fn a_killed_sweep_finishes_only_what_is_left_and_writes_a_runnable_slurm_script(
     use std::os::unix::process::CommandExt;
 
     let results = tempfile::tempdir().unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let sweep_args = [
         "sweep",
         "--param",
@@ -122,11 +114,8 @@ fn a_killed_sweep_finishes_only_what_is_left_and_writes_a_runnable_slurm_script(
         "2",
     ];
     let command = || {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_tdw"));
-        c.env("TDW_RESULTS_DIR", results.path())
-            .env("TDW_MODEL_FAMILIES_DIR", root.join("model_families"))
-            .args(sweep_args)
-            .stdout(std::process::Stdio::piped());
+        let mut c = crate::tdw_command(results.path());
+        c.args(sweep_args).stdout(std::process::Stdio::piped());
         c
     };
     let mut first = command().process_group(0).spawn().unwrap();
@@ -235,13 +224,9 @@ fn a_killed_sweep_finishes_only_what_is_left_and_writes_a_runnable_slurm_script(
 /// Starts `n` `tdw` processes with the same arguments at once; returns (exit code, stdout,
 /// stderr) of each.
 fn concurrently(results: &Path, args: &[&str], n: usize) -> Vec<(i32, String, String)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let children: Vec<_> = (0..n)
         .map(|_| {
-            Command::new(env!("CARGO_BIN_EXE_tdw"))
-                .env("TDW_RESULTS_DIR", results)
-                .env("TDW_MODEL_FAMILIES_DIR", root.join("model_families"))
-                .env("TDW_ANALYZERS_DIR", root.join("analyzers"))
+            crate::tdw_command(results)
                 .args(args)
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
@@ -543,10 +528,7 @@ fn corrupt_files_of_every_kind_are_named_and_left_alone() {
         std::fs::write(&path, good).unwrap();
     }
     // A corrupt analyzer declaration names its file.
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let output = Command::new(env!("CARGO_BIN_EXE_tdw"))
-        .env("TDW_RESULTS_DIR", r)
-        .env("TDW_MODEL_FAMILIES_DIR", root.join("model_families"))
+    let output = crate::tdw_command(r)
         .env("TDW_ANALYZERS_DIR", analyzers.path())
         .env("RUST_BACKTRACE", "1")
         .args(["analyze", name])

@@ -14,14 +14,8 @@ use tdw_core::{FamilyRegistry, Variant, checkpoint};
 const VARIANT: &str = "modulo_addition_1layer_p11_seed999_dseed598";
 
 fn tdw(results: &Path) -> Command {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tdw"));
-    command
-        .env("TDW_RESULTS_DIR", results)
-        .env("TDW_MODEL_FAMILIES_DIR", root.join("model_families"))
-        .env("TDW_ANALYZERS_DIR", root.join("analyzers"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+    let mut command = crate::tdw_command(results);
+    command.stdout(Stdio::null()).stderr(Stdio::null());
     command
 }
 

@@ -169,9 +169,15 @@ fn fused_and_burn_engines_follow_the_same_loss_curve() {
 /// unlike the main job's p = 59 at 50%, its cleanup does not hinge on the rounding of its
 /// first 30 epochs (see `examples/ensemble.rs` and the issue note on the fused cleanup phase).
 fn cleanup_problem() -> FreshRun {
+    one_layer_run(31, 0.6)
+}
+
+/// The one-layer variant of `prime` (seed 999, data_seed 598) from its seeded initial weights,
+/// on a `fraction` of the pairs.
+fn one_layer_run(prime: i64, fraction: f64) -> FreshRun {
     let (registry, _results) = common::registry();
     let params = [
-        ("prime".to_string(), ParamValue::Int(31)),
+        ("prime".to_string(), ParamValue::Int(prime)),
         ("seed".to_string(), ParamValue::Int(999)),
         ("data_seed".to_string(), ParamValue::Int(598)),
     ]
@@ -180,7 +186,7 @@ fn cleanup_problem() -> FreshRun {
     let variant = registry
         .create_variant("modulo_addition_1layer", params)
         .unwrap();
-    FreshRun::with_training_fraction(&variant, 0.6).unwrap()
+    FreshRun::with_training_fraction(&variant, fraction).unwrap()
 }
 
 /// The `q`-quantile of the per-entry relative errors `|x − y| / |y|` of `ours` against `truth`.
@@ -305,20 +311,9 @@ fn fused_engine_is_faithful_through_grokking_and_cleanup() {
 #[test]
 fn the_main_jobs_variant_cleans_up_in_most_perturbed_runs() {
     const EPOCHS: usize = 1500;
-    let (registry, _results) = common::registry();
-    let params = [
-        ("prime".to_string(), ParamValue::Int(59)),
-        ("seed".to_string(), ParamValue::Int(999)),
-        ("data_seed".to_string(), ParamValue::Int(598)),
-    ]
-    .into_iter()
-    .collect();
-    let variant = registry
-        .create_variant("modulo_addition_1layer", params)
-        .unwrap();
     let mut outcomes = Vec::new();
     for member in [None, Some(0), Some(1), Some(2), Some(3)] {
-        let mut problem = FreshRun::with_training_fraction(&variant, 0.5).unwrap();
+        let mut problem = one_layer_run(59, 0.5);
         if let Some(k) = member {
             let w = &mut problem.start.state.get_mut("embed.W_E").unwrap().data[k];
             *w = f32::from_bits(w.to_bits() + 1);
