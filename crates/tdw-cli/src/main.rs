@@ -265,17 +265,13 @@ fn run(cli: Cli) -> Result<()> {
             force,
         } => {
             let variant = registry.find_variant(&variant)?;
-            let analyzer_registry =
-                tdw_core::analysis::AnalyzerRegistry::open(&tdw_core::paths::analyzers_dir())?;
-            let mut run =
-                tdw_core::analysis::AnalysisRun::new(&variant, &analyzer_registry).force(force);
-            if let Some(names) = analyzers {
-                run = run.analyzers(names);
-            }
-            if let Some(list) = epochs {
-                run = run.checkpoints(schedule::parse_list(&list)?);
-            }
-            analyze(run)?;
+            let options = tdw_core::AnalyzeOptions {
+                analyzers,
+                epochs: epochs.map(|list| schedule::parse_list(&list)).transpose()?,
+                force,
+                ..Default::default()
+            };
+            analyze(&variant, &options)?;
         }
         Command::Bench {
             what:
@@ -364,7 +360,7 @@ fn run(cli: Cli) -> Result<()> {
 fn parse_pairs(params: &[String]) -> Result<Vec<(&str, &str)>> {
     params
         .iter()
-        .map(|p| tdw_core::family::params::split_assignment(p, "--param"))
+        .map(|p| tdw_core::family::split_assignment(p, "--param"))
         .collect()
 }
 
@@ -459,7 +455,7 @@ fn info(variant: &Variant) -> Result<()> {
         Err(err) => println!("metadata    unreadable: {err}"),
     }
     if variant.config_path().is_file() {
-        match tdw_core::train::run::recorded_hyperparameters(variant) {
+        match tdw_core::variant::training::recorded_hyperparameters(variant) {
             Ok((lr, wd)) => println!("optimizer   AdamW, learning_rate {lr}, weight_decay {wd}"),
             Err(err) => println!("optimizer   unreadable: {err}"),
         }

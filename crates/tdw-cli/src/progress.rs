@@ -138,7 +138,10 @@ impl LineProgress {
     }
 }
 
-pub(crate) fn analyze(run: tdw_core::analysis::AnalysisRun<'_>) -> Result<()> {
+pub(crate) fn analyze(
+    variant: &tdw_core::Variant,
+    options: &tdw_core::AnalyzeOptions,
+) -> Result<()> {
     use tdw_core::analysis::AnalysisEvent;
     let terminal = std::io::stderr().is_terminal();
     let bar = ProgressBar::new(0);
@@ -182,7 +185,7 @@ pub(crate) fn analyze(run: tdw_core::analysis::AnalysisRun<'_>) -> Result<()> {
         }
         AnalysisEvent::Finished => bar.finish_and_clear(),
     };
-    let report = run.run(&mut on_event)?;
+    let report = variant.analyze(options, &mut on_event)?;
     let n = report.epochs_analyzed.len();
     println!(
         "analyzed {n} checkpoints, wrote {} per-epoch files and {} cross-epoch results in {:.1} s{}",

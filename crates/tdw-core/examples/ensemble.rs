@@ -7,7 +7,7 @@
 mod support;
 
 use tdw_core::model::transformer::Transformer;
-use tdw_core::train::engine::{Engine, FreshRun};
+use tdw_core::train::engine::Engine;
 use tdw_core::train::{AdamW, Batch, loss_value, train_step};
 
 fn main() {
@@ -27,7 +27,7 @@ fn main() {
     let (_registry, variant) = support::variant(&params);
     let device = tdw_core::default_device();
     for member in members {
-        let mut run = FreshRun::with_training_fraction(&variant, fraction).unwrap();
+        let mut run = variant.fresh_run(Some(fraction)).unwrap();
         // `k`: entry k of `W_E`; `NAME:k`: entry k of the tensor NAME.
         let (tensor, entry) = member.rsplit_once(':').unwrap_or(("embed.W_E", &member));
         if let Ok(k) = entry.parse::<usize>() {

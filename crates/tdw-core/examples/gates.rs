@@ -7,7 +7,6 @@ mod support;
 use burn::tensor::DType;
 use tdw_core::HookName;
 use tdw_core::model::transformer::Transformer;
-use tdw_core::train::engine::FreshRun;
 use tdw_core::train::{AdamW, Batch, train_step};
 
 /// The MLP pre-activations at the last position, `[n · d_mlp]`, in f64.
@@ -33,7 +32,7 @@ fn main() {
     let fraction: f64 = args.next().unwrap().parse().unwrap();
     let last_epoch: usize = args.next().unwrap().parse().unwrap();
     let (_registry, variant) = support::variant(&params);
-    let run = FreshRun::with_training_fraction(&variant, fraction).unwrap();
+    let run = variant.fresh_run(Some(fraction)).unwrap();
     let device = tdw_core::default_device();
     let train = Batch::new(&run.train, &device);
     let mut reference =

@@ -9,7 +9,6 @@ mod support;
 use burn::tensor::{Gradients, Tensor};
 use tdw_core::model::transformer::{Transformer, WeightMapper};
 use tdw_core::train::HostAdamW;
-use tdw_core::train::engine::FreshRun;
 use tdw_core::train::fused::FusedTrainer;
 use tdw_core::train::{Batch, loss_and_gradients};
 
@@ -45,7 +44,7 @@ fn main() {
     let (_registry, variant) = support::variant(&name);
     let device = tdw_core::default_device();
     for epoch in epochs {
-        let mut run = FreshRun::of(&variant).unwrap();
+        let mut run = variant.fresh_run(None).unwrap();
         // The variant's own split (its metadata), whatever the training fraction was.
         let meta = variant.metadata().unwrap();
         let family = variant.family().implementation().unwrap();

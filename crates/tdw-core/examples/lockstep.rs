@@ -6,7 +6,7 @@ mod support;
 use burn::tensor::DType;
 use tdw_core::model::state::StateDict;
 use tdw_core::model::transformer::Transformer;
-use tdw_core::train::engine::{Engine, FreshRun};
+use tdw_core::train::engine::Engine;
 use tdw_core::train::{AdamW, Batch, loss_value, train_step};
 
 /// `‖x − y‖ / ‖y‖`: how far one tensor has moved from its counterpart.
@@ -36,10 +36,10 @@ fn main() {
     // From this epoch on, the fused engine restarts from burn's weights and moments.
     let branch: Option<usize> = args.next().map(|a| a.parse().unwrap());
     let (_registry, variant) = support::variant(&params);
-    let run = FreshRun::with_training_fraction(&variant, fraction).unwrap();
+    let run = variant.fresh_run(Some(fraction)).unwrap();
     let device = tdw_core::default_device();
     // The same run again, for the burn engine.
-    let again = FreshRun::with_training_fraction(&variant, fraction).unwrap();
+    let again = variant.fresh_run(Some(fraction)).unwrap();
     let (run_config, adamw, train, test) = (
         run.config.clone(),
         run.adamw,

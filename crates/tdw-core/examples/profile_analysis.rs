@@ -3,7 +3,6 @@
 use std::time::Instant;
 
 use indexmap::IndexMap;
-use tdw_core::analysis::analyzer::AnalysisContext;
 use tdw_core::analysis::{AnalyzerRegistry, npz};
 use tdw_core::{FamilyRegistry, Transformer};
 
@@ -18,7 +17,7 @@ fn main() {
         .unwrap();
     let config = variant.model_config().unwrap();
     let device = tdw_core::default_device();
-    let context = AnalysisContext::for_variant(&variant).unwrap();
+    let context = variant.analysis_context().unwrap();
     let analyzers = AnalyzerRegistry::open(&root.join("analyzers")).unwrap();
     for round in 0..2 {
         let t = Instant::now();

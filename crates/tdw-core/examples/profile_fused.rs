@@ -2,7 +2,7 @@
 //! `cargo run --release --example profile_fused -- 50`, or under `perf record`.
 use std::time::Instant;
 
-use tdw_core::train::engine::{Engine, FreshRun};
+use tdw_core::train::engine::Engine;
 use tdw_core::{FamilyRegistry, ParamValue};
 
 fn main() {
@@ -24,7 +24,8 @@ fn main() {
     let variant = registry
         .create_variant("modulo_addition_1layer", params)
         .unwrap();
-    let mut stepper = FreshRun::of(&variant)
+    let mut stepper = variant
+        .fresh_run(None)
         .unwrap()
         .stepper(Engine::Fused, &tdw_core::default_device())
         .unwrap();

@@ -6,8 +6,8 @@ use std::time::Instant;
 use burn::tensor::Device;
 
 use crate::error::Result;
-use crate::family::variant::Variant;
-use crate::train::engine::{Engine, FreshRun};
+use crate::train::engine::Engine;
+use crate::variant::Variant;
 
 /// Per-epoch wall times of one timed run.
 #[derive(Debug, Clone)]
@@ -27,7 +27,7 @@ pub fn time_training(
     epochs: usize,
     device: &Device,
 ) -> Result<TrainTiming> {
-    let mut stepper = FreshRun::of(variant)?.stepper(engine, device)?;
+    let mut stepper = variant.fresh_run(None)?.stepper(engine, device)?;
     let mut timing = TrainTiming {
         seconds_per_epoch: Vec::with_capacity(epochs),
         train_losses: Vec::new(),
@@ -49,7 +49,7 @@ pub fn time_training(
 
 /// FLOPs of one epoch of the fused engine on `variant` (its family's default split).
 pub fn fused_flops_per_epoch(variant: &Variant) -> Result<f64> {
-    let run = FreshRun::of(variant)?;
+    let run = variant.fresh_run(None)?;
     let trainer = crate::train::fused::FusedTrainer::new(
         &run.config,
         run.start.state,

@@ -4,7 +4,26 @@
 //! The data flow is one-directional: a `family.json` ([`FamilySpec`]) is discovered by the
 //! [`FamilyRegistry`]; a [`Variant`] (family + parameters) trains with [`Variant::train`] into
 //! `results/{family}/{variant}/` (checkpoints as TransformerLens safetensors, `metadata.json`,
-//! `config.json`); a fresh registry finds the variant again from its directory alone.
+//! `config.json`), is analyzed with [`Variant::analyze`], and a fresh registry finds it again
+//! from its directory alone.
+//!
+//! # Layers
+//! Modules import only the layers below them, in the direction of the data (checked by
+//! `tests/layers.rs`):
+//!
+//! | layer | modules |
+//! |---|---|
+//! | support | `error`, `atomic_file`, `json_file`, `lock`, `paths`, `memory`, `shipped`, `linalg`, `torch_rng`, `device` |
+//! | data | [`dataset`] |
+//! | model | [`model`] (the transformer, its state, what a probe's forward pass yields), [`checkpoint`] |
+//! | train | [`train`]: engines (fused, burn, MLP), AdamW, schedules, `metadata.json` |
+//! | family | [`family`]: family.json and the [`ModelFamily`] trait |
+//! | analysis | [`analysis`]: analyzer traits, the run over checkpoints, artifacts |
+//! | implementations | [`families`], [`analyzers`] |
+//! | variant | [`variant`]: [`Variant`], the registry, the training loop, [`Variant::analyze`] |
+//! | views | [`views`], [`sweep`], [`bench`] |
+//!
+//! The CLI (`tdw-cli`) and the notebook layer (`tdw-kernel-ext`) are crates above these.
 //!
 //! # Backends
 //! Models run on burn 0.22, whose backends are chosen at run time:
@@ -20,10 +39,12 @@ pub mod analyzers;
 pub mod atomic_file;
 pub mod bench;
 pub mod checkpoint;
+pub mod dataset;
 pub mod device;
 pub mod error;
 pub mod families;
 pub mod family;
+pub mod json_file;
 pub mod linalg;
 pub mod lock;
 pub mod memory;
@@ -33,17 +54,20 @@ pub mod shipped;
 pub mod sweep;
 pub mod torch_rng;
 pub mod train;
+pub mod variant;
 pub mod views;
 
 pub use burn::tensor::Device;
+pub use dataset::{Dataset, Split};
 pub use error::{Error, Result};
-pub use family::registry::FamilyRegistry;
-pub use family::variant::{Metadata, Variant, VariantState};
-pub use family::{Dataset, Family, FamilySpec, ModelFamily, ParamValue, Params, Split};
+pub use family::{Family, FamilySpec, ModelFamily, ParamValue, Params};
 pub use model::cache::{ActivationCache, HookName};
 pub use model::config::TransformerConfig;
 pub use model::transformer::Transformer;
-pub use train::{NoProgress, Progress, TrainEvent, TrainOptions, TrainingConfig, TrainingResult};
+pub use train::{
+    Metadata, NoProgress, Progress, TrainEvent, TrainOptions, TrainingConfig, TrainingResult,
+};
+pub use variant::{AnalyzeOptions, FamilyRegistry, Variant, VariantState};
 pub use views::{BoundView, EpochCursor, Figure, Report, ViewCatalog};
 
 /// The device models run on by default: burn's flex CPU backend.
@@ -55,7 +79,7 @@ pub fn default_device() -> Device {
 pub mod prelude {
     pub use crate::views::{BoundView, EpochCursor, Figure, Report, ViewCatalog};
     pub use crate::{
-        Device, Family, FamilyRegistry, HookName, ParamValue, Params, TrainEvent, TrainOptions,
-        TrainingResult, Variant, VariantState, default_device,
+        AnalyzeOptions, Device, Family, FamilyRegistry, HookName, ParamValue, Params, TrainEvent,
+        TrainOptions, TrainingResult, Variant, VariantState, default_device,
     };
 }

@@ -6,8 +6,8 @@
 //! with a job limit on this machine, or writes it out as a Slurm job array.
 
 use crate::error::{Error, Result};
-use crate::family::registry::FamilyRegistry;
-use crate::family::variant::Variant;
+use crate::variant::FamilyRegistry;
+use crate::variant::Variant;
 
 /// One parameter's values: `name=v1,v2,...`.
 #[derive(Debug, Clone, PartialEq)]

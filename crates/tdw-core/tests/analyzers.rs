@@ -4,8 +4,8 @@
 use burn::tensor::{Int, Tensor, TensorData};
 use indexmap::IndexMap;
 use tdw_core::analysis::analyzer::AnalysisContext;
-use tdw_core::analysis::bundle::ResidualSite;
 use tdw_core::analysis::{ActivationBundle, AnalyzerRegistry, Array, Artifact};
+use tdw_core::model::bundle::ResidualSite;
 use tdw_core::{Transformer, Variant};
 
 use crate::common;
@@ -26,10 +26,10 @@ fn untrained() -> (
         .unwrap();
     let device = tdw_core::default_device();
     let model = Transformer::from_state(&variant.model_config().unwrap(), &state, &device);
-    let context = AnalysisContext::for_variant(&variant).unwrap();
-    let rows = context.labels.len();
+    let context = variant.analysis_context().unwrap();
+    let rows = context.probe.labels.len();
     let tokens: Tensor<2, Int> = Tensor::from_data(
-        TensorData::new(context.probe_tokens.clone(), [rows, 3]),
+        TensorData::new(context.probe.tokens.clone(), [rows, 3]),
         &device,
     );
     let bundle = ActivationBundle::from_transformer(&model, tokens);
@@ -248,9 +248,9 @@ fn grid_forward_equals_the_full_forward() {
         &tdw_core::default_device(),
     );
     let reference = {
-        let rows = context.labels.len();
+        let rows = context.probe.labels.len();
         let tokens: Tensor<2, Int> = Tensor::from_data(
-            TensorData::new(context.probe_tokens.clone(), [rows, 3]),
+            TensorData::new(context.probe.tokens.clone(), [rows, 3]),
             &model.device(),
         );
         ActivationBundle::from_transformer(&model, tokens)
@@ -319,7 +319,7 @@ fn landscape_flatness_is_seeded_and_consistent() {
         &state,
         &tdw_core::default_device(),
     );
-    let context = AnalysisContext::for_variant(&variant).unwrap();
+    let context = variant.analysis_context().unwrap();
     let bundle = context.bundle(&model);
     let analyzers = AnalyzerRegistry::open(std::path::Path::new("/nonexistent")).unwrap();
     let flatness = analyzers.primary("landscape_flatness").unwrap();

@@ -26,7 +26,7 @@ fn problem() -> FreshRun {
     let variant = registry
         .create_variant("modulo_addition_1layer", params)
         .unwrap();
-    let mut run = FreshRun::of(&variant).unwrap();
+    let mut run = variant.fresh_run(None).unwrap();
     for (name, tensor) in run.start.state.iter_mut() {
         if tdw_core::model::config::is_bias(name) {
             for (i, x) in tensor.data.iter_mut().enumerate() {
@@ -186,7 +186,7 @@ fn one_layer_run(prime: i64, fraction: f64) -> FreshRun {
     let variant = registry
         .create_variant("modulo_addition_1layer", params)
         .unwrap();
-    FreshRun::with_training_fraction(&variant, fraction).unwrap()
+    variant.fresh_run(Some(fraction)).unwrap()
 }
 
 /// The `q`-quantile of the per-entry relative errors `|x − y| / |y|` of `ours` against `truth`.

@@ -4,8 +4,8 @@
 
 use indexmap::IndexMap;
 use tdw_core::checkpoint;
-use tdw_core::family::variant::Metadata;
 use tdw_core::train::{Batch, loss_value};
+use tdw_core::variant::Metadata;
 use tdw_core::{HookName, NoProgress, TrainOptions, Transformer};
 
 use crate::common;

@@ -438,7 +438,7 @@ fn optimizer_overrides_are_recorded_and_kept_on_resume() {
     assert_eq!(config_of(&whole)["learning_rate"], 3e-3);
     assert_eq!(config_of(&whole)["weight_decay"], 0.5);
     assert_eq!(
-        tdw_core::train::run::recorded_hyperparameters(&whole).unwrap(),
+        tdw_core::variant::training::recorded_hyperparameters(&whole).unwrap(),
         (3e-3, 0.5)
     );
     let mut same_seed_default = default_options.clone();

@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 
 use tdw_core::analysis::freshness::FreshnessReport;
-use tdw_core::analysis::{AnalysisReport, AnalysisRun, AnalyzerRegistry, Artifact, ArtifactLoader};
+use tdw_core::analysis::{AnalysisReport, Artifact, ArtifactLoader};
 use tdw_core::{
-    Error, FamilyRegistry, Report, Result, TrainOptions, TrainingResult, Variant, default_device,
-    paths,
+    AnalyzeOptions, Error, FamilyRegistry, Report, Result, TrainOptions, TrainingResult, Variant,
+    default_device, paths,
 };
 
 use crate::display::{self, EvcxrDisplay, emit};
@@ -64,7 +64,7 @@ pub fn variant(family: &str, params: &str) -> Result<Variant> {
     let pairs = params
         .split([' ', ','])
         .filter(|p| !p.is_empty())
-        .map(|p| tdw_core::family::params::split_assignment(p, "variant parameters"))
+        .map(|p| tdw_core::family::split_assignment(p, "variant parameters"))
         .collect::<Result<Vec<_>>>()?;
     registry()?.create_variant_from_text(family, pairs)
 }
@@ -205,18 +205,17 @@ impl EvcxrDisplay for Analysis {
 /// is skipped), with progress shown as for [`train`]; an interrupt stops it before the next
 /// checkpoint, keeping what was written.
 pub fn analyze(variant: &Variant) -> Result<Analysis> {
-    let registry = AnalyzerRegistry::open(&paths::analyzers_dir())?;
-    let run = AnalysisRun::new(variant, &registry);
+    let options = AnalyzeOptions::default();
     let report = match AnalysisDisplay::new() {
-        Some(mut live) => run.run(&mut live)?,
-        None => run.run(&mut AnalysisLines::default())?,
+        Some(mut live) => variant.analyze(&options, &mut live)?,
+        None => variant.analyze(&options, &mut AnalysisLines::default())?,
     };
     Ok(Analysis { report })
 }
 
 /// Which analyzers are up to date with the checkpoints.
 pub fn freshness(variant: &Variant) -> Result<FreshnessReport> {
-    FreshnessReport::check(variant)
+    variant.freshness()
 }
 
 /// One analyzer's artifact at one epoch (keys, dtypes, shapes and value ranges when shown).

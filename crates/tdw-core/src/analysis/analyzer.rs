@@ -10,122 +10,12 @@
 //! Analyzers with summary keys also return per-epoch summary values, which the run stacks into
 //! `summary.npz`.
 
-use ndarray::Array2;
-
 use crate::analysis::artifact::Artifact;
-use crate::analysis::bundle::{ActivationBundle, MissingSite};
-use crate::analysis::fourier;
+pub use crate::analysis::context::AnalysisContext;
 use crate::analysis::loader::ArtifactLoader;
+use crate::analysis::trained::TrainedRun;
 use crate::error::{Error, Result};
-use crate::family::{Params, variant::Variant};
-
-/// Family facts every analyzer may use (MIScope's `prepare_analysis_context`, spec §4.2).
-#[derive(Debug, Clone)]
-pub struct AnalysisContext {
-    /// The variant's domain parameters.
-    pub params: Params,
-    /// The modulus p.
-    pub prime: usize,
-    /// The orthonormal Fourier basis of Z/p (p × p for odd p).
-    pub fourier_basis: Array2<f32>,
-    /// Probe tokens, `n_ctx` per row (row k = [a, b, p] with a = k / p, b = k % p).
-    pub probe_tokens: Vec<i64>,
-    /// `(a + b) mod p` of every probe row.
-    pub labels: Vec<i64>,
-    /// Whether each probe row was a training pair. Taken from metadata.json when the run has
-    /// one (MIScope rebuilds it assuming fraction 0.3, which is wrong for other fractions).
-    pub train_mask: Vec<bool>,
-}
-
-impl AnalysisContext {
-    /// The context of a variant.
-    pub fn for_variant(variant: &Variant) -> Result<Self> {
-        let family = variant.family().implementation()?;
-        let params = variant.params().clone();
-        let data = family.dataset(&params)?;
-        let prime = params.int("prime")? as usize;
-        // The split the run trained on. metadata.json stores it; a run without one (checkpoints
-        // copied by hand) is split again from config.json's training_fraction. A file that is
-        // there but unreadable is an error: a guessed split would make every split-aware
-        // artifact wrong without a word.
-        let train_indices = match variant.metadata() {
-            Ok(metadata) => metadata.train_indices,
-            // Never trained (no config.json either): the family's default split, as MIScope's
-            // analysis assumes; used to probe initial weights.
-            Err(Error::MissingFile { .. }) if !variant.config_path().exists() => {
-                let fraction = variant.family().training_config()?.training_fraction;
-                family.split(&params, fraction)?.train_indices
-            }
-            Err(Error::MissingFile { .. }) => {
-                let config = variant.model_config_json()?;
-                let fraction = config
-                    .get("training_fraction")
-                    .and_then(serde_json::Value::as_f64)
-                    .ok_or_else(|| Error::InvalidSetting {
-                        setting: format!("{} `training_fraction`", variant.config_path().display()),
-                        value: config
-                            .get("training_fraction")
-                            .map_or("absent".into(), |v| v.to_string()),
-                        reason: format!(
-                            "{} is missing, so the split must come from config.json's training_fraction",
-                            variant.metadata_path().display()
-                        ),
-                    })?;
-                family.split(&params, fraction)?.train_indices
-            }
-            Err(e) => return Err(e),
-        };
-        let mut train_mask = vec![false; data.len()];
-        for i in train_indices {
-            let slot = train_mask.get_mut(i).ok_or_else(|| Error::InvalidSetting {
-                setting: format!("{} `train_indices`", variant.metadata_path().display()),
-                value: i.to_string(),
-                reason: format!("beyond the {} examples of this variant", data.len()),
-            })?;
-            *slot = true;
-        }
-        Ok(AnalysisContext {
-            params,
-            prime,
-            fourier_basis: fourier::basis(prime),
-            probe_tokens: data.tokens,
-            labels: data.labels,
-            train_mask,
-        })
-    }
-
-    /// Whether the probe is the full grid of `[a, b, =]` rows in a-major order, which lets a
-    /// one-layer model use the table-based forward of `grid_forward`.
-    pub fn is_grid_probe(&self) -> bool {
-        let p = self.prime;
-        self.probe_tokens.len() == 3 * p * p
-            && self
-                .probe_tokens
-                .chunks_exact(3)
-                .enumerate()
-                .all(|(k, row)| row == [(k / p) as i64, (k % p) as i64, p as i64])
-    }
-
-    /// One forward pass of the probe through `model`, reduced to what analyzers read.
-    pub fn bundle(&self, model: &crate::model::transformer::Transformer) -> ActivationBundle {
-        if model.config().n_layers == 1 && self.is_grid_probe() {
-            return crate::analysis::grid_forward::grid_bundle(model, self.prime);
-        }
-        let rows = self.labels.len();
-        let n_ctx = self.probe_tokens.len() / rows.max(1);
-        let device = model.device();
-        let tokens = burn::tensor::Tensor::<2, burn::tensor::Int>::from_data(
-            burn::tensor::TensorData::new(self.probe_tokens.clone(), [rows, n_ctx]),
-            &device,
-        );
-        ActivationBundle::from_transformer(model, tokens)
-    }
-
-    /// Number of frequencies, p / 2.
-    pub fn n_freq(&self) -> usize {
-        self.prime / 2
-    }
-}
+use crate::model::bundle::{ActivationBundle, MissingSite};
 
 /// Why an analyzer produced nothing for an epoch.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -207,8 +97,8 @@ pub struct CrossEpochInput<'a> {
     pub epochs: &'a [u64],
     /// The family context.
     pub context: &'a AnalysisContext,
-    /// The variant (metadata, checkpoints) for analyzers that need more than artifacts.
-    pub variant: &'a Variant,
+    /// The run (metadata, checkpoints) for analyzers that need more than artifacts.
+    pub run: &'a dyn TrainedRun,
     /// Device for analyzers that run the model.
     pub device: &'a burn::tensor::Device,
 }

@@ -6,8 +6,8 @@
 use std::fmt;
 
 use crate::analysis::loader::ArtifactLoader;
+use crate::analysis::trained::TrainedRun;
 use crate::error::Result;
-use crate::family::variant::Variant;
 
 /// State of one analyzer's artifacts.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,7 +58,7 @@ pub struct FreshnessReport {
 
 impl FreshnessReport {
     /// Checks every analyzer directory under the variant's artifacts.
-    pub fn check(variant: &Variant) -> Result<Self> {
+    pub fn check(variant: &dyn TrainedRun) -> Result<Self> {
         let checkpoints = variant.checkpoints()?;
         let loader = ArtifactLoader::new(variant.artifacts_dir());
         let mut per_epoch = Vec::new();

@@ -85,7 +85,7 @@ impl Manifest {
 
     /// Writes the manifest atomically, indented as MIScope writes it.
     pub fn save(&self, path: &Path) -> Result<()> {
-        crate::family::variant::write_json(path, &self.root, true)
+        crate::json_file::write_json(path, &self.root, true)
     }
 }
 

@@ -12,7 +12,6 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 
 use crate::analysis::analyzer::{Analyzer, CrossEpochAnalyzer, SecondaryAnalyzer};
-use crate::analyzers;
 use crate::error::{Error, Result};
 use crate::family::FamilySpec;
 
@@ -87,22 +86,32 @@ pub struct AnalyzerRegistry {
     specs: IndexMap<String, AnalyzerSpec>,
 }
 
+/// The analyzer implementations a registry is handed, of the three kinds.
+#[derive(Default, Clone)]
+pub struct Implementations {
+    pub primary: Vec<Arc<dyn Analyzer>>,
+    pub secondary: Vec<Arc<dyn SecondaryAnalyzer>>,
+    pub cross_epoch: Vec<Arc<dyn CrossEpochAnalyzer>>,
+}
+
 impl AnalyzerRegistry {
-    /// The built-in analyzers, with declarations read from `analyzers_dir` (absent → none).
-    pub fn open(analyzers_dir: &Path) -> Result<Self> {
+    /// The analyzers of `implementations`, with declarations read from `analyzers_dir` (absent:
+    /// the declarations this build ships with). [`AnalyzerRegistry::open`] hands it this
+    /// build's analyzers.
+    pub fn open_with(analyzers_dir: &Path, implementations: Implementations) -> Result<Self> {
         let mut registry = AnalyzerRegistry {
             primary: IndexMap::new(),
             secondary: IndexMap::new(),
             cross_epoch: IndexMap::new(),
             specs: IndexMap::new(),
         };
-        for a in analyzers::primary() {
+        for a in implementations.primary {
             registry.primary.insert(a.name(), a);
         }
-        for a in analyzers::secondary() {
+        for a in implementations.secondary {
             registry.secondary.insert(a.name(), a);
         }
-        for a in analyzers::cross_epoch() {
+        for a in implementations.cross_epoch {
             registry.cross_epoch.insert(a.name(), a);
         }
         match std::fs::read_dir(analyzers_dir) {

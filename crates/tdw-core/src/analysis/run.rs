@@ -24,8 +24,8 @@ use crate::analysis::manifest::Manifest;
 use crate::analysis::npz;
 use crate::analysis::registry::{AnalysisPlan, AnalyzerRegistry};
 use crate::analysis::summary::{self, SummaryCollector};
+use crate::analysis::trained::TrainedRun;
 use crate::error::{Error, Result};
-use crate::family::variant::Variant;
 
 /// Keys, shapes and dtypes of the first artifact each analyzer wrote in this run.
 type Layouts = Mutex<HashMap<&'static str, Vec<(String, Vec<usize>, DType)>>>;
@@ -96,7 +96,7 @@ pub struct AnalysisReport {
 
 /// Builder and executor of one analysis run.
 pub struct AnalysisRun<'a> {
-    variant: &'a Variant,
+    variant: &'a dyn TrainedRun,
     registry: &'a AnalyzerRegistry,
     only: Option<Vec<String>>,
     checkpoints: Option<Vec<u64>>,
@@ -105,8 +105,8 @@ pub struct AnalysisRun<'a> {
 }
 
 impl<'a> AnalysisRun<'a> {
-    /// A run of the family's analyzers over all checkpoints.
-    pub fn new(variant: &'a Variant, registry: &'a AnalyzerRegistry) -> Self {
+    /// A run of the family's analyzers over all checkpoints of `variant` (a [`crate::Variant`]).
+    pub fn new(variant: &'a dyn TrainedRun, registry: &'a AnalyzerRegistry) -> Self {
         AnalysisRun {
             variant,
             registry,
@@ -145,9 +145,7 @@ impl<'a> AnalysisRun<'a> {
     pub fn run(self, progress: &mut dyn AnalysisProgress) -> Result<AnalysisReport> {
         let started = Instant::now();
         let variant = self.variant;
-        let plan = self
-            .registry
-            .plan(variant.family().spec(), self.only.as_deref())?;
+        let plan = self.registry.plan(variant.spec(), self.only.as_deref())?;
         let mut report = AnalysisReport {
             not_implemented: plan.not_implemented.clone(),
             ..Default::default()
@@ -196,7 +194,7 @@ impl<'a> AnalysisRun<'a> {
         }
         let manifest_path = artifacts_dir.join("manifest.json");
         let mut manifest = Manifest::load(&manifest_path)?;
-        let context = AnalysisContext::for_variant(variant)?;
+        let context = variant.analysis_context()?;
         let progress = Mutex::new(progress);
 
         let layouts = Layouts::default();
@@ -221,7 +219,7 @@ impl<'a> AnalysisRun<'a> {
                 manifest.update_analyzer(name, &epochs, &layout);
             }
         }
-        manifest.set_variant(variant.family().name(), variant.params());
+        manifest.set_variant(&variant.spec().name, variant.params());
         manifest.save(&manifest_path)?;
         emit(&progress, AnalysisEvent::Finished);
         report.seconds = started.elapsed().as_secs_f64();
@@ -544,7 +542,7 @@ impl<'a> AnalysisRun<'a> {
                 loader,
                 epochs: &epochs,
                 context,
-                variant: self.variant,
+                run: self.variant,
                 device: &self.device,
             };
             let artifact = analyzer.analyze(&input)?;

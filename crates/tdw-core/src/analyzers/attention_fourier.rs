@@ -10,8 +10,8 @@ use ndarray::{Array2, s};
 
 use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerResult};
 use crate::analysis::artifact::Artifact;
-use crate::analysis::bundle::ActivationBundle;
 use crate::analyzers::stats;
+use crate::model::bundle::ActivationBundle;
 
 pub struct AttentionFourier;
 

@@ -8,9 +8,9 @@ use ndarray::{Array1, Array3, Axis};
 
 use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerError, AnalyzerResult};
 use crate::analysis::artifact::Artifact;
-use crate::analysis::bundle::ActivationBundle;
 use crate::analysis::fourier;
 use crate::analyzers::stats;
+use crate::model::bundle::ActivationBundle;
 
 pub struct AttentionFreq;
 

@@ -6,7 +6,7 @@
 
 use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerResult};
 use crate::analysis::artifact::Artifact;
-use crate::analysis::bundle::ActivationBundle;
+use crate::model::bundle::ActivationBundle;
 
 pub struct AttentionPatterns;
 

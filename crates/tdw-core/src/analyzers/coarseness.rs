@@ -11,8 +11,8 @@ use ndarray::{Array1, Axis, s};
 
 use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerError, AnalyzerResult};
 use crate::analysis::artifact::Artifact;
-use crate::analysis::bundle::ActivationBundle;
 use crate::analyzers::{neuron_freq_norm, stats};
+use crate::model::bundle::ActivationBundle;
 
 pub struct Coarseness;
 

@@ -9,9 +9,9 @@ use ndarray::s;
 
 use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerResult};
 use crate::analysis::artifact::Artifact;
-use crate::analysis::bundle::ActivationBundle;
 use crate::analysis::fourier;
 use crate::analyzers::stats;
+use crate::model::bundle::ActivationBundle;
 
 pub struct DominantFrequencies;
 

@@ -9,8 +9,8 @@ use ndarray::{Array1, Array2, ArrayD, Axis};
 
 use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerError, AnalyzerResult};
 use crate::analysis::artifact::{Array, Artifact};
-use crate::analysis::bundle::ActivationBundle;
 use crate::analyzers::stats;
+use crate::model::bundle::ActivationBundle;
 
 pub struct EffectiveDimensionality;
 

@@ -13,8 +13,8 @@ use ndarray::{Array1, Array2, Axis, s};
 
 use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerResult};
 use crate::analysis::artifact::Artifact;
-use crate::analysis::bundle::ActivationBundle;
 use crate::analyzers::stats;
+use crate::model::bundle::ActivationBundle;
 
 pub struct FourierNucleation;
 

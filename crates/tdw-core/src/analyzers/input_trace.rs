@@ -12,8 +12,8 @@ use ndarray::{Array1, ArrayD};
 
 use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerError, AnalyzerResult};
 use crate::analysis::artifact::{Array, Artifact};
-use crate::analysis::bundle::ActivationBundle;
 use crate::analyzers::stats;
+use crate::model::bundle::ActivationBundle;
 
 pub struct InputTrace;
 
@@ -29,16 +29,16 @@ impl Analyzer for InputTrace {
     ) -> AnalyzerResult<Artifact> {
         let logits = bundle.logits()?;
         let rows = logits.nrows();
-        if rows != context.labels.len() {
+        if rows != context.probe.labels.len() {
             return Err(AnalyzerError::Invalid(format!(
                 "{rows} logit rows for {} probe rows",
-                context.labels.len()
+                context.probe.labels.len()
             )));
         }
         let mut predictions = Vec::with_capacity(rows);
         let mut correct = Vec::with_capacity(rows);
         let mut confidence = Vec::with_capacity(rows);
-        for (row, &label) in logits.rows().into_iter().zip(&context.labels) {
+        for (row, &label) in logits.rows().into_iter().zip(&context.probe.labels) {
             let (argmax, max) = stats::argmax(row.iter().copied());
             let denominator: f32 = row.iter().map(|&v| (v - max).exp()).sum();
             predictions.push(argmax as i16);
@@ -74,7 +74,7 @@ impl Analyzer for InputTrace {
         let p = context.prime;
         let mut sums = [vec![0f32; p], vec![0f32; p]]; // [test, train]
         let mut counts = [vec![0f32; p], vec![0f32; p]];
-        for ((&ok, &train), &label) in correct.iter().zip(split.iter()).zip(&context.labels) {
+        for ((&ok, &train), &label) in correct.iter().zip(split.iter()).zip(&context.probe.labels) {
             let side = usize::from(train);
             counts[side][label as usize] += 1.0;
             sums[side][label as usize] += f32::from(u8::from(ok));

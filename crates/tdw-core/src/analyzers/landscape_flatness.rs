@@ -15,8 +15,8 @@ use ndarray::{Array1, Array2};
 
 use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerError, AnalyzerResult};
 use crate::analysis::artifact::Artifact;
-use crate::analysis::bundle::ActivationBundle;
 use crate::analyzers::stats;
+use crate::model::bundle::ActivationBundle;
 use crate::model::config::is_bias;
 use crate::model::transformer::Transformer;
 use crate::torch_rng::Mt19937;
@@ -64,12 +64,13 @@ impl Analyzer for LandscapeFlatness {
         context: &AnalysisContext,
     ) -> AnalyzerResult<Artifact> {
         let model = bundle.model()?;
-        let baseline = mean_nll_f32(bundle.logits()?, &context.labels);
+        let baseline = mean_nll_f32(bundle.logits()?, &context.probe.labels);
         let device = model.device();
-        let rows = context.labels.len();
-        let n_ctx = context.probe_tokens.len() / rows.max(1);
         let tokens: Tensor<2, Int> = Tensor::from_data(
-            TensorData::new(context.probe_tokens.clone(), [rows, n_ctx]),
+            TensorData::new(
+                context.probe.tokens.clone(),
+                [context.probe.len(), context.probe.n_ctx],
+            ),
             &device,
         );
         let state = model.to_state();
@@ -96,7 +97,7 @@ impl Analyzer for LandscapeFlatness {
                 offset += tensor.data.len();
             }
             let model = Transformer::from_state(model.config(), &perturbed, &device);
-            deltas.push(loss_of(&model, &tokens, &context.labels) - baseline);
+            deltas.push(loss_of(&model, &tokens, &context.probe.labels) - baseline);
         }
         if deltas.iter().any(|d| !d.is_finite()) {
             return Err(AnalyzerError::Invalid(

@@ -28,6 +28,27 @@ mod transient_frequency;
 use std::sync::Arc;
 
 use crate::analysis::analyzer::{Analyzer, CrossEpochAnalyzer, SecondaryAnalyzer};
+use crate::analysis::registry::{AnalyzerRegistry, Implementations};
+use crate::error::Result;
+
+/// Every analyzer this build has, the table [`AnalyzerRegistry::open`] hands the registry.
+pub fn builtin() -> Implementations {
+    Implementations {
+        primary: primary(),
+        secondary: secondary(),
+        cross_epoch: cross_epoch(),
+    }
+}
+
+/// Opening a registry with this build's analyzers lives here, beside the table, so that the
+/// analysis layer never imports the implementations above it.
+impl AnalyzerRegistry {
+    /// This build's analyzers, with declarations read from `analyzers_dir` (absent: the
+    /// declarations this build ships with).
+    pub fn open(analyzers_dir: &std::path::Path) -> Result<Self> {
+        Self::open_with(analyzers_dir, builtin())
+    }
+}
 
 /// Built-in per-epoch analyzers.
 pub fn primary() -> Vec<Arc<dyn Analyzer>> {

@@ -7,7 +7,7 @@ use ndarray::Array3;
 
 use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerError, AnalyzerResult};
 use crate::analysis::artifact::Artifact;
-use crate::analysis::bundle::ActivationBundle;
+use crate::model::bundle::ActivationBundle;
 
 pub struct NeuronActivations;
 

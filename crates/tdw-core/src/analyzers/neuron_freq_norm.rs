@@ -12,9 +12,9 @@ use ndarray::{Array1, Array2, Axis};
 
 use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerError, AnalyzerResult};
 use crate::analysis::artifact::Artifact;
-use crate::analysis::bundle::ActivationBundle;
 use crate::analysis::fourier;
 use crate::analyzers::{neuron_activations, stats};
+use crate::model::bundle::ActivationBundle;
 
 pub struct NeuronFreqNorm;
 

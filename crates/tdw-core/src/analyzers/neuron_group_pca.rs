@@ -57,12 +57,7 @@ pub(crate) fn snapshot_weights(
         .clone()
         .into_dimensionality::<ndarray::Ix3>()
         .map_err(|e| invalid(e.to_string()))?;
-    let transformer = input
-        .variant
-        .family()
-        .spec()
-        .architecture
-        .contains_key("d_mlp");
+    let transformer = input.run.spec().architecture.contains_key("d_mlp");
     Ok(if transformer {
         weights
     } else {

@@ -117,7 +117,7 @@ impl CrossEpochAnalyzer for ProgressMeasures {
         let keys = key_frequencies(&coefficients);
         let context = input.context;
         let p = context.prime;
-        let rows = context.labels.len();
+        let rows = context.probe.labels.len();
         // Unit-norm cos/sin(2πk(a+b)/p) over the probe rows, for each key frequency.
         let waves: Vec<(Array1<f64>, Array1<f64>)> = keys
             .iter()
@@ -133,14 +133,14 @@ impl CrossEpochAnalyzer for ProgressMeasures {
             })
             .collect();
         let train_rows: Vec<usize> = (0..rows).filter(|&i| context.train_mask[i]).collect();
-        let metadata = input.variant.metadata().ok();
+        let metadata = input.run.metadata().ok();
         let basis = context.fourier_basis.mapv(f64::from);
 
         let per_epoch: Vec<Result<[f64; 7]>> = input
             .epochs
             .par_iter()
             .map(|&epoch| {
-                let model = input.variant.load_model(epoch, input.device)?;
+                let model = input.run.load_model(epoch, input.device)?;
                 let bundle = context.bundle(&model);
                 let acts = bundle
                     .mlp_post()
@@ -191,8 +191,8 @@ impl CrossEpochAnalyzer for ProgressMeasures {
                         .unwrap_or(f64::NAN)
                 };
                 Ok([
-                    nll(&restricted, &context.labels, None),
-                    nll(&excluded, &context.labels, Some(&train_rows)),
+                    nll(&restricted, &context.probe.labels, None),
+                    nll(&excluded, &context.probe.labels, Some(&train_rows)),
                     recorded(metadata.as_ref().map(|m| &m.train_losses)),
                     recorded(metadata.as_ref().map(|m| &m.test_losses)),
                     gini_embedding,

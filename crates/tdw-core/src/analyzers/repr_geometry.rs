@@ -17,7 +17,7 @@ use ndarray::{Array1, Array2, ArrayView2, Axis};
 
 use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerError, AnalyzerResult};
 use crate::analysis::artifact::Artifact;
-use crate::analysis::bundle::{ActivationBundle, ResidualSite};
+use crate::model::bundle::{ActivationBundle, ResidualSite};
 
 pub struct ReprGeometry;
 
@@ -263,14 +263,18 @@ impl Analyzer for ReprGeometry {
                 "mlp_out" => bundle.mlp_post()?,
                 _ => bundle.residual(ResidualSite::ResidPost)?,
             };
-            if x.nrows() != context.labels.len() {
+            if x.nrows() != context.probe.labels.len() {
                 return Err(AnalyzerError::Invalid(format!(
                     "{site}: {} rows for {} labels",
                     x.nrows(),
-                    context.labels.len()
+                    context.probe.labels.len()
                 )));
             }
-            let geometry = site_geometry(x.mapv(f64::from).view(), &context.labels, context.prime);
+            let geometry = site_geometry(
+                x.mapv(f64::from).view(),
+                &context.probe.labels,
+                context.prime,
+            );
             artifact.insert(format!("{site}_centroids"), geometry.centroids);
             artifact.insert(format!("{site}_radii"), geometry.radii);
             artifact.insert(format!("{site}_dimensionality"), geometry.dimensionality);

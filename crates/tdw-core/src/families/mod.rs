@@ -10,25 +10,22 @@ pub use modulo_addition_mlp::ModuloAdditionMlp;
 
 use crate::family::ModelFamily;
 
-/// The implementation registered for a family name, if this build has one.
-pub fn implementation(name: &str) -> Option<Arc<dyn ModelFamily>> {
-    match name {
-        ModuloAddition1Layer::NAME => Some(Arc::new(ModuloAddition1Layer)),
-        ModuloAdditionMlp::TWO_LAYER => Some(Arc::new(ModuloAdditionMlp::two_layer())),
-        ModuloAdditionMlp::LEARNED_EMBEDDING => {
-            Some(Arc::new(ModuloAdditionMlp::learned_embedding()))
-        }
-        _ => None,
-    }
-}
-
-/// Names of the families this build implements.
-pub fn implemented_names() -> Vec<String> {
-    [
-        ModuloAddition1Layer::NAME,
-        ModuloAdditionMlp::TWO_LAYER,
-        ModuloAdditionMlp::LEARNED_EMBEDDING,
-    ]
-    .map(String::from)
-    .to_vec()
+/// The implementations this build has, by family name: the table a
+/// [`crate::FamilyRegistry`] pairs family.json declarations with.
+pub fn builtin() -> Vec<(String, Arc<dyn ModelFamily>)> {
+    let table: [(&str, Arc<dyn ModelFamily>); 3] = [
+        (ModuloAddition1Layer::NAME, Arc::new(ModuloAddition1Layer)),
+        (
+            ModuloAdditionMlp::TWO_LAYER,
+            Arc::new(ModuloAdditionMlp::two_layer()),
+        ),
+        (
+            ModuloAdditionMlp::LEARNED_EMBEDDING,
+            Arc::new(ModuloAdditionMlp::learned_embedding()),
+        ),
+    ];
+    table
+        .into_iter()
+        .map(|(name, implementation)| (name.to_string(), implementation))
+        .collect()
 }

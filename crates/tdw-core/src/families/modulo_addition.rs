@@ -7,8 +7,9 @@
 
 use serde_json::{Map, Value};
 
+use crate::dataset::{Dataset, Split};
 use crate::error::{Error, Result};
-use crate::family::{Dataset, FamilySpec, ModelFamily, Params, Split};
+use crate::family::{FamilySpec, ModelFamily, Params};
 use crate::model::config::TransformerConfig;
 use crate::model::init::init_state;
 use crate::model::state::StateDict;

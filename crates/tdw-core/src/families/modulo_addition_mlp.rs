@@ -10,11 +10,11 @@ use indexmap::IndexMap;
 use ndarray::{Array2, ArrayD, IxDyn};
 use serde_json::{Map, Value};
 
-use crate::analysis::analyzer::AnalysisContext;
-use crate::analysis::bundle::ActivationBundle;
 use crate::checkpoint::Layout;
+use crate::dataset::{Dataset, Split};
 use crate::error::{Error, Result};
-use crate::family::{Dataset, FamilySpec, ModelFamily, Params, Split};
+use crate::family::{FamilySpec, ModelFamily, Params};
+use crate::model::bundle::ActivationBundle;
 use crate::model::config::TransformerConfig;
 use crate::model::mlp::{self, MlpConfig, MlpWeights};
 use crate::model::state::StateDict;
@@ -148,13 +148,13 @@ impl ModelFamily for ModuloAdditionMlp {
         spec: &FamilySpec,
         params: &Params,
         state: &StateDict,
-        context: &AnalysisContext,
+        probe: &Dataset,
         _device: &burn::tensor::Device,
     ) -> Result<ActivationBundle> {
         let config = self.config(spec, params)?;
         let w = MlpWeights::of(&config, state)?;
-        let acts = mlp::forward(&config, &w, &context.probe_tokens);
-        let rows = context.labels.len();
+        let acts = mlp::forward(&config, &w, &probe.tokens);
+        let rows = probe.len();
         let matrix = |data: Vec<f32>, cols: usize| {
             Array2::from_shape_vec((rows, cols), data).expect("rows × cols activations")
         };

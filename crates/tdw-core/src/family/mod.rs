@@ -1,73 +1,26 @@
-//! Model families: the `family.json` declaration ([`FamilySpec`]), the Rust implementation that
-//! builds a family's model and data ([`ModelFamily`]), the registry that discovers both, and the
-//! [`Variant`]s that live under `results/`.
+//! Model families: the `family.json` declaration ([`FamilySpec`]) and the Rust implementation
+//! that builds a family's model and data ([`ModelFamily`]), paired in a [`Family`]. The registry
+//! that discovers them and the variants under `results/` sit a layer above, in
+//! [`crate::variant`].
 
+pub mod parameter;
 pub mod params;
 pub mod pattern;
-pub mod registry;
 pub mod spec;
-pub mod variant;
 
 use std::sync::Arc;
 
-use crate::analysis::analyzer::AnalysisContext;
-use crate::analysis::bundle::ActivationBundle;
 use crate::checkpoint::Layout;
+use crate::dataset::{Dataset, Split};
 use crate::error::Result;
+use crate::model::bundle::ActivationBundle;
 use crate::model::config::TransformerConfig;
 use crate::model::state::StateDict;
 use crate::train::TrainingConfig;
-use crate::train::engine::{Stepper, StepperSetup};
-pub use params::{ParamType, ParamValue, Params};
-pub use spec::{FamilySpec, ParameterSpec};
-
-/// The task data of a family: every input the model can see, with its label.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Dataset {
-    /// Token rows, `n_ctx` ids each, flattened row-major (`[a, b, p]` for modular addition).
-    pub tokens: Vec<i64>,
-    /// Tokens per row.
-    pub n_ctx: usize,
-    /// The correct output class of each row.
-    pub labels: Vec<i64>,
-}
-
-impl Dataset {
-    /// Number of rows.
-    pub fn len(&self) -> usize {
-        self.labels.len()
-    }
-
-    /// Whether the dataset has no rows.
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
-    }
-
-    /// The rows at `indices`, in that order.
-    pub fn subset(&self, indices: &[usize]) -> Dataset {
-        Dataset {
-            tokens: indices
-                .iter()
-                .flat_map(|&i| {
-                    self.tokens[i * self.n_ctx..(i + 1) * self.n_ctx]
-                        .iter()
-                        .copied()
-                })
-                .collect(),
-            n_ctx: self.n_ctx,
-            labels: indices.iter().map(|&i| self.labels[i]).collect(),
-        }
-    }
-}
-
-/// Which rows of the full dataset train and which test.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Split {
-    /// Training rows, in permutation order (not sorted), as MIScope stores them.
-    pub train_indices: Vec<usize>,
-    /// The remaining rows, in permutation order.
-    pub test_indices: Vec<usize>,
-}
+use crate::train::engine::{FreshRun, StartState, Stepper, StepperSetup};
+pub use parameter::{ParamType, ParamValue, ParameterSpec, split_assignment};
+pub use params::Params;
+pub use spec::FamilySpec;
 
 /// What a family implementation provides beyond its JSON: the model, the data and the training
 /// defaults. One implementation per family, in `families/<name>.rs`; nothing else in the crate
@@ -87,9 +40,9 @@ pub trait ModelFamily: Send + Sync {
         Ok(self.dataset(params)?.len())
     }
     /// A rough upper bound of a training run's peak memory in bytes, checked before anything is
-    /// allocated. Default: the transformer's ([`crate::train::run::memory_estimate`]).
+    /// allocated. Default: the transformer's ([`crate::train::engine::memory_estimate`]).
     fn peak_memory(&self, spec: &FamilySpec, params: &Params) -> Result<u64> {
-        Ok(crate::train::run::memory_estimate(
+        Ok(crate::train::engine::memory_estimate(
             &self.model_config(spec, params)?,
             self.examples(params)?,
         ))
@@ -131,18 +84,18 @@ pub trait ModelFamily: Send + Sync {
     }
 
     /// What analyzers see of the weights `state` on the analysis probe. Default: the
-    /// transformer's forward pass ([`AnalysisContext::bundle`]).
+    /// transformer's forward pass ([`ActivationBundle::of_probe`]).
     fn bundle(
         &self,
         spec: &FamilySpec,
         params: &Params,
         state: &StateDict,
-        context: &AnalysisContext,
+        probe: &Dataset,
         device: &burn::tensor::Device,
     ) -> Result<ActivationBundle> {
         let config = self.model_config(spec, params)?;
         let model = crate::model::transformer::Transformer::from_state(&config, state, device);
-        Ok(context.bundle(&model))
+        Ok(ActivationBundle::of_probe(&model, probe))
     }
 }
 
@@ -152,6 +105,8 @@ pub trait ModelFamily: Send + Sync {
 pub struct Family {
     spec: FamilySpec,
     implementation: Option<Arc<dyn ModelFamily>>,
+    /// The families the registry could implement, named when this one has no implementation.
+    implemented: Vec<String>,
 }
 
 impl std::fmt::Debug for Family {
@@ -164,11 +119,17 @@ impl std::fmt::Debug for Family {
 }
 
 impl Family {
-    /// Pairs a declaration with its implementation.
-    pub fn new(spec: FamilySpec, implementation: Option<Arc<dyn ModelFamily>>) -> Self {
+    /// Pairs a declaration with its implementation; `implemented` names the families the
+    /// caller's table has (for the error of a family without one).
+    pub fn new(
+        spec: FamilySpec,
+        implementation: Option<Arc<dyn ModelFamily>>,
+        implemented: Vec<String>,
+    ) -> Self {
         Family {
             spec,
             implementation,
+            implemented,
         }
     }
 
@@ -188,7 +149,7 @@ impl Family {
             .as_deref()
             .ok_or_else(|| crate::error::Error::NoImplementation {
                 family: self.spec.name.clone(),
-                known: crate::families::implemented_names(),
+                known: self.implemented.clone(),
             })
     }
 
@@ -200,7 +161,7 @@ impl Family {
     /// The training configuration: implementation defaults, overridden by family.json.
     pub fn training_config(&self) -> Result<TrainingConfig> {
         let mut config = self.implementation()?.training_defaults();
-        config.apply(&self.spec.training);
+        self.spec.training.apply_to(&mut config);
         Ok(config)
     }
 
@@ -210,5 +171,29 @@ impl Family {
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Params> {
         Params::from_text_pairs(&self.spec, pairs)
+    }
+
+    /// A run of these parameters from their seeded initial weights on the split of `fraction`
+    /// of the pairs (the family's default when `None`), for engines used without files.
+    pub fn fresh_run(&self, params: &Params, fraction: Option<f64>) -> Result<FreshRun> {
+        let family = self.implementation()?;
+        let training = self.training_config()?;
+        let fraction = fraction.unwrap_or(training.training_fraction);
+        let data = family.dataset(params)?;
+        let Split {
+            train_indices,
+            test_indices,
+        } = family.split(params, fraction)?;
+        Ok(FreshRun {
+            config: family.model_config(&self.spec, params)?,
+            start: StartState {
+                state: family.init_state(&self.spec, params)?,
+                step: 0,
+                moments: Vec::new(),
+            },
+            adamw: training.adamw(),
+            train: data.subset(&train_indices),
+            test: data.subset(&test_indices),
+        })
     }
 }

@@ -7,8 +7,7 @@
 use indexmap::IndexMap;
 use regex::Regex;
 
-use crate::family::params::{ParamType, ParamValue};
-use crate::family::spec::ParameterSpec;
+use crate::family::parameter::{ParamType, ParamValue, ParameterSpec};
 
 /// One piece of a pattern.
 #[derive(Debug, Clone, PartialEq)]

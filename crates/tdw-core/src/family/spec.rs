@@ -11,18 +11,8 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::family::params::{ParamType, ParamValue};
-
-/// One domain parameter of a family (a `ParameterSpec` in MIScope).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ParameterSpec {
-    /// Value type; decides how variant directory names are parsed back.
-    pub ty: ParamType,
-    /// Free text shown to users.
-    pub description: String,
-    /// Value used when a variant does not give one; `None` makes the parameter required.
-    pub default: Option<ParamValue>,
-}
+use crate::family::parameter::{ParamType, ParamValue, ParameterSpec};
+use crate::train::{TrainingConfig, schedule};
 
 /// Training hyper-parameters a family declares (our extension of the schema: the optional
 /// `training` object of family.json; MIScope keeps these in its Python family class and ignores
@@ -41,6 +31,30 @@ pub struct TrainingSpec {
     pub training_fraction: Option<f64>,
     /// Default checkpoint epochs as `[start, stop, step]` ranges (Python `range` semantics).
     pub checkpoint_ranges: Option<Vec<(u64, u64, u64)>>,
+}
+
+impl TrainingSpec {
+    /// The implementation's defaults with what family.json declares laid over them.
+    pub fn apply_to(&self, config: &mut TrainingConfig) {
+        if let Some(v) = self.learning_rate {
+            config.learning_rate = v;
+        }
+        if let Some(v) = self.weight_decay {
+            config.weight_decay = v;
+        }
+        if let Some(v) = self.betas {
+            config.betas = v;
+        }
+        if let Some(v) = self.num_epochs {
+            config.num_epochs = v;
+        }
+        if let Some(v) = self.training_fraction {
+            config.training_fraction = v;
+        }
+        if let Some(ranges) = &self.checkpoint_ranges {
+            config.checkpoint_epochs = schedule::from_ranges(ranges);
+        }
+    }
 }
 
 /// A parsed and validated `family.json`.

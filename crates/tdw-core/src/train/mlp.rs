@@ -4,8 +4,8 @@
 
 use rayon::prelude::*;
 
+use crate::dataset::Dataset;
 use crate::error::Result;
-use crate::family::Dataset;
 use crate::model::mlp::{self, MlpConfig, MlpWeights};
 use crate::model::state::StateDict;
 use crate::train::HostAdamW;

@@ -10,9 +10,9 @@ pub mod adamw;
 pub mod engine;
 pub mod fused;
 pub mod host_adamw;
+pub mod metadata;
 pub mod mlp;
 pub mod progress;
-pub mod run;
 pub mod schedule;
 pub mod state;
 
@@ -21,11 +21,11 @@ use std::path::PathBuf;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{DType, Device, Gradients, Int, Tensor, TensorData};
 
-use crate::family::Dataset;
-use crate::family::spec::TrainingSpec;
+use crate::dataset::Dataset;
 use crate::model::transformer::Transformer;
 pub use adamw::{AdamW, AdamWConfig};
 pub use host_adamw::HostAdamW;
+pub use metadata::Metadata;
 pub use progress::{NoProgress, Progress, TrainEvent};
 
 /// Hyper-parameters of a training run, with a family's defaults.
@@ -48,28 +48,6 @@ pub struct TrainingConfig {
 }
 
 impl TrainingConfig {
-    /// Overrides defaults with what a family.json declares.
-    pub fn apply(&mut self, spec: &TrainingSpec) {
-        if let Some(v) = spec.learning_rate {
-            self.learning_rate = v;
-        }
-        if let Some(v) = spec.weight_decay {
-            self.weight_decay = v;
-        }
-        if let Some(v) = spec.betas {
-            self.betas = v;
-        }
-        if let Some(v) = spec.num_epochs {
-            self.num_epochs = v;
-        }
-        if let Some(v) = spec.training_fraction {
-            self.training_fraction = v;
-        }
-        if let Some(ranges) = &spec.checkpoint_ranges {
-            self.checkpoint_epochs = schedule::from_ranges(ranges);
-        }
-    }
-
     /// The optimizer settings.
     pub fn adamw(&self) -> AdamWConfig {
         AdamWConfig {

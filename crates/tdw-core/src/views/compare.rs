@@ -3,7 +3,7 @@
 
 use crate::analysis::loader::ArtifactLoader;
 use crate::error::{Error, Result};
-use crate::family::variant::Variant;
+use crate::variant::Variant;
 use crate::views::chart::{LineChart, Series};
 use crate::views::color;
 use crate::views::figure::Figure;

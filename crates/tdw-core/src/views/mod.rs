@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod chart;
 pub mod color;
 pub mod compare;
+pub mod definition;
 pub mod figure;
 pub mod phases;
 mod raster;

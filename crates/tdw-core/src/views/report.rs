@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use crate::analysis::loader::ArtifactLoader;
 use crate::atomic_file;
 use crate::error::{Error, Result};
-use crate::family::variant::Variant;
+use crate::variant::Variant;
 use crate::views::catalog::{ViewCatalog, ViewDefinition};
 use crate::views::phases::Phases;
 use crate::views::scrubber::Scrubber;

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::analysis::loader::ArtifactLoader;
 use crate::atomic_file;
 use crate::error::{Error, Result};
-use crate::family::variant::Variant;
+use crate::variant::Variant;
 use crate::views::catalog::{ViewCatalog, ViewDefinition};
 use crate::views::text::escape;
 

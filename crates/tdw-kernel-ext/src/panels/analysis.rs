@@ -6,9 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tdw_core::analysis::freshness::FreshnessReport;
-use tdw_core::analysis::{AnalysisEvent, AnalysisProgress, AnalysisRun, AnalyzerRegistry};
-use tdw_core::{Result, Variant, paths};
+use tdw_core::analysis::{AnalysisEvent, AnalysisProgress};
+use tdw_core::{AnalyzeOptions, Result, Variant};
 
 use crate::display::{EvcxrDisplay, freshness_tables};
 use crate::html::escape;
@@ -184,7 +183,7 @@ impl AnalysisPanel {
     }
 
     fn show_freshness(&self, variant: &Variant) {
-        let html = match FreshnessReport::check(variant) {
+        let html = match variant.freshness() {
             Ok(report) => freshness_tables(&report).0,
             Err(error) => escape(&error.to_string()),
         };
@@ -220,16 +219,16 @@ impl AnalysisPanel {
         self.inner.progress.set("bar_style", "");
         let me = self.clone();
         std::thread::spawn(move || {
-            let outcome = AnalyzerRegistry::open(&paths::analyzers_dir()).and_then(|registry| {
-                let mut progress = PanelProgress {
-                    panel: me.clone(),
-                    started: Instant::now(),
-                    last: None,
-                };
-                AnalysisRun::new(&variant, &registry)
-                    .analyzers(chosen)
-                    .run(&mut progress)
-            });
+            let mut progress = PanelProgress {
+                panel: me.clone(),
+                started: Instant::now(),
+                last: None,
+            };
+            let options = AnalyzeOptions {
+                analyzers: Some(chosen),
+                ..Default::default()
+            };
+            let outcome = variant.analyze(&options, &mut progress);
             let line = match outcome {
                 Ok(report) => format!(
                     "analysis done: {} file(s) written in {:.1} s",

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tdw_core::family::params::ParamType;
+use tdw_core::family::ParamType;
 use tdw_core::{Error, FamilyRegistry, Progress, Result, TrainEvent, TrainOptions, Variant};
 
 use crate::display::EvcxrDisplay;
@@ -560,7 +560,7 @@ impl TrainingPanel {
 /// For a trained variant whose learning rate or weight decay differ from the panel's: what it
 /// was trained with (Resume keeps those and refuses others; Retrain uses the panel's).
 fn recorded_difference(variant: &Variant, options: &TrainOptions) -> String {
-    match tdw_core::train::run::recorded_hyperparameters(variant) {
+    match tdw_core::variant::training::recorded_hyperparameters(variant) {
         Ok((lr, wd)) if options.learning_rate != Some(lr) || options.weight_decay != Some(wd) => {
             format!(" with learning rate {lr} and weight decay {wd} (Resume needs those values)")
         }

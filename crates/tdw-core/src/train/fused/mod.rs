@@ -22,8 +22,8 @@ mod rows;
 pub(crate) mod simd;
 mod tables;
 
+use crate::dataset::Dataset;
 use crate::error::Result;
-use crate::family::Dataset;
 use crate::model::config::{ActFn, TransformerConfig};
 use crate::model::state::StateDict;
 use crate::train::state::Moments;

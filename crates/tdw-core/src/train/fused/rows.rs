@@ -15,8 +15,8 @@ use rayon::prelude::*;
 use super::Dims;
 use super::simd::{axpy, axpy_dot, cross_entropy_rows, drain_into_f64, gather, relu_back};
 use super::tables::{Reads, TableGrads, Tables, runs};
+use crate::dataset::Dataset;
 use crate::error::{Error, Result};
-use crate::family::Dataset;
 use crate::linalg::{View, ViewMut, matmul_here};
 
 /// Rows processed by one task of the row loops.

@@ -2,9 +2,9 @@
 
 use crate::error::Result;
 use crate::views::builtin::{frequency_labels, index_labels};
-use crate::views::catalog::{Requirement, ViewDefinition, ViewInput, ViewOptionSpec};
 use crate::views::chart::{Heatmap, Legend, Panel};
 use crate::views::color::ColorScale;
+use crate::views::definition::{Requirement, ViewDefinition, ViewInput, ViewOptionSpec};
 use crate::views::figure::Figure;
 
 pub const DEFINITIONS: &[ViewDefinition] = &[

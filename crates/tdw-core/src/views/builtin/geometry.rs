@@ -5,9 +5,9 @@
 use crate::analyzers::centroid_dmd::reconstruct;
 use crate::analyzers::repr_geometry::SITES;
 use crate::error::Result;
-use crate::views::catalog::{Requirement, ViewDefinition, ViewInput, ViewOptionSpec};
 use crate::views::chart::{LineChart, Marker, Series};
 use crate::views::color;
+use crate::views::definition::{Requirement, ViewDefinition, ViewInput, ViewOptionSpec};
 use crate::views::figure::Figure;
 
 const SITE_OPTION: ViewOptionSpec = ViewOptionSpec {

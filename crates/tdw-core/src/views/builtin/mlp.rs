@@ -2,9 +2,9 @@
 
 use crate::error::Result;
 use crate::views::builtin::{frequency_labels, index_labels};
-use crate::views::catalog::{Requirement, ViewDefinition, ViewInput, ViewOptionSpec};
 use crate::views::chart::{Band, BarChart, Heatmap, Legend, LineChart, Panel, RefLine, Series};
 use crate::views::color::{self, ColorScale};
+use crate::views::definition::{Requirement, ViewDefinition, ViewInput, ViewOptionSpec};
 use crate::views::figure::Figure;
 
 pub const DEFINITIONS: &[ViewDefinition] = &[

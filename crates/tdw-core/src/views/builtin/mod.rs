@@ -11,7 +11,7 @@ mod training;
 pub use training::loss_curve_chart;
 mod trajectory;
 
-use crate::views::catalog::ViewDefinition;
+use crate::views::definition::ViewDefinition;
 
 /// Every built-in view.
 pub fn definitions() -> Vec<ViewDefinition> {

@@ -3,9 +3,9 @@
 use crate::analyzers::effective_dimensionality::participation_ratio;
 use crate::error::Result;
 use crate::views::builtin::fourier_label;
-use crate::views::catalog::{Requirement, ViewDefinition, ViewInput, ViewOptionSpec};
 use crate::views::chart::{BarChart, LineChart, RefLine, Series};
 use crate::views::color;
+use crate::views::definition::{Requirement, ViewDefinition, ViewInput, ViewOptionSpec};
 use crate::views::figure::Figure;
 
 pub const DEFINITIONS: &[ViewDefinition] = &[

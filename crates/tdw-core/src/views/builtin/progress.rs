@@ -1,9 +1,9 @@
 //! Nanda et al.'s progress measures over training, with the three phases shaded.
 
 use crate::error::Result;
-use crate::views::catalog::{Requirement, ViewDefinition, ViewInput};
 use crate::views::chart::{LineChart, Series, Span};
 use crate::views::color;
+use crate::views::definition::{Requirement, ViewDefinition, ViewInput};
 use crate::views::figure::Figure;
 use crate::views::phases::Phases;
 

@@ -2,9 +2,9 @@
 
 use crate::error::Result;
 use crate::views::builtin::index_labels;
-use crate::views::catalog::{Requirement, ViewDefinition, ViewInput};
 use crate::views::chart::{Heatmap, Legend, LineChart, Marker, Panel, Series};
 use crate::views::color;
+use crate::views::definition::{Requirement, ViewDefinition, ViewInput};
 use crate::views::figure::Figure;
 
 pub const DEFINITIONS: &[ViewDefinition] = &[

@@ -3,9 +3,9 @@
 
 use crate::error::Result;
 use crate::views::builtin::{fourier_label, index_labels};
-use crate::views::catalog::{Requirement, ViewDefinition, ViewInput, ViewOptionSpec};
 use crate::views::chart::{BarChart, Heatmap, Legend, LineChart, Panel, Series, Trajectory};
 use crate::views::color;
+use crate::views::definition::{Requirement, ViewDefinition, ViewInput, ViewOptionSpec};
 use crate::views::figure::Figure;
 
 const GROUP_OPTION: ViewOptionSpec = ViewOptionSpec {

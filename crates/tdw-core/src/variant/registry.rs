@@ -10,12 +10,14 @@ use crate::error::{Error, Result};
 use crate::families;
 use crate::family::ModelFamily;
 use crate::family::pattern::NameParser;
-use crate::family::variant::Variant;
 use crate::family::{Family, FamilySpec, ParamValue, Params};
+use crate::variant::Variant;
 
 /// All families found under a `model_families/` directory, plus where their results live.
 pub struct FamilyRegistry {
     families: IndexMap<String, Arc<Family>>,
+    /// The implementations declarations are paired with, by family name.
+    implementations: IndexMap<String, Arc<dyn ModelFamily>>,
     load_errors: Vec<Error>,
     families_dir: PathBuf,
     results_dir: PathBuf,
@@ -24,12 +26,24 @@ pub struct FamilyRegistry {
 }
 
 impl FamilyRegistry {
-    /// Scans `families_dir` for `*/family.json`. A file that fails to parse does not stop the
-    /// scan: it is skipped and its error kept in [`FamilyRegistry::load_errors`] (MIScope prints
-    /// a warning and skips it). A missing `families_dir` gives an empty registry.
+    /// Scans `families_dir` for `*/family.json` and pairs each with this build's implementation
+    /// ([`families::builtin`]); see [`FamilyRegistry::open_with`].
     pub fn open(families_dir: &Path, results_dir: &Path) -> Result<Self> {
+        Self::open_with(families_dir, results_dir, families::builtin())
+    }
+
+    /// Scans `families_dir` for `*/family.json`, pairing each with its entry of
+    /// `implementations`. A file that fails to parse does not stop the scan: it is skipped and
+    /// its error kept in [`FamilyRegistry::load_errors`] (MIScope prints a warning and skips
+    /// it). A missing `families_dir` gives the families this build ships with.
+    pub fn open_with(
+        families_dir: &Path,
+        results_dir: &Path,
+        implementations: Vec<(String, Arc<dyn ModelFamily>)>,
+    ) -> Result<Self> {
         let mut registry = FamilyRegistry {
             families: IndexMap::new(),
+            implementations: implementations.into_iter().collect(),
             load_errors: Vec::new(),
             families_dir: families_dir.to_path_buf(),
             results_dir: results_dir.to_path_buf(),
@@ -79,19 +93,23 @@ impl FamilyRegistry {
     /// Adds a family declared in code (tests, notebooks), with this build's implementation if
     /// it has one. A family of the same name is replaced.
     pub fn register(&mut self, spec: FamilySpec) {
-        let implementation = families::implementation(&spec.name);
+        let implementation = self.implementations.get(&spec.name).cloned();
+        let implemented = self.implementations.keys().cloned().collect();
         self.families.insert(
             spec.name.clone(),
-            Arc::new(Family::new(spec, implementation)),
+            Arc::new(Family::new(spec, implementation, implemented)),
         );
     }
 
     /// Adds a family with an implementation supplied by the caller (a family defined outside
     /// this crate, e.g. in a test or a downstream crate). A family of the same name is replaced.
     pub fn register_with(&mut self, spec: FamilySpec, implementation: Arc<dyn ModelFamily>) {
+        self.implementations
+            .insert(spec.name.clone(), implementation.clone());
+        let implemented = self.implementations.keys().cloned().collect();
         self.families.insert(
             spec.name.clone(),
-            Arc::new(Family::new(spec, Some(implementation))),
+            Arc::new(Family::new(spec, Some(implementation), implemented)),
         );
     }
 

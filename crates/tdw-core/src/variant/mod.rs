@@ -3,6 +3,16 @@
 //! A variant has no bookkeeping file of its own: its name comes from the family's pattern, its
 //! state (untrained / trained / analyzed) is derived from what is under its directory, so a run
 //! made by another process, or by MIScope, is seen as soon as its files exist (spec §1.4, §1.7).
+//!
+//! The variant layer sits above families and analysis and drives both: the registry that finds
+//! families and their variants ([`registry`]), the training loop that writes a variant's files
+//! ([`training`], [`Variant::train`]) and the analysis of its checkpoints ([`analysis`],
+//! [`Variant::analyze`]). The layers below take plain data or a narrow trait
+//! ([`crate::analysis::TrainedRun`]), never a `Variant`.
+
+pub mod analysis;
+pub mod registry;
+pub mod training;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -11,14 +21,17 @@ use std::sync::Arc;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
-use crate::atomic_file;
 use crate::checkpoint;
 use crate::error::{Error, Result};
 use crate::family::{Family, Params, pattern};
+use crate::json_file::read_json;
 use crate::model::config::TransformerConfig;
 use crate::model::state::StateDict;
 use crate::model::transformer::Transformer;
-use crate::train::{Progress, TrainOptions, TrainingResult};
+pub use crate::train::Metadata;
+use crate::train::engine::FreshRun;
+pub use analysis::AnalyzeOptions;
+pub use registry::FamilyRegistry;
 
 /// Where a variant is in its life, derived from disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,17 +53,6 @@ impl fmt::Display for VariantState {
             VariantState::Analyzed => "analyzed",
         })
     }
-}
-
-/// `metadata.json` of a trained variant (MIScope's keys, in its order).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Metadata {
-    pub train_losses: Vec<f64>,
-    pub test_losses: Vec<f64>,
-    pub train_indices: Vec<usize>,
-    pub test_indices: Vec<usize>,
-    pub checkpoint_epochs: Vec<u64>,
-    pub num_epochs: u64,
 }
 
 /// One family + one set of parameters, rooted in a results directory.
@@ -171,6 +173,12 @@ impl Variant {
         Ok(epochs)
     }
 
+    /// The run's start, from the seeded initial weights on the split of `fraction` (the
+    /// family's default when `None`), without touching the variant's files.
+    pub fn fresh_run(&self, fraction: Option<f64>) -> Result<FreshRun> {
+        self.family.fresh_run(&self.params, fraction)
+    }
+
     /// The model sizes of this variant.
     pub fn model_config(&self) -> Result<TransformerConfig> {
         self.family
@@ -199,23 +207,6 @@ impl Variant {
             .checkpoint_layout(self.family.spec(), &self.params)
     }
 
-    /// What analyzers see of the checkpoint of `epoch` on `context`'s probe.
-    pub fn bundle(
-        &self,
-        epoch: u64,
-        context: &crate::analysis::analyzer::AnalysisContext,
-        device: &Device,
-    ) -> Result<crate::analysis::bundle::ActivationBundle> {
-        let state = self.load_checkpoint(epoch)?;
-        self.family.implementation()?.bundle(
-            self.family.spec(),
-            &self.params,
-            &state,
-            context,
-            device,
-        )
-    }
-
     /// The model at `epoch`, on `device`.
     pub fn load_model(&self, epoch: u64, device: &Device) -> Result<Transformer> {
         let state = self.load_checkpoint(epoch)?;
@@ -235,20 +226,6 @@ impl Variant {
     pub fn model_config_json(&self) -> Result<serde_json::Map<String, serde_json::Value>> {
         read_json(&self.config_path(), "config.json")
     }
-
-    /// Trains the variant from its seeded initialisation (spec §3.4) and writes checkpoints,
-    /// `config.json` and `metadata.json`; see [`crate::train::run`].
-    ///
-    /// Refuses a variant that already has checkpoints unless `options.overwrite` (retrain from
-    /// scratch) or `options.resume` (continue from the last saved state) is set.
-    pub fn train(
-        &self,
-        options: &TrainOptions,
-        device: &Device,
-        progress: &mut dyn Progress,
-    ) -> Result<TrainingResult> {
-        crate::train::run::train(self, options, device, progress)
-    }
 }
 
 fn contains_npz(dir: &Path) -> bool {
@@ -263,38 +240,4 @@ fn contains_npz(dir: &Path) -> bool {
             path.extension().is_some_and(|ext| ext == "npz")
         }
     })
-}
-
-pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
-    path: &Path,
-    what: &'static str,
-) -> Result<T> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::MissingFile {
-                what,
-                path: path.to_path_buf(),
-            });
-        }
-        Err(e) => return Err(Error::io(path, e)),
-    };
-    serde_json::from_str(&text).map_err(|source| Error::Json {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-/// Writes JSON atomically; `pretty` gives Python's `indent=2` layout.
-pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T, pretty: bool) -> Result<()> {
-    let text = if pretty {
-        serde_json::to_string_pretty(value)
-    } else {
-        serde_json::to_string(value)
-    }
-    .map_err(|source| Error::Json {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    atomic_file::write(path, text.as_bytes())
 }

@@ -10,8 +10,8 @@
 use indexmap::IndexMap;
 use ndarray::{Array1, Array2, Array4, ArrayView2, Axis, s};
 
-use crate::analysis::bundle::{ActivationBundle, DeferredTail, transformer_weights};
 use crate::linalg;
+use crate::model::bundle::{ActivationBundle, DeferredTail, transformer_weights};
 use crate::model::state::{HostTensor, StateDict};
 use crate::model::transformer::Transformer;
 

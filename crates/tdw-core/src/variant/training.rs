@@ -15,13 +15,15 @@ use burn::tensor::Device;
 
 use crate::checkpoint;
 use crate::error::{Error, Result};
-use crate::family::variant::{Metadata, Variant, write_json};
+use crate::json_file::write_json;
 use crate::lock::VariantLock;
 use crate::train::engine::{StartState, StepperSetup};
 use crate::train::state::{self, OptimizerState};
 use crate::train::{
-    AdamWConfig, Progress, TrainEvent, TrainOptions, TrainingConfig, TrainingResult, schedule,
+    AdamWConfig, Metadata, Progress, TrainEvent, TrainOptions, TrainingConfig, TrainingResult,
+    schedule,
 };
+use crate::variant::Variant;
 
 /// config.json keys recording a learning rate and weight decay other than the family's (absent
 /// otherwise, so a default run's config.json is MIScope's byte for byte; MIScope ignores them).
@@ -221,8 +223,24 @@ struct Start {
     metadata: Metadata,
 }
 
+impl Variant {
+    /// Trains the variant from its seeded initialisation (spec §3.4) and writes checkpoints,
+    /// `config.json` and `metadata.json`, as this module describes.
+    ///
+    /// Refuses a variant that already has checkpoints unless `options.overwrite` (retrain from
+    /// scratch) or `options.resume` (continue from the last saved state) is set.
+    pub fn train(
+        &self,
+        options: &TrainOptions,
+        device: &Device,
+        progress: &mut dyn Progress,
+    ) -> Result<TrainingResult> {
+        train(self, options, device, progress)
+    }
+}
+
 /// Trains `variant`; see [`Variant::train`].
-pub fn train(
+fn train(
     variant: &Variant,
     options: &TrainOptions,
     device: &Device,
@@ -277,16 +295,6 @@ pub fn train(
     }
     drop(lock);
     outcome
-}
-
-/// A rough upper bound of a run's peak memory: 64 MiB of code and buffers plus, per example (all
-/// of them: the training rows step, the test rows are evaluated every epoch), its residual
-/// stream, MLP hidden layer and output logits in f32 with 25% to spare,
-/// `rows × (n_ctx·d_model + d_mlp + d_vocab_out) × 5` bytes. Measured peaks (p = 311, 96,721
-/// rows): 407 MB fused, 550 MB burn, against 644 MB estimated; at p = 113, 57 MB fused.
-pub fn memory_estimate(config: &crate::model::config::TransformerConfig, rows: usize) -> u64 {
-    let per_row = (config.n_ctx * config.d_model + config.d_mlp + config.d_vocab_out) as u64 * 5;
-    (64 << 20) + rows as u64 * per_row
 }
 
 /// The memory this machine has free now (`MemAvailable`), if it can tell.
