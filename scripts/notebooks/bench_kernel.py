@@ -10,6 +10,10 @@ cell, and `train()` of p = 59, fraction 0.5, 1,000 epochs (a checkpoint every 50
 number of display updates and stdout lines it produced, against the whole `tdw train` process
 for the same variant in another results directory. Not a test: prints a table (and JSON with
 --json FILE). With --kernel NAME it measures another kernel spec (stock evcxr_jupyter, say).
+
+By default the kernel loads the workbench itself (TDW_KERNEL_STANDBY=0). With --standby, a first
+kernel is started and left idle until it has started a standby kernel, then stopped, and the
+measured kernel is the one that standby serves (a second notebook, a restart, as people meet it).
 """
 import argparse
 import json
@@ -26,7 +30,7 @@ from jupyter_client.manager import KernelManager
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-def run_cell(kc, code, timeout=3600):
+def run_cell(kc, code, timeout=3600, result=False):
     started = time.monotonic()
     msg_id = kc.execute(code)
     counts = {"stdout_lines": 0, "display_data": 0, "update_display_data": 0, "errors": []}
@@ -46,6 +50,8 @@ def run_cell(kc, code, timeout=3600):
             counts[kind] += 1
         elif kind == "error":
             counts["errors"].append(msg["content"]["evalue"])
+        elif kind == "execute_result" and result:
+            counts["result"] = msg["content"]["data"]["text/plain"]
         elif kind == "stream" and "error" in msg["content"]["text"]:
             counts["errors"].append(msg["content"]["text"].strip())
         if kind == "status" and msg["content"]["execution_state"] == "idle":
@@ -59,10 +65,28 @@ def main():
     parser.add_argument("--kernel", default="tdw")
     parser.add_argument("--skip-train", action="store_true")
     parser.add_argument("--json", type=pathlib.Path)
+    parser.add_argument("--standby", action="store_true")
     args = parser.parse_args()
     scratch = pathlib.Path(tempfile.mkdtemp(prefix="tdw-bench-kernel-"))
-    env = dict(os.environ, TDW_RESULTS_DIR=str(scratch / "kernel-results"))
+    env = dict(os.environ, TDW_RESULTS_DIR=str(scratch / "kernel-results"), TDW_KERNEL_STANDBY="0")
     figures = {}
+    if args.standby:
+        env.update(TDW_KERNEL_STANDBY="1", TDW_KERNEL_STANDBY_AFTER="1",
+                   TDW_KERNEL_STANDBY_DIR=str(scratch / "standby"))
+        km = KernelManager(kernel_name=args.kernel)
+        km.start_kernel(cwd=str(ROOT / "notebooks"), env=env)
+        kc = km.client()
+        kc.start_channels()
+        kc.wait_for_ready(timeout=600)
+        run_cell(kc, "families()")
+        started = time.monotonic()
+        while not (scratch / "standby" / "standby.sock").exists():
+            if time.monotonic() - started > 900:
+                raise TimeoutError("no standby kernel appeared")
+            time.sleep(0.5)
+        figures["standby_ready_after_first_s"] = time.monotonic() - started
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
 
     km = KernelManager(kernel_name=args.kernel)
     started = time.monotonic()
@@ -90,9 +114,17 @@ def main():
             # Twice: the first use of a view's code in a kernel costs more than a typical one.
             figures["view_cell_again_s"] = run_cell(kc, 'v59.at(950).view("training.metadata.loss_curves")')["seconds"]
         figures["first_cell_errors"] = first["errors"]
+        server = run_cell(kc, "std::os::unix::process::parent_id()", result=True)["result"]
+        figures["served_by_standby"] = int(server) != km.provisioner.process.pid
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+        if args.standby:
+            # The standby the measured kernel started in turn.
+            try:
+                os.kill(int((scratch / "standby" / "standby.lock").read_text()), 9)
+            except (OSError, ValueError):
+                pass
 
     if not args.skip_train:
         tdw = ROOT / "target" / "release" / "tdw"

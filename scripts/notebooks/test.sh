@@ -6,6 +6,9 @@
 # Results go to a scratch results dir under target/, never to results/.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+# No standby kernels here (tests/kernel/test_standby.py turns them on for itself): each would
+# load the workbench in the background while the next test runs, on the same two cores.
+export TDW_KERNEL_STANDBY=0
 bash scripts/setup-notebooks.sh --tests-only
 cargo test --release --locked --manifest-path crates/tdw-kernel/Cargo.toml --target-dir target/kernel
 .venv-notebooks/bin/python -m pytest -q -s tests/kernel

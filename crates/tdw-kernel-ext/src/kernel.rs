@@ -91,6 +91,11 @@ fn read_loop(stream: UnixStream) {
                 send(&FromCell::Synced { token });
             }
             ToCell::Interrupt => INTERRUPTED.store(true, Ordering::SeqCst),
+            ToCell::SetCurrentDir { path } => {
+                if let Err(e) = std::env::set_current_dir(&path) {
+                    eprintln!("tdw-kernel-ext: cannot move to {path}: {e}");
+                }
+            }
             ToCell::CommOpen {
                 comm_id,
                 target_name,

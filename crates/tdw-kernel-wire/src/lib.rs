@@ -94,6 +94,9 @@ pub enum ToCell {
     Interrupt,
     /// Asks for [`FromCell::Synced`] with the same token.
     Sync { token: u64 },
+    /// The kernel now serves a notebook in `path` (a standby kernel was claimed): the cell
+    /// process moves there, as if it had been started there.
+    SetCurrentDir { path: String },
 }
 
 /// One message as one line (no newline inside: JSON escapes them).

@@ -58,6 +58,7 @@ pub fn spawn(shared: Arc<Shared>, setup: Setup) -> crossbeam_channel::Sender<Job
                     Err(crossbeam_channel::TryRecvError::Empty) if !analysis_warm => {
                         evaluator.warm_analysis();
                         analysis_warm = true;
+                        shared.loaded.send_replace(Some(evaluator.loaded_cleanly));
                         continue;
                     }
                     Err(crossbeam_channel::TryRecvError::Empty) => match queue.recv() {
@@ -66,11 +67,13 @@ pub fn spawn(shared: Arc<Shared>, setup: Setup) -> crossbeam_channel::Sender<Job
                     },
                     Err(crossbeam_channel::TryRecvError::Disconnected) => break,
                 };
+                shared.touch();
                 match job {
                     Job::Execute(request) => evaluator.execute(&request),
                     Job::Complete(request) => evaluator.complete(&request),
                     Job::Inspect(request) => evaluator.inspect(&request),
                 }
+                shared.touch();
             }
         })
         .expect("the evaluator thread starts");
@@ -86,6 +89,8 @@ struct Evaluator {
     execution_count: usize,
     /// Publishes the cell's remaining stdout/stderr lines (see [`forward_outputs`]).
     drain_outputs: Arc<dyn Fn() + Send + Sync>,
+    /// evcxr started and init.evcxr and the prelude loaded without errors.
+    loaded_cleanly: bool,
 }
 
 impl Evaluator {
@@ -143,12 +148,14 @@ impl Evaluator {
             load_errors,
             execution_count: 0,
             drain_outputs,
+            loaded_cleanly: false,
         };
         evaluator.note_child_pid();
         if let Some(dir) = &setup.config_dir {
             evaluator.load_config(dir);
         }
-        if evaluator.context.is_some() && evaluator.load_errors.is_empty() {
+        evaluator.loaded_cleanly = evaluator.context.is_some() && evaluator.load_errors.is_empty();
+        if evaluator.loaded_cleanly {
             slot.mark_warm();
         }
         eprintln!(

@@ -12,9 +12,12 @@
 //!   `tdw_kernel_wire`);
 //! - interrupts that let training stop at the next epoch instead of killing the process.
 //!
+//! - a warm standby (`standby`): a loaded kernel starts one in the background, and the next
+//!   kernel (another notebook, a restart) is served by it at once.
+//!
 //! Environment (the kernel spec written by `scripts/setup-notebooks.sh` sets them):
 //! `EVCXR_CONFIG_DIR` (init.evcxr, prelude.rs), `TDW_KERNEL_SLOTS` (where slots live),
-//! `TDW_KERNEL_LOCKFILE` (the workspace's Cargo.lock).
+//! `TDW_KERNEL_LOCKFILE` (the workspace's Cargo.lock); `TDW_KERNEL_STANDBY*` (see `standby`).
 
 mod cargo_shim;
 mod cell_link;
@@ -24,6 +27,7 @@ mod evaluator;
 mod server;
 mod shared;
 mod slots;
+mod standby;
 mod syntax;
 
 use std::path::{Path, PathBuf};
@@ -54,21 +58,54 @@ fn main() {
     }
 }
 
+/// What this process was started as.
+#[derive(Debug, PartialEq)]
+enum Mode {
+    /// A kernel for this connection file (what a kernel spec runs).
+    Kernel(PathBuf),
+    /// A standby kernel, started by a loaded kernel (`--standby`).
+    Standby,
+}
+
 fn run() -> Result<(), KernelError> {
-    let connection_file = connection_file_arg(std::env::args().skip(1))?;
-    let text = std::fs::read_to_string(&connection_file)
-        .map_err(|e| KernelError::io(&connection_file, e))?;
-    let info: ConnectionInfo =
-        serde_json::from_str(&text).map_err(|source| KernelError::ConnectionFile {
-            path: connection_file.clone(),
-            source,
-        })?;
+    // Before this process sets its own variables: what a standby compares and inherits.
+    let original_env = standby::Environment::current();
+    let mode = mode_arg(std::env::args().skip(1))?;
 
     let slots_root = std::env::var_os("TDW_KERNEL_SLOTS")
         .map(PathBuf::from)
         .unwrap_or_else(|| std::env::temp_dir().join("tdw-kernel-slots"));
     write_cell_profile(&slots_root)?;
     let slots_root = slots_root.canonicalize().unwrap_or(slots_root);
+    let lock_file = std::env::var_os("TDW_KERNEL_LOCKFILE").map(PathBuf::from);
+    let config_dir = evcxr::config_dir();
+
+    let standby_lock = match &mode {
+        Mode::Kernel(connection_file) => {
+            // Fail on a bad connection file here, not after a standby took it.
+            read_connection_info(connection_file)?;
+            if standby::enabled() {
+                match standby::launcher::claim(&slots_root, connection_file, &original_env) {
+                    standby::launcher::Claim::Served => std::process::exit(0),
+                    standby::launcher::Claim::Refused(reason) => {
+                        eprintln!("tdw-kernel: the standby kernel was not used: {reason}")
+                    }
+                    standby::launcher::Claim::NoStandby => {}
+                }
+            }
+            None
+        }
+        Mode::Standby => match standby::StandbyLock::take(&slots_root)
+            .map_err(|e| KernelError::io(&slots_root, e))?
+        {
+            Some(lock) => Some(lock),
+            // Another standby is waiting already.
+            None => return Ok(()),
+        },
+    };
+    // Before loading: an edit made while the standby loads must count as a change.
+    let sources = standby::sources::Sources::scan(config_dir.as_deref(), lock_file.as_deref());
+
     let shim = cargo_shim::prepare(&slots_root)
         .inspect_err(|e| {
             eprintln!(
@@ -103,18 +140,58 @@ fn run() -> Result<(), KernelError> {
     }
     let setup = evaluator::Setup {
         slot,
-        config_dir: evcxr::config_dir(),
-        lock_file: std::env::var_os("TDW_KERNEL_LOCKFILE").map(PathBuf::from),
+        config_dir: config_dir.clone(),
+        lock_file: lock_file.clone(),
         build_cargo_home: shim.map(|s| s.real_cargo_home),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| KernelError::io(&connection_file, e))?;
-    runtime.block_on(server::serve(info, setup, socket))?;
+        .map_err(|e| KernelError::io(&slots_root, e))?;
+    let spawner = standby::enabled().then(|| standby::Spawner {
+        slots_root: slots_root.clone(),
+        env: original_env.clone(),
+    });
+    runtime.block_on(async {
+        let kernel = server::start(setup, &socket)?;
+        match (mode, standby_lock) {
+            (Mode::Kernel(connection_file), _) => {
+                let info = read_connection_info(&connection_file)?;
+                server::serve(info, kernel, spawner).await
+            }
+            (Mode::Standby, Some(lock)) => {
+                let offer = standby::offer::Offer {
+                    slots_root,
+                    env: original_env,
+                    sources,
+                    config_dir,
+                    lock_file,
+                };
+                standby::offer::offer(kernel, lock, offer, read_connection_info).await
+            }
+            (Mode::Standby, None) => Ok(()),
+        }
+    })?;
     // The evaluator thread may be inside a cell: leave without waiting for it.
     std::process::exit(0);
+}
+
+fn read_connection_info(path: &Path) -> Result<ConnectionInfo, KernelError> {
+    let text = std::fs::read_to_string(path).map_err(|e| KernelError::io(path, e))?;
+    serde_json::from_str(&text).map_err(|source| KernelError::ConnectionFile {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// `--standby`, or the connection file (see [`connection_file_arg`]).
+fn mode_arg(args: impl Iterator<Item = String>) -> Result<Mode, KernelError> {
+    let args: Vec<String> = args.collect();
+    if args.iter().any(|a| a == "--standby") {
+        return Ok(Mode::Standby);
+    }
+    connection_file_arg(args.into_iter()).map(Mode::Kernel)
 }
 
 /// `--connection-file FILE` (also `--control_file FILE`, `-f FILE`, or the file alone).
@@ -180,5 +257,10 @@ mod tests {
             connection_file_arg(args(&["--connection-file"])),
             Err(KernelError::Usage)
         ));
+        assert_eq!(mode_arg(args(&["--standby"])).unwrap(), Mode::Standby);
+        assert_eq!(
+            mode_arg(args(&["-f", "k.json"])).unwrap(),
+            Mode::Kernel(PathBuf::from("k.json"))
+        );
     }
 }

@@ -29,11 +29,58 @@ use crate::evaluator::{self, Job, Setup};
 use crate::shared::{InputAsk, Shared, media_from_object};
 use crate::syntax::{Completeness, completeness};
 
+/// A kernel whose workbench is loading (or loaded) but that has no Jupyter sockets yet: what
+/// the evaluator and the cell process need exists, and what they send waits in the channels.
+pub struct Kernel {
+    pub shared: Arc<Shared>,
+    jobs: crossbeam_channel::Sender<Job>,
+    iopub: mpsc::UnboundedReceiver<JupyterMessage>,
+    shell: mpsc::UnboundedReceiver<JupyterMessage>,
+    stdin: mpsc::UnboundedReceiver<InputAsk>,
+}
+
+/// Starts loading the workbench (evaluator thread, cell link on `socket_path`).
+pub fn start(setup: Setup, socket_path: &std::path::Path) -> Result<Kernel, KernelError> {
+    let (iopub_tx, iopub) = mpsc::unbounded_channel::<JupyterMessage>();
+    let (shell_tx, shell) = mpsc::unbounded_channel::<JupyterMessage>();
+    let (stdin_tx, stdin) = mpsc::unbounded_channel::<InputAsk>();
+    let shared = Arc::new(Shared::new(iopub_tx, shell_tx, stdin_tx));
+    let for_cell = Arc::clone(&shared);
+    let link = CellLink::listen(socket_path, move |message| from_cell(&for_cell, message))?;
+    let _ = shared.link.set(link);
+    shared.publish(Status::starting(), None);
+    let jobs = evaluator::spawn(Arc::clone(&shared), setup);
+    Ok(Kernel {
+        shared,
+        jobs,
+        iopub,
+        shell,
+        stdin,
+    })
+}
+
+impl Kernel {
+    /// Drops what was published before anyone could subscribe (a standby's loading: parentless
+    /// status and prelude output that belongs to no notebook).
+    pub fn discard_queued_output(&mut self) {
+        while self.iopub.try_recv().is_ok() {}
+    }
+}
+
+/// Binds the connection file's channels and serves until shutdown; `standby` (when given)
+/// starts a standby kernel once this one is loaded and idle.
 pub async fn serve(
     info: ConnectionInfo,
-    setup: Setup,
-    socket_path: std::path::PathBuf,
+    kernel: Kernel,
+    standby: Option<crate::standby::Spawner>,
 ) -> Result<(), KernelError> {
+    let Kernel {
+        shared,
+        jobs,
+        iopub: mut iopub_rx,
+        shell: mut shell_rx,
+        stdin: mut stdin_rx,
+    } = kernel;
     let session = format!("tdw-kernel-{}", std::process::id());
     let mut heartbeat = create_kernel_heartbeat_connection(&info).await?;
     let mut iopub = create_kernel_iopub_connection(&info, &session).await?;
@@ -44,8 +91,6 @@ pub async fn serve(
     let mut stdin = create_kernel_stdin_connection(&info, &session).await?;
 
     tokio::spawn(async move { while heartbeat.single_heartbeat().await.is_ok() {} });
-
-    let (iopub_tx, mut iopub_rx) = mpsc::unbounded_channel::<JupyterMessage>();
     tokio::spawn(async move {
         while let Some(message) = iopub_rx.recv().await {
             if iopub.send(message).await.is_err() {
@@ -53,7 +98,6 @@ pub async fn serve(
             }
         }
     });
-    let (shell_tx, mut shell_rx) = mpsc::unbounded_channel::<JupyterMessage>();
     tokio::spawn(async move {
         while let Some(message) = shell_rx.recv().await {
             if shell_writer.send(message).await.is_err() {
@@ -61,7 +105,6 @@ pub async fn serve(
             }
         }
     });
-    let (stdin_tx, mut stdin_rx) = mpsc::unbounded_channel::<InputAsk>();
     tokio::spawn(async move {
         while let Some((ask, answer)) = stdin_rx.recv().await {
             let mut value = String::new();
@@ -76,14 +119,9 @@ pub async fn serve(
             let _ = answer.send(value);
         }
     });
-
-    let shared = Arc::new(Shared::new(iopub_tx, shell_tx, stdin_tx));
-    let for_cell = Arc::clone(&shared);
-    let link = CellLink::listen(&socket_path, move |message| from_cell(&for_cell, message))?;
-    let _ = shared.link.set(link);
-    shared.publish(Status::starting(), None);
-
-    let jobs = evaluator::spawn(Arc::clone(&shared), setup);
+    if let Some(spawner) = standby {
+        tokio::spawn(spawner.run(Arc::clone(&shared)));
+    }
 
     let control_shared = Arc::clone(&shared);
     let control_task = tokio::spawn(async move {
@@ -211,6 +249,8 @@ fn on_shell(
             shared.publish_to(&message, Status::idle(), None);
         }
         JupyterMessageContent::CommMsg(msg) => {
+            // A widget's click may start long work in the cell process: not idle.
+            shared.touch();
             shared.publish_to(&message, Status::busy(), None);
             shared.set_parent(&message);
             let metadata = message.metadata.as_object().cloned().unwrap_or_default();
@@ -349,7 +389,7 @@ fn interrupt(shared: &Shared) {
     }
 }
 
-fn kill_cell_process(shared: &Shared) {
+pub fn kill_cell_process(shared: &Shared) {
     let pid = shared.child_pid.load(Ordering::SeqCst);
     if pid > 0 {
         // SAFETY: kill(2) on a PID we started; no memory is involved.

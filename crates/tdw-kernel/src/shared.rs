@@ -4,10 +4,11 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
 
 use jupyter_protocol::{JupyterMessage, JupyterMessageContent, Media};
 use serde_json::{Map, Value};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::cell_link::CellLink;
 
@@ -29,6 +30,11 @@ pub struct Shared {
     pub executing: AtomicBool,
     /// Interrupts received during the running cell.
     pub interrupts: AtomicU32,
+    /// None while the workbench loads; then whether it loaded without errors (and
+    /// rust-analyzer is warm): a standby offers itself only when it did.
+    pub loaded: watch::Sender<Option<bool>>,
+    /// When the evaluator last started or finished a job.
+    last_activity: Mutex<Instant>,
 }
 
 impl Shared {
@@ -47,6 +53,8 @@ impl Shared {
             child_pid: AtomicU32::new(0),
             executing: AtomicBool::new(false),
             interrupts: AtomicU32::new(0),
+            loaded: watch::Sender::new(None),
+            last_activity: Mutex::new(Instant::now()),
         }
     }
 
@@ -128,6 +136,19 @@ impl Shared {
 
     pub fn link(&self) -> Option<&Arc<CellLink>> {
         self.link.get()
+    }
+
+    /// Notes that the evaluator is working now.
+    pub fn touch(&self) {
+        *self.last_activity.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+    }
+
+    /// How long since the evaluator last started or finished a job.
+    pub fn idle_for(&self) -> std::time::Duration {
+        self.last_activity
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .elapsed()
     }
 
     pub fn set_child_pid(&self, pid: u32) {
