@@ -95,24 +95,33 @@ impl BuildSlot {
 
     /// Copies a warm slot's build into this one (`cp -a`: mtimes kept, which cargo's freshness
     /// checks compare). The cell crate's own outputs are copied too; cargo rebuilds the cell.
+    ///
+    /// The warm slot may be in use by a running kernel, whose cells replace the cell crate's
+    /// outputs (`libctx.so`, …) while they are copied: `cp` then reports files that vanished
+    /// between listing and reading. Those are outputs cargo rebuilds anyway, so such a copy
+    /// counts as done; any other complaint fails the seeding.
     pub fn seed_from(&self, warm: &Path) -> Result<(), KernelError> {
         for name in ["target", "Cargo.lock", "Cargo.toml"] {
             let from = warm.join(name);
             if !from.exists() {
                 continue;
             }
-            let status = Command::new("cp")
+            let output = Command::new("cp")
                 .arg("-a")
                 .arg("--reflink=auto")
                 .arg(&from)
                 .arg(&self.dir)
-                .status()
+                .output()
                 .map_err(|e| KernelError::io(&from, e))?;
-            if !status.success() {
+            let complaints = String::from_utf8_lossy(&output.stderr);
+            let only_vanished = complaints
+                .lines()
+                .all(|line| line.ends_with("No such file or directory"));
+            if !output.status.success() && !only_vanished {
                 return Err(KernelError::SeedFailed {
                     from: from.clone(),
                     to: self.dir.clone(),
-                    status: status.to_string(),
+                    status: format!("{}: {}", output.status, complaints.trim()),
                 });
             }
         }

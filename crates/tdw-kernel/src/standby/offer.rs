@@ -122,6 +122,9 @@ pub async fn offer(
         std::process::exit(0);
     });
     kernel.discard_queued_output();
+    // Idle since its warm-up, but only now in use: the next standby waits for this kernel's
+    // own quiet time, not for the time it spent waiting.
+    kernel.shared.touch();
     let spawner = super::enabled().then(|| Spawner {
         slots_root: offer.slots_root.clone(),
         env: offer.env.clone(),
