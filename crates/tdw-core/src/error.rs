@@ -127,11 +127,12 @@ pub enum Error {
     },
 
     /// An `.npz` artifact cannot be read or written.
-    #[error("{path}{}: {reason}", key.as_ref().map(|k| format!(" (key `{k}`)")).unwrap_or_default())]
+    #[error("{path}{}: {source}", key.as_ref().map(|k| format!(" (key `{k}`)")).unwrap_or_default())]
     Npz {
         path: PathBuf,
         key: Option<String>,
-        reason: String,
+        #[source]
+        source: crate::formats::error::FormatError,
     },
 
     /// An artifact that an analyzer or a view needs is not on disk.

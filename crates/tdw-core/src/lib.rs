@@ -13,7 +13,7 @@
 //!
 //! | layer | modules |
 //! |---|---|
-//! | support | `error`, `atomic_file`, `json_file`, `lock`, `paths`, `memory`, `shipped`, `linalg`, `torch_rng`, `device` |
+//! | support | `error`, `atomic_file`, `json_file`, `lock`, `paths`, `memory`, `shipped`, `linalg`, `torch_rng`, `device`, [`formats`] (npy, npz, zip, DEFLATE) |
 //! | data | [`dataset`] |
 //! | model | [`model`] (the transformer, its state, what a probe's forward pass yields), [`checkpoint`] |
 //! | train | [`train`]: engines (fused, burn, MLP), AdamW, schedules, `metadata.json` |
@@ -44,6 +44,7 @@ pub mod device;
 pub mod error;
 pub mod families;
 pub mod family;
+pub mod formats;
 pub mod json_file;
 pub mod linalg;
 pub mod lock;

@@ -26,6 +26,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "linalg",
             "torch_rng",
             "device",
+            "formats",
         ],
     ),
     ("data", &["dataset"]),

@@ -10,11 +10,11 @@
 //! Analyzers with summary keys also return per-epoch summary values, which the run stacks into
 //! `summary.npz`.
 
-use crate::analysis::artifact::Artifact;
 pub use crate::analysis::context::AnalysisContext;
 use crate::analysis::loader::ArtifactLoader;
 use crate::analysis::trained::TrainedRun;
 use crate::error::{Error, Result};
+use crate::formats::artifact::Artifact;
 use crate::model::bundle::{ActivationBundle, MissingSite};
 
 /// Why an analyzer produced nothing for an epoch.

@@ -4,10 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::analysis::artifact::{Array, Artifact};
-use crate::analysis::npz;
 use crate::analysis::summary;
 use crate::error::{Error, Result};
+use crate::formats::{Array, Artifact, FormatError, npz};
 
 /// File name of a per-epoch artifact (`epoch_00100.npz`).
 pub fn epoch_file_name(epoch: u64) -> String {
@@ -101,7 +100,7 @@ impl ArtifactLoader {
         epoch: u64,
         key: &str,
         choose: impl FnOnce(&[usize]) -> Result<usize>,
-    ) -> Result<(Vec<usize>, crate::analysis::artifact::Array)> {
+    ) -> Result<(Vec<usize>, crate::formats::Array)> {
         let path = self.epoch_path(analyzer, epoch);
         if !path.is_file() {
             return Err(Error::MissingArtifact {
@@ -158,7 +157,7 @@ impl ArtifactLoader {
         collector.stack(&key_refs).map_err(|reason| Error::Npz {
             path: self.dir.join(analyzer),
             key: None,
-            reason: format!("cannot stack epochs: {reason}"),
+            source: FormatError::Summary(reason),
         })
     }
 

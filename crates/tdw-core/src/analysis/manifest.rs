@@ -6,9 +6,9 @@ use std::path::Path;
 
 use serde_json::{Map, Value, json};
 
-use crate::analysis::artifact::DType;
 use crate::error::{Error, Result};
 use crate::family::Params;
+use crate::formats::artifact::DType;
 
 /// The manifest as JSON, kept in file order.
 #[derive(Debug, Clone, Default)]

@@ -18,14 +18,14 @@ use burn::tensor::Device;
 use rayon::prelude::*;
 
 use crate::analysis::analyzer::{AnalysisContext, AnalyzerError, CrossEpochInput};
-use crate::analysis::artifact::{Array, Artifact, DType};
 use crate::analysis::loader::ArtifactLoader;
 use crate::analysis::manifest::Manifest;
-use crate::analysis::npz;
 use crate::analysis::registry::{AnalysisPlan, AnalyzerRegistry};
 use crate::analysis::summary::{self, SummaryCollector};
 use crate::analysis::trained::TrainedRun;
 use crate::error::{Error, Result};
+use crate::formats::npz;
+use crate::formats::{Array, Artifact, DType};
 
 /// Keys, shapes and dtypes of the first artifact each analyzer wrote in this run.
 type Layouts = Mutex<HashMap<&'static str, Vec<(String, Vec<usize>, DType)>>>;
@@ -598,7 +598,7 @@ fn write_summary(
     let invalid = |reason: String| Error::Npz {
         path: path.to_path_buf(),
         key: None,
-        reason,
+        source: crate::formats::FormatError::Summary(reason),
     };
     // Keys no row has belong to weights this family's model lacks (an MLP has no W_Q).
     let keys: Vec<&str> = keys

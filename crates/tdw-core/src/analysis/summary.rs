@@ -3,7 +3,7 @@
 
 use ndarray::{ArrayD, Axis, IxDyn};
 
-use crate::analysis::artifact::{Array, Artifact};
+use crate::formats::artifact::{Array, Artifact};
 
 /// Collects one analyzer's summary values epoch by epoch.
 #[derive(Debug, Default)]

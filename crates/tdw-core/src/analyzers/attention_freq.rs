@@ -7,9 +7,9 @@
 use ndarray::{Array1, Array3, Axis};
 
 use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerError, AnalyzerResult};
-use crate::analysis::artifact::Artifact;
 use crate::analysis::fourier;
 use crate::analyzers::stats;
+use crate::formats::artifact::Artifact;
 use crate::model::bundle::ActivationBundle;
 
 pub struct AttentionFreq;

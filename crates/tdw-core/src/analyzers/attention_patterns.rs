@@ -5,7 +5,7 @@
 //! The informative slice is `to = 2` (the "=" token) attending to a (0), b (1) or itself (2).
 
 use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerResult};
-use crate::analysis::artifact::Artifact;
+use crate::formats::artifact::Artifact;
 use crate::model::bundle::ActivationBundle;
 
 pub struct AttentionPatterns;

@@ -22,9 +22,9 @@ use ndarray::{Array1, Array2};
 use num_complex::Complex64;
 
 use crate::analysis::analyzer::{CrossEpochAnalyzer, CrossEpochInput};
-use crate::analysis::artifact::Artifact;
 use crate::analyzers::repr_geometry::SITES;
 use crate::error::{Error, Result};
+use crate::formats::artifact::Artifact;
 
 pub struct CentroidDmd;
 

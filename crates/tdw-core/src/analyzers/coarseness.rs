@@ -10,8 +10,8 @@
 use ndarray::{Array1, Axis, s};
 
 use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerError, AnalyzerResult};
-use crate::analysis::artifact::Artifact;
 use crate::analyzers::{neuron_freq_norm, stats};
+use crate::formats::artifact::Artifact;
 use crate::model::bundle::ActivationBundle;
 
 pub struct Coarseness;

@@ -8,9 +8,9 @@
 use ndarray::s;
 
 use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerResult};
-use crate::analysis::artifact::Artifact;
 use crate::analysis::fourier;
 use crate::analyzers::stats;
+use crate::formats::artifact::Artifact;
 use crate::model::bundle::ActivationBundle;
 
 pub struct DominantFrequencies;

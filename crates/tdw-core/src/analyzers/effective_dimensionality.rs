@@ -8,8 +8,8 @@
 use ndarray::{Array1, Array2, ArrayD, Axis};
 
 use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerError, AnalyzerResult};
-use crate::analysis::artifact::{Array, Artifact};
 use crate::analyzers::stats;
+use crate::formats::artifact::{Array, Artifact};
 use crate::model::bundle::ActivationBundle;
 
 pub struct EffectiveDimensionality;

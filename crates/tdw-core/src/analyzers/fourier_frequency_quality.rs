@@ -14,7 +14,7 @@ use ndarray::Array1;
 use crate::analysis::analyzer::{
     AnalysisContext, AnalyzerError, AnalyzerResult, SecondaryAnalyzer,
 };
-use crate::analysis::artifact::{Array, Artifact};
+use crate::formats::artifact::{Array, Artifact};
 
 pub struct FourierFrequencyQuality;
 

@@ -12,8 +12,8 @@
 use ndarray::{Array1, Array2, Axis, s};
 
 use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerResult};
-use crate::analysis::artifact::Artifact;
 use crate::analyzers::stats;
+use crate::formats::artifact::Artifact;
 use crate::model::bundle::ActivationBundle;
 
 pub struct FourierNucleation;

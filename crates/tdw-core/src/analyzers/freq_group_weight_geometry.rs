@@ -11,10 +11,10 @@
 use ndarray::{Array1, Array2, Array3, Axis, s};
 
 use crate::analysis::analyzer::{CrossEpochAnalyzer, CrossEpochInput};
-use crate::analysis::artifact::Artifact;
 use crate::analyzers::neuron_group_pca::{final_groups, final_norm, snapshot_weights};
 use crate::analyzers::repr_geometry::site_geometry;
 use crate::error::Result;
+use crate::formats::artifact::Artifact;
 
 pub struct FreqGroupWeightGeometry;
 

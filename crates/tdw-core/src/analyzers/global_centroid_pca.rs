@@ -11,9 +11,9 @@
 use ndarray::{Array1, Array2, Array3, Axis, s};
 
 use crate::analysis::analyzer::{CrossEpochAnalyzer, CrossEpochInput};
-use crate::analysis::artifact::Artifact;
 use crate::analyzers::repr_geometry::SITES;
 use crate::error::{Error, Result};
+use crate::formats::artifact::Artifact;
 
 pub struct GlobalCentroidPca;
 

@@ -11,8 +11,8 @@
 use ndarray::{Array1, ArrayD};
 
 use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerError, AnalyzerResult};
-use crate::analysis::artifact::{Array, Artifact};
 use crate::analyzers::stats;
+use crate::formats::artifact::{Array, Artifact};
 use crate::model::bundle::ActivationBundle;
 
 pub struct InputTrace;

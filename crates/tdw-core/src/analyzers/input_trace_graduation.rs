@@ -8,8 +8,8 @@
 use ndarray::Array1;
 
 use crate::analysis::analyzer::{CrossEpochAnalyzer, CrossEpochInput};
-use crate::analysis::artifact::{Array, Artifact};
 use crate::error::{Error, Result};
+use crate::formats::artifact::{Array, Artifact};
 
 pub struct InputTraceGraduation;
 

@@ -14,8 +14,8 @@ use burn::tensor::{Int, Tensor, TensorData};
 use ndarray::{Array1, Array2};
 
 use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerError, AnalyzerResult};
-use crate::analysis::artifact::Artifact;
 use crate::analyzers::stats;
+use crate::formats::artifact::Artifact;
 use crate::model::bundle::ActivationBundle;
 use crate::model::config::is_bias;
 use crate::model::transformer::Transformer;

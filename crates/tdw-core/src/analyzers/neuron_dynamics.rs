@@ -11,8 +11,8 @@
 use ndarray::{Array1, Array2, Axis};
 
 use crate::analysis::analyzer::{CrossEpochAnalyzer, CrossEpochInput};
-use crate::analysis::artifact::Artifact;
 use crate::error::{Error, Result};
+use crate::formats::artifact::Artifact;
 
 pub struct NeuronDynamics;
 

@@ -11,9 +11,9 @@ use ndarray::{Array1, s};
 use crate::analysis::analyzer::{
     AnalysisContext, AnalyzerError, AnalyzerResult, SecondaryAnalyzer,
 };
-use crate::analysis::artifact::Artifact;
 use crate::analysis::fourier;
 use crate::analyzers::stats;
+use crate::formats::artifact::Artifact;
 
 pub struct NeuronFourier;
 

@@ -11,9 +11,9 @@
 use ndarray::{Array1, Array2, Axis};
 
 use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerError, AnalyzerResult};
-use crate::analysis::artifact::Artifact;
 use crate::analysis::fourier;
 use crate::analyzers::{neuron_activations, stats};
+use crate::formats::artifact::Artifact;
 use crate::model::bundle::ActivationBundle;
 
 pub struct NeuronFreqNorm;

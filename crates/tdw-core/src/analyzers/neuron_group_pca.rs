@@ -15,8 +15,8 @@
 use ndarray::{Array1, Array2, Array3, ArrayView2, Axis, s};
 
 use crate::analysis::analyzer::{CrossEpochAnalyzer, CrossEpochInput};
-use crate::analysis::artifact::Artifact;
 use crate::error::{Error, Result};
+use crate::formats::artifact::Artifact;
 
 pub struct NeuronGroupPca;
 

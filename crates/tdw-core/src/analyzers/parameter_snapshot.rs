@@ -7,7 +7,7 @@
 //! weights a family lacks are left out (MLP families have `embed_a`/`embed_b` instead).
 
 use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerResult};
-use crate::analysis::artifact::Artifact;
+use crate::formats::artifact::Artifact;
 use crate::model::bundle::ActivationBundle;
 
 pub struct ParameterSnapshot;

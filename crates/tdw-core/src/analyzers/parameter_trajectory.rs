@@ -13,8 +13,8 @@
 use ndarray::{Array1, Array2, Axis};
 
 use crate::analysis::analyzer::{CrossEpochAnalyzer, CrossEpochInput};
-use crate::analysis::artifact::{Array, Artifact};
 use crate::error::{Error, Result};
+use crate::formats::artifact::{Array, Artifact};
 
 pub struct ParameterTrajectory;
 

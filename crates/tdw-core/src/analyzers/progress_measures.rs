@@ -23,8 +23,8 @@ use ndarray::{Array1, Array2, Axis, s};
 use rayon::prelude::*;
 
 use crate::analysis::analyzer::{CrossEpochAnalyzer, CrossEpochInput};
-use crate::analysis::artifact::Artifact;
 use crate::error::{Error, Result};
+use crate::formats::artifact::Artifact;
 use crate::model::config::is_bias;
 
 pub struct ProgressMeasures;

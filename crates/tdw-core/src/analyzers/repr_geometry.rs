@@ -16,7 +16,7 @@
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 
 use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerError, AnalyzerResult};
-use crate::analysis::artifact::Artifact;
+use crate::formats::artifact::Artifact;
 use crate::model::bundle::{ActivationBundle, ResidualSite};
 
 pub struct ReprGeometry;

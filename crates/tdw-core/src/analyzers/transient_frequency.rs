@@ -12,8 +12,8 @@
 use ndarray::{Array1, Array2};
 
 use crate::analysis::analyzer::{CrossEpochAnalyzer, CrossEpochInput};
-use crate::analysis::artifact::{Array, Artifact};
 use crate::error::{Error, Result};
+use crate::formats::artifact::{Array, Artifact};
 
 pub struct TransientFrequency;
 

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::analysis::artifact::Artifact;
 use crate::analysis::loader::ArtifactLoader;
 use crate::error::{Error, Result};
+use crate::formats::artifact::Artifact;
 use crate::variant::{Metadata, Variant};
 use crate::views::figure::Figure;
 

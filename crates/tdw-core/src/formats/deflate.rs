@@ -8,6 +8,13 @@
 //! for the bytes, and a run of four-byte words of one repeated byte (zero floats, the zero high
 //! bytes of small integers) becomes a distance-1 match. On that grid it is ~3x faster than zlib
 //! level 1 and as small as zlib level 6, numpy's (`examples/profile_deflate.rs` measures it).
+//!
+//! Kept against zlib-rs's own RLE strategy (distance-1 matches only, the one kind this encoder
+//! looks for), measured 2026-12-04 on the reference run's 26.2 MB `activations.npy` (p = 113,
+//! epoch 299), best of three, same process: ours 0.059 s / 14,843,125 bytes; zlib-rs RLE
+//! level 1 0.182 s / 14,841,366 bytes (level 6 the same); zlib-rs level 1 default strategy
+//! 0.186 s / 16,965,739 bytes. Equal size, ours 3.1x faster (the bar to keep it was 1.5x): RLE
+//! still runs zlib's generic match loop and emits one symbol at a time.
 //! A block that would not shrink is written stored, so incompressible input grows by 0.01%.
 //! Any inflater reads the output (numpy's `np.load`, the `zip` crate).
 
