@@ -6,7 +6,9 @@ It writes a three-cell notebook under target/browser, opens it, and does what a 
 would: runs `training_panel()`, picks the one-layer family, types prime 23 and 200 epochs,
 clicks Start Training and waits for the bar to reach 100%; runs `analysis_panel()`, picks the
 new variant and clicks Run analysis; runs `explore(&v)` on it, moves the epoch slider with the
-keyboard and checks that the chart's SVG changed. Screenshots of each stage go to
+keyboard and checks that the chart's SVG changed; then restarts the kernel from the Kernel menu
+and checks that the standby kernel the first one started serves the new one (its first cell in
+seconds). Screenshots of each stage go to
 target/browser/*.png; the script exits non-zero (with the stage that failed) otherwise.
 
 Run it with `bash scripts/notebooks/browser-test.sh` (which installs what it needs). Not in CI:
@@ -27,6 +29,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 OUT = os.path.join(ROOT, "target", "browser")
 CHROMIUM = os.environ.get("TDW_CHROMIUM", "/usr/bin/chromium")
 TOKEN = "tdw-browser-test"
+STANDBY = tempfile.mkdtemp(prefix="tdw-browser-standby-")
 
 
 def notebook(path):
@@ -34,6 +37,7 @@ def notebook(path):
         "training_panel()",
         "analysis_panel()",
         'let v = variant("modulo_addition_1layer", "prime=23")?;\nexplore(&v)',
+        "families()",
     ]
     nb = {
         "cells": [
@@ -103,7 +107,9 @@ def main():
     nb_path = os.path.join(OUT, "panels_browser_test.ipynb")
     notebook(nb_path)
     results = tempfile.mkdtemp(prefix="tdw-browser-results-")
-    env = dict(os.environ, TDW_RESULTS_DIR=results)
+    # A standby of its own (never a person's), started once the first kernel sits idle 2 s.
+    env = dict(os.environ, TDW_RESULTS_DIR=results, TDW_KERNEL_STANDBY="1",
+               TDW_KERNEL_STANDBY_AFTER="2", TDW_KERNEL_STANDBY_DIR=STANDBY)
     port = free_port()
     # A settings directory of its own: no "get notified about Jupyter news?" toast over the
     # screenshots, and nothing of the person's own JupyterLab settings.
@@ -136,6 +142,12 @@ def main():
     finally:
         lab.terminate()
         lab.wait(timeout=30)
+        # The standby the restarted kernel started in turn (it would wait an hour).
+        try:
+            with open(os.path.join(STANDBY, "standby.lock")) as f:
+                os.kill(int(f.read().strip()), 9)
+        except (OSError, ValueError):
+            pass
     print(f"[browser] passed; screenshots in {OUT}")
     return 0
 
@@ -222,6 +234,37 @@ def drive(page, stage, port):
             raise TimeoutError("the chart did not change after moving the slider")
         time.sleep(0.2)
     stage.shot("06_explorer_moved.png")
+
+    stage("restart the kernel: the standby the first kernel started serves the new one")
+    socket_file = os.path.join(STANDBY, "standby.sock")
+    deadline = time.time() + 300
+    while not os.path.exists(socket_file):
+        if time.time() > deadline:
+            raise TimeoutError("no standby kernel within 300 s: " + standby_log())
+        time.sleep(1)
+    page.locator(".lm-MenuBar-itemLabel", has_text="Kernel").first.click()
+    page.locator(".lm-Menu-itemLabel:text-is('Restart Kernel…')").first.click()
+    page.locator(".jp-Dialog-button.jp-mod-accept").first.click()
+    started = time.time()
+    # The restarted kernel answers kernel_info; then the first cell of the new kernel.
+    while "standby claimed" not in standby_log():
+        if time.time() - started > 60:
+            raise TimeoutError("the restarted kernel did not claim the standby: " + standby_log())
+        time.sleep(0.25)
+    run_cell(page, 3)
+    cell(page, 3).locator(".jp-OutputArea-output table").first.wait_for(timeout=60_000)
+    took = time.time() - started
+    print(f"[browser] restart to the first result: {took:.1f} s (served by the standby)")
+    assert took < 10, f"restart to first result took {took:.1f} s"
+    stage.shot("07_restarted_served_by_standby.png")
+
+
+def standby_log():
+    try:
+        with open(os.path.join(STANDBY, "standby.log")) as f:
+            return f.read()
+    except OSError:
+        return "(no standby log)"
 
 
 if __name__ == "__main__":
