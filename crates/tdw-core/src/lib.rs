@@ -13,7 +13,7 @@
 //!
 //! | layer | modules |
 //! |---|---|
-//! | support | `error`, `atomic_file`, `json_file`, `lock`, `paths`, `memory`, `shipped`, `linalg`, `torch_rng`, `device`, [`formats`] (npy, npz, zip, DEFLATE) |
+//! | support | `error`, `atomic_file`, `json_file`, `lock`, `paths`, `memory`, `shipped`, [`kernels`] (gemm, SIMD: every `unsafe`), `torch_rng`, `device`, [`formats`] (npy, npz, zip, DEFLATE) |
 //! | data | [`dataset`] |
 //! | model | [`model`] (the transformer, its state, what a probe's forward pass yields), [`checkpoint`] |
 //! | train | [`train`]: engines (fused, burn, MLP), AdamW, schedules, `metadata.json` |
@@ -34,6 +34,10 @@
 //! [`device::parse`] turns a `--device` name into a device. Training on the default CPU device
 //! uses the fused engine ([`train::fused`]); other devices train through burn's autodiff.
 
+// `unsafe` lives in `kernels` only (which allows it, with the reasons); everywhere else it is
+// an error.
+#![deny(unsafe_code)]
+
 pub mod analysis;
 pub mod analyzers;
 pub mod atomic_file;
@@ -46,7 +50,7 @@ pub mod families;
 pub mod family;
 pub mod formats;
 pub mod json_file;
-pub mod linalg;
+pub mod kernels;
 pub mod lock;
 pub mod memory;
 pub mod model;

@@ -23,7 +23,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "paths",
             "memory",
             "shipped",
-            "linalg",
+            "kernels",
             "torch_rng",
             "device",
             "formats",

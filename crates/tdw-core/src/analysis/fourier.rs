@@ -7,7 +7,7 @@
 
 use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayView3, Axis, s};
 
-use crate::linalg;
+use crate::kernels::linalg;
 
 /// The (1 + 2·(p/2)) × p orthonormal Fourier basis (p × p for odd p).
 pub fn basis(p: usize) -> Array2<f32> {

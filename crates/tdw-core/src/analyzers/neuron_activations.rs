@@ -24,7 +24,7 @@ pub fn activation_grids(bundle: &ActivationBundle, p: usize) -> AnalyzerResult<&
             p * p
         )));
     }
-    let grids = crate::linalg::transpose(&post.view())
+    let grids = crate::kernels::linalg::transpose(&post.view())
         .into_shape_with_order((d_mlp, p, p))
         .expect("d_mlp × p² elements");
     Ok(bundle.neuron_grids.get_or_init(|| grids))

@@ -10,7 +10,7 @@
 use indexmap::IndexMap;
 use ndarray::{Array1, Array2, Array4, ArrayView2, Axis, s};
 
-use crate::linalg;
+use crate::kernels::linalg;
 use crate::model::bundle::{ActivationBundle, DeferredTail, transformer_weights};
 use crate::model::state::{HostTensor, StateDict};
 use crate::model::transformer::Transformer;

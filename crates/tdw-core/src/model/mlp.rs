@@ -9,7 +9,7 @@
 //! `W_in` added: the forward pass gathers instead of multiplying by a 2p-wide sparse vector.
 
 use crate::error::{Error, Result};
-use crate::linalg::{View, ViewMut, matmul};
+use crate::kernels::linalg::{View, ViewMut, matmul};
 use crate::model::state::{HostTensor, StateDict};
 use crate::torch_rng::Mt19937;
 
@@ -182,7 +182,7 @@ pub fn forward(config: &MlpConfig, w: &MlpWeights<'_>, pairs: &[i64]) -> MlpActi
         _ => {
             // pre = W_in[:, a] + W_in[:, p + b]: two columns of the [d_hidden, 2p] weight, read
             // as rows of its transpose.
-            let w_in_t = crate::linalg::transpose(
+            let w_in_t = crate::kernels::linalg::transpose(
                 &ndarray::ArrayView2::from_shape((h, 2 * p), w.w_in).expect("h × 2p values"),
             );
             let columns = w_in_t.as_slice().expect("standard layout");
@@ -283,7 +283,7 @@ pub fn backward(
                     }
                 }
             }
-            let d_w_in = crate::linalg::transpose(
+            let d_w_in = crate::kernels::linalg::transpose(
                 &ndarray::ArrayView2::from_shape((d, h), &d_w_in_t).expect("d × h values"),
             );
             grads.push((W_IN, d_w_in.into_raw_vec_and_offset().0));

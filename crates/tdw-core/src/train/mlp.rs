@@ -6,11 +6,11 @@ use rayon::prelude::*;
 
 use crate::dataset::Dataset;
 use crate::error::Result;
+use crate::kernels::simd::cross_entropy_rows;
 use crate::model::mlp::{self, MlpConfig, MlpWeights};
 use crate::model::state::StateDict;
 use crate::train::HostAdamW;
 use crate::train::engine::Stepper;
-use crate::train::fused::simd::cross_entropy_rows;
 use crate::train::state::Moments;
 
 /// An MLP, its optimizer and the two splits.

@@ -19,7 +19,6 @@
 
 mod params;
 mod rows;
-pub(crate) mod simd;
 mod tables;
 
 use crate::dataset::Dataset;
@@ -92,10 +91,10 @@ pub fn gemm_peak_gflops(n: usize, repeats: usize) -> f64 {
     let mut best = f64::INFINITY;
     for _ in 0..repeats.max(1) {
         let started = std::time::Instant::now();
-        crate::linalg::matmul(
-            crate::linalg::ViewMut::new(&mut c, n, n),
-            crate::linalg::View::new(&a, n, n),
-            crate::linalg::View::new(&b, n, n),
+        crate::kernels::linalg::matmul(
+            crate::kernels::linalg::ViewMut::new(&mut c, n, n),
+            crate::kernels::linalg::View::new(&a, n, n),
+            crate::kernels::linalg::View::new(&b, n, n),
             false,
         );
         best = best.min(started.elapsed().as_secs_f64());

@@ -13,11 +13,11 @@
 use rayon::prelude::*;
 
 use super::Dims;
-use super::simd::{axpy, axpy_dot, cross_entropy_rows, drain_into_f64, gather, relu_back};
 use super::tables::{Reads, TableGrads, Tables, runs};
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
-use crate::linalg::{View, ViewMut, matmul_here};
+use crate::kernels::linalg::{View, ViewMut, matmul_here};
+use crate::kernels::simd::{axpy, axpy_dot, cross_entropy_rows, drain_into_f64, gather, relu_back};
 
 /// Rows processed by one task of the row loops.
 const CHUNK: usize = 256;

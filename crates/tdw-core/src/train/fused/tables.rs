@@ -38,8 +38,8 @@ use super::Dims;
 use super::params::{Grads, Weights};
 use rayon::prelude::*;
 
-use super::simd::{axpy, dot};
-use crate::linalg::{View, ViewMut, matmul_here};
+use crate::kernels::linalg::{View, ViewMut, matmul_here};
+use crate::kernels::simd::{axpy, dot};
 
 /// What the data reads of the tables, fixed by the train and test rows.
 #[derive(Debug, Clone)]
