@@ -32,47 +32,48 @@ use params::{Grads, Weights};
 use rows::{Activations, Rows};
 use tables::{Reads, TableGrads, Tables};
 
-/// Sizes, with short names for the index arithmetic.
+/// Sizes, by their TransformerLens names; the kernels bind them to one- and two-letter locals
+/// (`v`, `o`, `h`, `dh`, `d`, `m`) for the index arithmetic, as the module docs write the math.
 #[derive(Debug, Clone, Copy)]
 pub struct Dims {
-    /// Input vocabulary (d_vocab).
-    pub v: usize,
-    /// Output classes (d_vocab_out).
-    pub o: usize,
-    /// Positions (n_ctx).
-    pub p: usize,
-    /// Heads.
-    pub h: usize,
-    /// Head width.
-    pub dh: usize,
-    /// Residual width (d_model).
-    pub d: usize,
-    /// MLP width (d_mlp).
-    pub m: usize,
+    /// Input vocabulary (`v` in the kernels' index math).
+    pub d_vocab: usize,
+    /// Output classes (`o`).
+    pub d_vocab_out: usize,
+    /// Positions (for this family 3: a, b, "="; not the prime p).
+    pub n_ctx: usize,
+    /// Heads (`h`).
+    pub n_heads: usize,
+    /// Head width (`dh`).
+    pub d_head: usize,
+    /// Residual width (`d`).
+    pub d_model: usize,
+    /// MLP width (`m`).
+    pub d_mlp: usize,
 }
 
 impl Dims {
     fn of(config: &TransformerConfig) -> Self {
         Dims {
-            v: config.d_vocab,
-            o: config.d_vocab_out,
-            p: config.n_ctx,
-            h: config.n_heads,
-            dh: config.d_head,
-            d: config.d_model,
-            m: config.d_mlp,
+            d_vocab: config.d_vocab,
+            d_vocab_out: config.d_vocab_out,
+            n_ctx: config.n_ctx,
+            n_heads: config.n_heads,
+            d_head: config.d_head,
+            d_model: config.d_model,
+            d_mlp: config.d_mlp,
         }
     }
 
     /// Rows of the stacked tables (see [`tables`]).
     fn table_rows(&self) -> usize {
-        self.v + self.p * self.v * self.h
+        self.d_vocab + self.n_ctx * self.d_vocab * self.n_heads
     }
 
     /// The stacked-table row of head `head`'s term for token `t` at position `j` (the first
     /// `d_vocab` rows are the last position's own terms; see [`tables`]).
     fn head_row(&self, j: usize, t: usize, head: usize) -> usize {
-        self.v + (j * self.v + t) * self.h + head
+        self.d_vocab + (j * self.d_vocab + t) * self.n_heads + head
     }
 }
 
@@ -251,32 +252,36 @@ impl FusedTrainer {
     /// work are left out (under 1%).
     pub fn flops_per_epoch(&self) -> f64 {
         let Dims {
-            v,
-            o,
-            p,
-            h,
-            dh,
-            d,
-            m,
+            d_vocab: v,
+            d_vocab_out: o,
+            n_ctx,
+            n_heads: h,
+            d_head: dh,
+            d_model: d,
+            d_mlp: m,
         } = self.dims;
         let own = self.read.queries.len();
         let keys = (self.read.table_rows(h) - own) / h;
-        let scores = own * p * v * h * dh;
+        let scores = own * n_ctx * v * h * dh;
         let (n_train, n_test) = (self.train.len(), self.test.len());
         // Multiply-adds. Tables: q, k and v projections, the scores, each head's write-out
         // through W_in and W_U, the own rows and the heads' value rows through them, and
         // W_out·W_U.
         let write_out = h * dh * d * (m + o);
         let table_rows = own * d * (m + o) + keys * h * dh * (m + o);
-        let tables =
-            v * d * h * dh + 2 * p * v * d * h * dh + scores + write_out + table_rows + m * d * o;
+        let tables = v * d * h * dh
+            + 2 * n_ctx * v * d * h * dh
+            + scores
+            + write_out
+            + table_rows
+            + m * d * o;
         // Per row forward: the gathered pre-activation and direct logits (own row included),
         // the block product.
-        let read = p;
+        let read = n_ctx;
         let forward_row = (h * read + 1) * (m + o) + m * o;
         // Per train row backward: dpre and the W_out·W_U gradient, the dots into the pattern,
         // the scatter onto the table rows.
-        let backward_row = 2 * m * o + h * read * (m + o) + (h * p + 1) * (m + o);
+        let backward_row = 2 * m * o + h * read * (m + o) + (h * n_ctx + 1) * (m + o);
         // Tables backward: the scores to the keys and queries, the table rows back (input and
         // weight gradients), the write-outs to W_O, W_in and W_U, W_out·W_U to W_out and W_U,
         // then the key, value and query projections as in the forward.
@@ -284,7 +289,7 @@ impl FusedTrainer {
             + 2 * table_rows
             + 2 * write_out
             + 2 * m * o * d
-            + 4 * p * v * d * h * dh
+            + 4 * n_ctx * v * d * h * dh
             + 2 * v * d * h * dh;
         2.0 * (tables + forward_row * (n_train + n_test) + backward_row * n_train + tables_backward)
             as f64

@@ -42,18 +42,18 @@ impl<'a> Weights<'a> {
     /// Borrows a state dict, checking every parameter's size against `dims`.
     pub fn from_state(state: &'a StateDict, dims: &Dims) -> Result<Self> {
         let Dims {
-            v,
-            o,
-            p,
-            h,
-            dh,
-            d,
-            m,
+            d_vocab: v,
+            d_vocab_out: o,
+            n_ctx,
+            n_heads: h,
+            d_head: dh,
+            d_model: d,
+            d_mlp: m,
         } = *dims;
         let get = |name: &str, len: usize| crate::model::state::values(state, name, len);
         Ok(Weights {
             w_e: get("embed.W_E", v * d)?,
-            w_pos: get("pos_embed.W_pos", p * d)?,
+            w_pos: get("pos_embed.W_pos", n_ctx * d)?,
             w_q: get("blocks.0.attn.W_Q", h * d * dh)?,
             w_o: get("blocks.0.attn.W_O", h * dh * d)?,
             b_q: get("blocks.0.attn.b_Q", h * dh)?,
@@ -88,17 +88,17 @@ pub struct Grads {
 impl Grads {
     pub fn zeros(dims: &Dims) -> Self {
         let Dims {
-            v,
-            o,
-            p,
-            h,
-            dh,
-            d,
-            m,
+            d_vocab: v,
+            d_vocab_out: o,
+            n_ctx,
+            n_heads: h,
+            d_head: dh,
+            d_model: d,
+            d_mlp: m,
         } = *dims;
         Grads {
             w_e: vec![0.0; v * d],
-            w_pos: vec![0.0; p * d],
+            w_pos: vec![0.0; n_ctx * d],
             w_q: vec![0.0; h * d * dh],
             w_o: vec![0.0; h * dh * d],
             w_k: vec![0.0; h * d * dh],

@@ -39,19 +39,23 @@ impl Rows {
             value: value.to_string(),
             reason: format!("must lie in 0..{limit} for this model"),
         };
-        if data.n_ctx != dims.p || data.tokens.len() != n * dims.p {
+        if data.n_ctx != dims.n_ctx || data.tokens.len() != n * dims.n_ctx {
             return Err(Error::InvalidSetting {
                 setting: "dataset n_ctx".into(),
                 value: data.n_ctx.to_string(),
-                reason: format!("the model's n_ctx is {}", dims.p),
+                reason: format!("the model's n_ctx is {}", dims.n_ctx),
             });
         }
         let tokens = data
             .tokens
             .iter()
-            .map(|&t| u32::try_from(t).ok().filter(|&t| (t as usize) < dims.v))
+            .map(|&t| {
+                u32::try_from(t)
+                    .ok()
+                    .filter(|&t| (t as usize) < dims.d_vocab)
+            })
             .zip(&data.tokens)
-            .map(|(ok, &t)| ok.ok_or_else(|| bad("token", t, dims.v)))
+            .map(|(ok, &t)| ok.ok_or_else(|| bad("token", t, dims.d_vocab)))
             .collect::<Result<Vec<u32>>>()?;
         let labels = data
             .labels
@@ -59,8 +63,8 @@ impl Rows {
             .map(|&l| {
                 u32::try_from(l)
                     .ok()
-                    .filter(|&l| (l as usize) < dims.o)
-                    .ok_or_else(|| bad("label", l, dims.o))
+                    .filter(|&l| (l as usize) < dims.d_vocab_out)
+                    .ok_or_else(|| bad("label", l, dims.d_vocab_out))
             })
             .collect::<Result<Vec<u32>>>()?;
         // Rows sorted in tiles of the token grid (by each position's token / TILE, then by the
@@ -69,32 +73,32 @@ impl Rows {
         // summation order changes.)
         const TILE: u32 = 16;
         let key = |b: usize| {
-            let t = &tokens[b * dims.p..][..dims.p];
+            let t = &tokens[b * dims.n_ctx..][..dims.n_ctx];
             (t.iter().map(|t| t / TILE).collect::<Vec<_>>(), t)
         };
         let mut order: Vec<usize> = (0..n).collect();
         order.sort_by_cached_key(|&b| key(b));
         let tokens: Vec<u32> = order
             .iter()
-            .flat_map(|&b| tokens[b * dims.p..][..dims.p].iter().copied())
+            .flat_map(|&b| tokens[b * dims.n_ctx..][..dims.n_ctx].iter().copied())
             .collect();
         let labels: Vec<u32> = order.iter().map(|&b| labels[b]).collect();
         // Counting sort of (position, token) keys; rows stay in order within a group.
-        let keys = dims.p * dims.v;
+        let keys = dims.n_ctx * dims.d_vocab;
         let mut offsets = vec![0usize; keys + 1];
         for b in 0..n {
-            for j in 0..dims.p {
-                offsets[j * dims.v + tokens[b * dims.p + j] as usize + 1] += 1;
+            for j in 0..dims.n_ctx {
+                offsets[j * dims.d_vocab + tokens[b * dims.n_ctx + j] as usize + 1] += 1;
             }
         }
         for k in 0..keys {
             offsets[k + 1] += offsets[k];
         }
         let mut next = offsets.clone();
-        let mut members = vec![0u32; n * dims.p];
+        let mut members = vec![0u32; n * dims.n_ctx];
         for b in 0..n {
-            for j in 0..dims.p {
-                let key = j * dims.v + tokens[b * dims.p + j] as usize;
+            for j in 0..dims.n_ctx {
+                let key = j * dims.d_vocab + tokens[b * dims.n_ctx + j] as usize;
                 members[next[key]] = b as u32;
                 next[key] += 1;
             }
@@ -121,8 +125,8 @@ impl Rows {
 /// queries) and the (position, token) keys present.
 pub fn reads(dims: &Dims, sets: &[&Rows]) -> Reads {
     let present = |key: usize| sets.iter().any(|rows| !rows.group(key).is_empty());
-    let (v, last) = (dims.v, dims.p - 1);
-    let keys = (0..dims.p * v).filter(|&key| present(key));
+    let (v, last) = (dims.d_vocab, dims.n_ctx - 1);
+    let keys = (0..dims.n_ctx * v).filter(|&key| present(key));
     Reads {
         queries: (0..v).filter(|&t| present(last * v + t)).collect(),
         keys: runs(keys.map(|key| key..key + 1)),
@@ -211,10 +215,17 @@ pub fn forward(
     acts: &mut Activations,
     want_grad: bool,
 ) -> f64 {
-    let Dims { v, o, p, h, m, .. } = *dims;
+    let Dims {
+        d_vocab: v,
+        d_vocab_out: o,
+        n_ctx,
+        n_heads: h,
+        d_mlp: m,
+        ..
+    } = *dims;
     let n = rows.n;
-    let hp = h * p;
-    let last = p - 1;
+    let hp = h * n_ctx;
+    let last = n_ctx - 1;
     let (pre_tab, logit_tab) = (&tables.pre, &tables.logit);
     let slots = tables.query_slots();
     let scale = 1.0 / n as f64;
@@ -234,19 +245,23 @@ pub fn forward(
             .zip(logits.chunks_mut(o));
         for (i, ((pattern, hidden), logits)) in rows_here.enumerate() {
             let b = chunk * CHUNK + i;
-            let t = &rows.tokens[b * p..(b + 1) * p];
+            let t = &rows.tokens[b * n_ctx..(b + 1) * n_ctx];
             let tl = t[last] as usize;
             let slot = tables.slot[tl];
             for head in 0..h {
-                let scores = &mut pattern[head * p..(head + 1) * p];
+                let scores = &mut pattern[head * n_ctx..(head + 1) * n_ctx];
                 for (j, s) in scores.iter_mut().enumerate() {
                     *s = tables.scores[((j * v + t[j] as usize) * slots + slot) * h + head];
                 }
                 softmax(scores);
             }
-            let terms = (0..h).flat_map(|head| (0..p).map(move |j| (head, j)));
-            let read = terms
-                .map(|(head, j)| (pattern[head * p + j], dims.head_row(j, t[j] as usize, head)));
+            let terms = (0..h).flat_map(|head| (0..n_ctx).map(move |j| (head, j)));
+            let read = terms.map(|(head, j)| {
+                (
+                    pattern[head * n_ctx + j],
+                    dims.head_row(j, t[j] as usize, head),
+                )
+            });
             pre_terms.clear();
             logit_terms.clear();
             for (weight, row) in read {
@@ -332,11 +347,17 @@ pub fn backward(
     dt: &mut TableGrads,
 ) {
     let Dims {
-        v, o, p, h, dh, m, ..
+        d_vocab: v,
+        d_vocab_out: o,
+        n_ctx,
+        n_heads: h,
+        d_head: dh,
+        d_mlp: m,
+        ..
     } = *dims;
     let n = rows.n;
-    let hp = h * p;
-    let last = p - 1;
+    let hp = h * n_ctx;
+    let last = n_ctx - 1;
     let (pattern, hidden, d_logits) = (&acts.pattern, &acts.hidden, &acts.d_logits);
 
     // Per block: dpre = (dlogits·(W_out·W_U)ᵀ) where the ReLU passed, and the block's part of
@@ -390,7 +411,7 @@ pub fn backward(
     let (pre_tab, logit_tab) = (&tables.pre, &tables.logit);
     let (own_pre, heads_pre) = dt.pre.split_at_mut(v * m);
     let (own_logit, heads_logit) = dt.logit.split_at_mut(v * o);
-    let mut own: Vec<Option<(&mut [f32], &mut [f32])>> = (0..p * v).map(|_| None).collect();
+    let mut own: Vec<Option<(&mut [f32], &mut [f32])>> = (0..n_ctx * v).map(|_| None).collect();
     for (t, own_rows) in own_pre
         .chunks_mut(m)
         .zip(own_logit.chunks_mut(o))
@@ -427,7 +448,7 @@ pub fn backward(
                 let weights = pattern[b * hp..(b + 1) * hp]
                     .iter()
                     .skip(key / v)
-                    .step_by(p);
+                    .step_by(n_ctx);
                 for ((head, a), dot) in weights.enumerate().zip(dots.iter_mut()) {
                     *dot = sum_pre.add_dot(head * m, *a, dp, &tab_pre[head * m..][..m])
                         + sum_logit.add_dot(head * o, *a, dl, &tab_logit[head * o..][..o]);
@@ -458,12 +479,12 @@ pub fn backward(
         let j = key / v;
         for (&b, dots) in rows.group(key).iter().zip(dots.chunks(h)) {
             for (head, &dot) in dots.iter().enumerate() {
-                d_scores[b as usize * hp + head * p + j] = dot;
+                d_scores[b as usize * hp + head * n_ctx + j] = dot;
             }
         }
     }
     let inv_scale = 1.0 / (dh as f32).sqrt();
-    for (ds, weights) in d_scores.chunks_mut(p).zip(pattern.chunks(p)) {
+    for (ds, weights) in d_scores.chunks_mut(n_ctx).zip(pattern.chunks(n_ctx)) {
         let mean: f32 = weights.iter().zip(ds.iter()).map(|(a, g)| a * g).sum();
         for (g, a) in ds.iter_mut().zip(weights) {
             *g = a * (*g - mean) * inv_scale;
@@ -478,9 +499,9 @@ pub fn backward(
         sums.fill(0.0);
         for &b in rows.group(key) {
             let b = b as usize;
-            let slot = tables.slot[rows.tokens[b * p + last] as usize];
+            let slot = tables.slot[rows.tokens[b * n_ctx + last] as usize];
             for head in 0..h {
-                sums[slot * h + head] += d_scores[b * hp + head * p + j] as f64;
+                sums[slot * h + head] += d_scores[b * hp + head * n_ctx + j] as f64;
             }
         }
         for (g, s) in gs.iter_mut().zip(&sums) {

@@ -131,10 +131,10 @@ impl TableGrads {
     pub fn zeros(dims: &Dims, read: &Reads) -> Self {
         let n = dims.table_rows();
         TableGrads {
-            pre: vec![0.0; n * dims.m],
-            logit: vec![0.0; n * dims.o],
-            w_ou_t: vec![0.0; dims.o * dims.m],
-            scores: vec![0.0; dims.p * dims.v * read.queries.len() * dims.h],
+            pre: vec![0.0; n * dims.d_mlp],
+            logit: vec![0.0; n * dims.d_vocab_out],
+            w_ou_t: vec![0.0; dims.d_vocab_out * dims.d_mlp],
+            scores: vec![0.0; dims.n_ctx * dims.d_vocab * read.queries.len() * dims.n_heads],
         }
     }
 }
@@ -157,7 +157,7 @@ fn head_rows<'a>(
     width: usize,
 ) -> View<'a> {
     let first = dims.head_row(0, keys.start, head) * width;
-    View::strided(&table[first..], keys.len(), width, dims.h * width)
+    View::strided(&table[first..], keys.len(), width, dims.n_heads * width)
 }
 
 /// Disjoint mutable pieces of `table` at `stretches` (sorted, non-overlapping).
@@ -177,7 +177,7 @@ fn carve<'a>(mut table: &'a mut [f32], stretches: &[Range<usize>]) -> Vec<&'a mu
 /// A per-head projection `[n_heads, d_model, d_head]` as one `[d_model, n_heads · d_head]`
 /// matrix (head h in columns `h · d_head..`), so that all heads project in one product.
 fn side_by_side(weight: &[f32], dims: &Dims) -> Vec<f32> {
-    let (d, dh, hd) = (dims.d, dims.dh, dims.h * dims.dh);
+    let (d, dh, hd) = (dims.d_model, dims.d_head, dims.n_heads * dims.d_head);
     let mut side = vec![0.0; d * hd];
     for (head, block) in weight.chunks(d * dh).enumerate() {
         for (row, w) in side.chunks_mut(hd).zip(block.chunks(dh)) {
@@ -189,7 +189,7 @@ fn side_by_side(weight: &[f32], dims: &Dims) -> Vec<f32> {
 
 /// The inverse of [`side_by_side`], into `stacked`.
 fn stack_heads(side: &[f32], stacked: &mut [f32], dims: &Dims) {
-    let (d, dh, hd) = (dims.d, dims.dh, dims.h * dims.dh);
+    let (d, dh, hd) = (dims.d_model, dims.d_head, dims.n_heads * dims.d_head);
     for (head, block) in stacked.chunks_mut(d * dh).enumerate() {
         for (row, w) in side.chunks(hd).zip(block.chunks_mut(dh)) {
             w.copy_from_slice(&row[head * dh..(head + 1) * dh]);
@@ -202,15 +202,15 @@ impl Tables {
     /// queries.
     pub fn build(dims: &Dims, w: &Weights<'_>, read: &Reads) -> Self {
         let Dims {
-            v,
-            o,
-            p,
-            h,
-            dh,
-            d,
-            m,
+            d_vocab: v,
+            d_vocab_out: o,
+            n_ctx,
+            n_heads: h,
+            d_head: dh,
+            d_model: d,
+            d_mlp: m,
         } = *dims;
-        let (hd, pv, n) = (h * dh, p * v, dims.table_rows());
+        let (hd, pv, n) = (h * dh, n_ctx * v, dims.table_rows());
         let mut tables = Tables {
             resid: vec![0.0; pv * d],
             q: vec![0.0; v * hd],
@@ -235,16 +235,16 @@ impl Tables {
     /// again (each step would otherwise zero ~8 MB).
     pub fn rebuild(&mut self, dims: &Dims, w: &Weights<'_>) {
         let Dims {
-            v,
-            o,
-            p,
-            h,
-            dh,
-            d,
-            m,
+            d_vocab: v,
+            d_vocab_out: o,
+            n_ctx,
+            n_heads: h,
+            d_head: dh,
+            d_model: d,
+            d_mlp: m,
         } = *dims;
         let hd = h * dh;
-        let pv = p * v;
+        let pv = n_ctx * v;
         let Tables {
             resid,
             q,
@@ -260,7 +260,7 @@ impl Tables {
             slot: _,
             read,
         } = self;
-        for j in 0..p {
+        for j in 0..n_ctx {
             let pos = &w.w_pos[j * d..(j + 1) * d];
             for t in 0..v {
                 let row = &mut resid[(j * v + t) * d..][..d];
@@ -269,7 +269,7 @@ impl Tables {
                 }
             }
         }
-        let last = &resid[(p - 1) * v * d..pv * d];
+        let last = &resid[(n_ctx - 1) * v * d..pv * d];
 
         let project = |out: &mut [f32], x: &[f32], weight: &[f32], bias: &[f32]| {
             let rows = x.len() / d;
@@ -406,16 +406,16 @@ impl Tables {
     /// then the write-outs and the three projections.
     pub fn backward(&self, dims: &Dims, w: &Weights<'_>, dt: &TableGrads, grads: &mut Grads) {
         let Dims {
-            v,
-            o,
-            p,
-            h,
-            dh,
-            d,
-            m,
+            d_vocab: v,
+            d_vocab_out: o,
+            n_ctx,
+            n_heads: h,
+            d_head: dh,
+            d_model: d,
+            d_mlp: m,
         } = *dims;
         let hd = h * dh;
-        let last = (p - 1) * v * d;
+        let last = (n_ctx - 1) * v * d;
         let Grads {
             w_e,
             w_pos,
@@ -508,7 +508,7 @@ impl Tables {
         axpy(1.0, &own.d_last, &mut d_resid[last..]);
         w_e.fill(0.0);
         w_pos.fill(0.0);
-        for j in 0..p {
+        for j in 0..n_ctx {
             for t in 0..v {
                 let row = &d_resid[(j * v + t) * d..][..d];
                 axpy(1.0, row, &mut w_e[t * d..(t + 1) * d]);
@@ -520,7 +520,13 @@ impl Tables {
     /// The own rows' gradients: pre = own·W_in (+ b_in), logit = own·W_U (+ b_out·W_U + b_U),
     /// and own = R_L + b_O, so their input gradient is the last position's dR.
     fn own_back(&self, dims: &Dims, w: &Weights<'_>, dt: &TableGrads) -> OwnBack {
-        let Dims { v, o, d, m, .. } = *dims;
+        let Dims {
+            d_vocab: v,
+            d_vocab_out: o,
+            d_model: d,
+            d_mlp: m,
+            ..
+        } = *dims;
         let mut out = OwnBack {
             d_last: vec![0.0; v * d],
             w_in: vec![0.0; d * m],
@@ -546,9 +552,15 @@ impl Tables {
     /// write-outs' (`o_in`, `o_u` layouts).
     fn heads_back(&self, dims: &Dims, dt: &TableGrads) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
         let Dims {
-            v, o, p, h, dh, m, ..
+            d_vocab: v,
+            d_vocab_out: o,
+            n_ctx,
+            n_heads: h,
+            d_head: dh,
+            d_mlp: m,
+            ..
         } = *dims;
-        let (hd, pv) = (h * dh, p * v);
+        let (hd, pv) = (h * dh, n_ctx * v);
         let mut d_o_in = vec![0.0; hd * m];
         let mut d_o_u = vec![0.0; hd * o];
         let per_head: Vec<Vec<f32>> = d_o_in
@@ -586,8 +598,14 @@ impl Tables {
 
     /// scores = q·k/√d_head (the scale is in dt.scores): the queries' and the keys' gradients.
     fn scores_back(&self, dims: &Dims, dt: &TableGrads) -> (Vec<f32>, Vec<f32>) {
-        let Dims { v, p, h, dh, .. } = *dims;
-        let (hd, pv) = (h * dh, p * v);
+        let Dims {
+            d_vocab: v,
+            n_ctx,
+            n_heads: h,
+            d_head: dh,
+            ..
+        } = *dims;
+        let (hd, pv) = (h * dh, n_ctx * v);
         let queries = &self.read.queries;
         let (mut d_q, mut d_k) = (vec![0.0; v * hd], vec![0.0; pv * hd]);
         for (key, g) in dt.scores.chunks(queries.len() * h).enumerate() {
