@@ -67,6 +67,12 @@ enum Mode {
     Standby,
 }
 
+/// A mode once set up for it.
+enum Role {
+    Kernel(ConnectionInfo),
+    Standby(standby::StandbyLock, standby::sources::Sources),
+}
+
 fn run() -> Result<(), KernelError> {
     // Before this process sets its own variables: what a standby compares and inherits.
     let original_env = standby::Environment::current();
@@ -80,12 +86,13 @@ fn run() -> Result<(), KernelError> {
     let lock_file = std::env::var_os("TDW_KERNEL_LOCKFILE").map(PathBuf::from);
     let config_dir = evcxr::config_dir();
 
-    let standby_lock = match &mode {
+    // Each mode with what only it needs: the kernel its parsed connection file (read once, and
+    // before a standby could take it), the standby its lock and the sources it loads.
+    let role = match mode {
         Mode::Kernel(connection_file) => {
-            // Fail on a bad connection file here, not after a standby took it.
-            read_connection_info(connection_file)?;
+            let info = read_connection_info(&connection_file)?;
             if standby::enabled() {
-                match standby::launcher::claim(&slots_root, connection_file, &original_env) {
+                match standby::launcher::claim(&slots_root, &connection_file, &original_env) {
                     standby::launcher::Claim::Served => std::process::exit(0),
                     standby::launcher::Claim::Refused(reason) => {
                         eprintln!("tdw-kernel: the standby kernel was not used: {reason}")
@@ -93,18 +100,20 @@ fn run() -> Result<(), KernelError> {
                     standby::launcher::Claim::NoStandby => {}
                 }
             }
-            None
+            Role::Kernel(info)
         }
         Mode::Standby => match standby::StandbyLock::take(&slots_root)
             .map_err(|e| KernelError::io(&slots_root, e))?
         {
-            Some(lock) => Some(lock),
+            // Scanned before loading: an edit made while the standby loads counts as a change.
+            Some(lock) => Role::Standby(
+                lock,
+                standby::sources::Sources::scan(config_dir.as_deref(), lock_file.as_deref()),
+            ),
             // Another standby is waiting already.
             None => return Ok(()),
         },
     };
-    // Before loading: an edit made while the standby loads must count as a change.
-    let sources = standby::sources::Sources::scan(config_dir.as_deref(), lock_file.as_deref());
 
     let shim = cargo_shim::prepare(&slots_root)
         .inspect_err(|e| {
@@ -155,12 +164,9 @@ fn run() -> Result<(), KernelError> {
     });
     runtime.block_on(async {
         let kernel = server::start(setup, &socket)?;
-        match (mode, standby_lock) {
-            (Mode::Kernel(connection_file), _) => {
-                let info = read_connection_info(&connection_file)?;
-                server::serve(info, kernel, spawner).await
-            }
-            (Mode::Standby, Some(lock)) => {
+        match role {
+            Role::Kernel(info) => server::serve(info, kernel, spawner).await,
+            Role::Standby(lock, sources) => {
                 let offer = standby::offer::Offer {
                     slots_root,
                     env: original_env,
@@ -170,7 +176,6 @@ fn run() -> Result<(), KernelError> {
                 };
                 standby::offer::offer(kernel, lock, offer, read_connection_info).await
             }
-            (Mode::Standby, None) => Ok(()),
         }
     })?;
     // The evaluator thread may be inside a cell: leave without waiting for it.
