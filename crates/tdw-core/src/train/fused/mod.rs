@@ -13,13 +13,26 @@
 //! gradients carried to the weights by small products. At p = 113 this executes 2.99
 //! GFLOP an epoch, against 6.14 for the dense MLP and unembedding over every row.
 //!
+//! [`reference`] computes each of these stages in plain loops, with every gradient formula
+//! written out in its docs; the tests beside it hand both versions the same input, stage by
+//! stage (tables, gather and forward, loss, scatter, table backward).
+//!
+//! The analysis side's [`grid_forward`](crate::model::grid_forward) uses the same observation
+//! (per-token keys, values and queries) for another computation: it forms the activations a
+//! probe's hooks expose (every query position's pattern, `z`, the MLP's activations and the
+//! residual stream for p² rows), which this engine never forms, and it runs once per checkpoint
+//! without gradients; sharing the tables would make either slower, so they stay two.
+//!
 //! The losses are f64 (log-softmax of f32 logits in f64), as MIScope's. The gradients agree with
 //! burn's autodiff to f32 rounding (`tests/engines.rs`), and the 300-epoch fidelity check
 //! against the Python reference holds with this engine.
 
 mod params;
+pub mod reference;
 mod rows;
 mod tables;
+#[cfg(test)]
+mod tests;
 
 use crate::dataset::Dataset;
 use crate::error::Result;
@@ -31,6 +44,9 @@ use crate::train::HostAdamW;
 use params::{Grads, Weights};
 use rows::{Activations, Rows};
 use tables::{Reads, TableGrads, Tables};
+
+/// Gradients by parameter name, in `named_parameters()` order.
+pub type NamedGradients = Vec<(&'static str, Vec<f32>)>;
 
 /// Sizes, by their TransformerLens names; the kernels bind them to one- and two-letter locals
 /// (`v`, `o`, `h`, `dh`, `d`, `m`) for the index arithmetic, as the module docs write the math.
@@ -236,7 +252,7 @@ impl FusedTrainer {
 
     /// The gradients of the training loss at the current weights, by parameter name (for
     /// checking against autodiff).
-    pub fn gradients(&mut self) -> Vec<(&'static str, Vec<f32>)> {
+    pub fn gradients(&mut self) -> NamedGradients {
         let tables = self.current_tables();
         let (_, grads) = self.loss_and_gradients(&tables);
         self.tables = Some(tables);

@@ -116,6 +116,17 @@ impl Rows {
         self.n
     }
 
+    /// Row `b`'s tokens (rows are stored in their gather order, not the dataset's).
+    pub fn tokens_of(&self, b: usize) -> &[u32] {
+        let n_ctx = self.tokens.len() / self.n.max(1);
+        &self.tokens[b * n_ctx..(b + 1) * n_ctx]
+    }
+
+    /// Row `b`'s label.
+    pub fn label_of(&self, b: usize) -> usize {
+        self.labels[b] as usize
+    }
+
     fn group(&self, key: usize) -> &[u32] {
         &self.members[self.offsets[key]..self.offsets[key + 1]]
     }
@@ -137,13 +148,13 @@ pub fn reads(dims: &Dims, sets: &[&Rows]) -> Reads {
 #[derive(Default)]
 pub struct Activations {
     /// Attention pattern of the last query: `[n, n_heads · n_ctx]`.
-    pattern: Vec<f32>,
+    pub(super) pattern: Vec<f32>,
     /// MLP activations (post-ReLU): `[n, d_mlp]`.
-    hidden: Vec<f32>,
+    pub(super) hidden: Vec<f32>,
     /// Logits at the last position: `[n, d_vocab_out]`.
-    logits: Vec<f32>,
+    pub(super) logits: Vec<f32>,
     /// dLoss/dlogits (left by [`forward`] when asked for), /dpre, /dscores.
-    d_logits: Vec<f32>,
+    pub(super) d_logits: Vec<f32>,
     d_pre: Vec<f32>,
     d_scores: Vec<f32>,
     /// Each block's part of dLoss/dW_OU (transposed): `[blocks, d_vocab_out, d_mlp]`.

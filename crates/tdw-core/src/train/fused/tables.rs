@@ -112,7 +112,8 @@ pub struct Tables {
     pub scores: Vec<f32>,
     /// Each token's query slot as a last token (`usize::MAX` where no row ends in it).
     pub slot: Vec<usize>,
-    read: Reads,
+    /// What the data reads of them.
+    pub(super) read: Reads,
 }
 
 /// Gradients of the loss with respect to the tables, filled by the row backward pass.
