@@ -31,6 +31,9 @@ fn embed_shipped(root: &Path) {
             })
             .unwrap_or_default();
         entries.sort();
+        code.push_str(&format!(
+            "/// Every shipped `{file}`, embedded at build time: (its directory's name, its text).\n"
+        ));
         code.push_str(&format!("pub const {name}: &[(&str, &str)] = &[\n"));
         for (entry, path) in entries {
             println!("cargo::rerun-if-changed={}", path.display());

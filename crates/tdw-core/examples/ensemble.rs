@@ -36,7 +36,7 @@ fn main() {
         }
         let mut stepper: Box<dyn FnMut() -> (f64, f64)> = if f64_reference {
             let model = Transformer::from_state(&run.config, &run.start.state, &device)
-                .with_dtype(burn::tensor::DType::F64);
+                .with_dtype(burn_tensor::DType::F64);
             let mut model = Some(model);
             let mut adamw = AdamW::new(run.adamw);
             let train = Batch::new(&run.train, &device);

@@ -4,7 +4,7 @@
 //! within 1e-5 of the kink. (The fused engine keeps its rows in its own order; it is not here.) `cargo run --release --example gates -- prime=59,seed=999,data_seed=598 0.5 24`
 mod support;
 
-use burn::tensor::DType;
+use burn_tensor::DType;
 use tdw_core::HookName;
 use tdw_core::model::transformer::Transformer;
 use tdw_core::train::{AdamW, Batch, train_step};

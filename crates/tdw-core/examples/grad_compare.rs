@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 mod support;
 
-use burn::tensor::{Gradients, Tensor};
+use burn_tensor::{Gradients, Tensor};
 use tdw_core::model::transformer::{Transformer, WeightMapper};
 use tdw_core::train::HostAdamW;
 use tdw_core::train::fused::FusedTrainer;
@@ -54,7 +54,7 @@ fn main() {
         run.start.state = variant.load_checkpoint(epoch).unwrap();
         let model = Transformer::from_state(&run.config, &run.start.state, &device);
         let (burn_loss, burn) = autodiff(&model, &Batch::new(&run.train, &device));
-        let model64 = model.clone().with_dtype(burn::tensor::DType::F64);
+        let model64 = model.clone().with_dtype(burn_tensor::DType::F64);
         let (truth_loss, truth) = autodiff(&model64, &Batch::new(&run.train, &device));
         println!("f64 loss {truth_loss:.9e} burn f32 {burn_loss:.9e}");
         let mut fused = FusedTrainer::new(

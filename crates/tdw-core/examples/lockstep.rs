@@ -3,7 +3,7 @@
 //! `cargo run --release --example lockstep -- prime=59,seed=999,data_seed=598 0.5 1500`
 mod support;
 
-use burn::tensor::DType;
+use burn_tensor::DType;
 use tdw_core::model::state::StateDict;
 use tdw_core::model::transformer::Transformer;
 use tdw_core::train::engine::Engine;

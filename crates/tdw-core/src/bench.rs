@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use burn::tensor::Device;
+use burn_tensor::Device;
 
 use crate::error::Result;
 use crate::train::engine::Engine;
@@ -126,8 +126,11 @@ pub fn median(values: &[f64]) -> f64 {
 /// Rendering time of one view: median seconds over the repeats, SVG size in bytes.
 #[derive(Debug, Clone)]
 pub struct ViewTiming {
+    /// The view's name.
     pub view: &'static str,
+    /// Median seconds of one render.
     pub median_s: f64,
+    /// Size of the SVG it drew.
     pub svg_bytes: usize,
 }
 

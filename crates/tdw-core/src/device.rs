@@ -8,7 +8,7 @@
 //!
 //! burn's own CUDA backend (CubeCL) is not offered: its build downloads LLVM from GitHub.
 
-use burn::tensor::Device;
+use burn_tensor::Device;
 
 use crate::error::{Error, Result};
 
@@ -51,7 +51,7 @@ fn tch(cuda_index: Option<usize>, name: &str) -> Result<Device> {
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let _ = burn::tensor::Tensor::<1>::zeros([1], &device).into_data();
+        let _ = burn_tensor::Tensor::<1>::zeros([1], &device).into_data();
     }));
     std::panic::set_hook(hook);
     opened.map_err(|payload| {

@@ -1,8 +1,14 @@
 //! The one error type of the workbench.
 //!
 //! Every variant carries what a user needs to act on it: the file, the field, the parameter or the
-//! value that was wrong. The CLI prints an error's chain once; a notebook shows it as a value. No
-//! variant is a bare string.
+//! value that was wrong. No variant is a bare string, and none is a catch-all: each says what kind
+//! of thing was wrong (a run option, a stored file's field, the architecture, a model state, data
+//! that does not fit the model).
+//!
+//! An error's message is complete by itself: a notebook shows only `Display` (evcxr prints the
+//! `?`-returned error with `{}`). So a variant that prints its cause in its message (an I/O
+//! error, a JSON or format error) keeps the cause in a field named `cause` and does not also
+//! return it from `source()`: a printer that walks the chain prints each cause once.
 
 use std::path::PathBuf;
 
@@ -11,21 +17,23 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong in the workbench.
 #[derive(Debug, thiserror::Error)]
+// The fields are named in each variant's message.
+#[allow(missing_docs)]
 pub enum Error {
     /// Reading or writing a file or directory failed.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        /// The I/O error, in the message (not also a `source()`).
+        cause: std::io::Error,
     },
 
     /// A JSON file is not valid JSON, or has the wrong shape.
-    #[error("{path}: invalid JSON: {source}")]
+    #[error("{path}: invalid JSON: {cause}")]
     Json {
         path: PathBuf,
-        #[source]
-        source: serde_json::Error,
+        /// The parse error, in the message.
+        cause: serde_json::Error,
     },
 
     /// A family.json is missing a required field or has one of the wrong type.
@@ -64,13 +72,53 @@ pub enum Error {
         reason: String,
     },
 
-    /// A training or architecture setting that cannot be used.
+    /// An option of a run (training, analysis, device, engine, sweep) that cannot be used, as
+    /// the user gave it on the command line or in a notebook call.
     #[error("{setting} = {value}: {reason}")]
     InvalidSetting {
         setting: String,
         value: String,
         reason: String,
     },
+
+    /// A field of a variant's stored file (config.json, metadata.json) that is missing or
+    /// unusable.
+    #[error("{path}: field `{field}`{}: {reason}", value.as_ref().map(|v| format!(" = {v}")).unwrap_or_default())]
+    StoredField {
+        path: PathBuf,
+        field: &'static str,
+        /// The value found, if there is one.
+        value: Option<String>,
+        reason: String,
+    },
+
+    /// A model architecture (a family's `architecture` object) that cannot be built.
+    #[error("architecture.{field} = {value}: {reason}")]
+    Architecture {
+        field: String,
+        value: String,
+        reason: String,
+    },
+
+    /// A state dict that does not fit its model: a parameter missing or of the wrong size.
+    #[error("model state: parameter `{parameter}`: {reason}")]
+    ModelState { parameter: String, reason: String },
+
+    /// Training data that does not fit the model (its tokens, labels or sequence length).
+    #[error("dataset {what} = {value}: {reason}")]
+    DataMismatch {
+        what: &'static str,
+        value: i64,
+        reason: String,
+    },
+
+    /// An engine or device that cannot train this model.
+    #[error("the {engine} engine cannot train this model: {reason}")]
+    UnsupportedEngine { engine: String, reason: String },
+
+    /// A family whose model is not a transformer was asked for a transformer configuration.
+    #[error("family '{family}' has an MLP model, not a transformer")]
+    NotATransformer { family: String },
 
     /// The family is declared in JSON but has no Rust implementation to build its model.
     #[error("family '{family}' has no model implementation in this build; implemented: [{}]", known.join(", "))]
@@ -127,13 +175,18 @@ pub enum Error {
     },
 
     /// An `.npz` artifact cannot be read or written.
-    #[error("{path}{}: {source}", key.as_ref().map(|k| format!(" (key `{k}`)")).unwrap_or_default())]
+    #[error("{path}{}: {cause}", key.as_ref().map(|k| format!(" (key `{k}`)")).unwrap_or_default())]
     Npz {
         path: PathBuf,
         key: Option<String>,
-        #[source]
-        source: crate::formats::error::FormatError,
+        /// What is wrong with the bytes, in the message.
+        cause: crate::formats::error::FormatError,
     },
+
+    /// Per-epoch summaries that do not stack into one array per key, or that do not merge with
+    /// the `summary.npz` already on disk.
+    #[error("{path}: {cause}")]
+    Summary { path: PathBuf, cause: SummaryError },
 
     /// An artifact that an analyzer or a view needs is not on disk.
     #[error("no artifact for '{analyzer}'{}: expected {path}", epoch.map(|e| format!(" at epoch {e}")).unwrap_or_default())]
@@ -158,8 +211,11 @@ pub enum Error {
     MissingDependency { analyzer: String, requires: String },
 
     /// An analyzer got input it cannot use (wrong key, dtype or shape in an artifact it reads).
-    #[error("analyzer '{analyzer}': {reason}")]
-    AnalyzerInput { analyzer: String, reason: String },
+    #[error("analyzer '{analyzer}': {cause}")]
+    AnalyzerInput {
+        analyzer: String,
+        cause: crate::analysis::analyzer::AnalyzerError,
+    },
 
     /// A declaration in `analyzers/<name>/analyzer.json` is malformed.
     #[error("{path}: {reason}")]
@@ -213,7 +269,13 @@ pub enum Error {
 
     /// Drawing or rasterising a chart failed.
     #[error("rendering failed: {0}")]
-    Render(String),
+    Render(RenderError),
+
+    /// A view that is drawn once over all of training was asked for frame by frame.
+    #[error(
+        "view '{view}' is drawn once over all of training, not per epoch; a scrubber needs a per-epoch view"
+    )]
+    NotPerEpoch { view: String },
 
     /// A figure path whose extension is not a format we write.
     #[error("{path}: unsupported image format (use .svg or .png)")]
@@ -236,12 +298,95 @@ pub enum Error {
     },
 }
 
+/// Why a chart could not be drawn or rasterised.
+#[derive(Debug, thiserror::Error)]
+// The fields are named in each variant's message.
+#[allow(missing_docs)]
+pub enum RenderError {
+    /// PNG export draws text and needs at least one font.
+    #[error("PNG export needs a system font and none was found (install fonts-dejavu-core)")]
+    NoSystemFont,
+    /// A PNG scale outside (0, 8].
+    #[error("PNG scale must be in (0, 8], got {scale}")]
+    Scale { scale: f32 },
+    /// Our own SVG did not parse (a bug in a chart, not in the user's input).
+    #[error("SVG could not be parsed for PNG export: {0}")]
+    SvgParse(resvg::usvg::Error),
+    /// The pixel buffer could not be allocated (zero or enormous size).
+    #[error("cannot allocate a {width}×{height} image")]
+    ImageSize { width: u32, height: u32 },
+    /// The PNG encoder failed.
+    #[error("PNG encoding failed: {0}")]
+    PngEncode(Box<dyn std::error::Error + Send + Sync>),
+    /// plotters failed to draw (its backend's error).
+    #[error("drawing failed: {0}")]
+    Draw(Box<dyn std::error::Error + Send + Sync>),
+    /// plotters' SVG had no closing tag to place the raster overlays before.
+    #[error("plotters wrote no closing </svg>")]
+    NoClosingSvg,
+    /// A heatmap panel whose cell count is not its rows × columns (or is empty).
+    #[error("heatmap panel '{panel}' has {cells} cells for {rows}×{cols}")]
+    HeatmapCells {
+        panel: String,
+        cells: usize,
+        rows: usize,
+        cols: usize,
+    },
+}
+
+/// Why per-epoch summaries do not stack into one array per key, or do not merge with the
+/// `summary.npz` on disk (see `analysis::summary`).
+#[derive(Debug, thiserror::Error)]
+// The fields are named in each variant's message.
+#[allow(missing_docs)]
+pub enum SummaryError {
+    /// An epoch's summary lacks a key the others have.
+    #[error("the summary of epoch {epoch} has no `{key}`")]
+    MissingInEpoch { epoch: u64, key: String },
+    /// A key's values are of different dtypes across epochs.
+    #[error("`{key}`: mixed dtypes ({first} and {other})")]
+    MixedDtypes {
+        key: String,
+        first: &'static str,
+        other: &'static str,
+    },
+    /// A key's values have different shapes across epochs.
+    #[error("`{key}`: shapes differ across epochs ({first:?} and {other:?})")]
+    MixedShapes {
+        key: String,
+        first: Vec<usize>,
+        other: Vec<usize>,
+    },
+    /// A summary without its `epochs` array.
+    #[error("the {which} summary has no `epochs`")]
+    NoEpochs { which: &'static str },
+    /// A forced rerun that did not cover the epochs on disk.
+    #[error("a forced rerun covered epochs {new:?}, the file on disk {old:?}")]
+    DifferentEpochs { old: Vec<i64>, new: Vec<i64> },
+    /// The new summary lacks a key to merge.
+    #[error("the new summary has no `{key}`")]
+    MissingInNew { key: String },
+    /// A key whose dtype differs between the file on disk and the new values.
+    #[error("`{key}`: the summary on disk is {old}, the new values {new}")]
+    DtypeChanged {
+        key: String,
+        old: &'static str,
+        new: &'static str,
+    },
+}
+
+impl From<RenderError> for Error {
+    fn from(cause: RenderError) -> Self {
+        Error::Render(cause)
+    }
+}
+
 impl Error {
     /// Wraps an I/O error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            cause: source,
         }
     }
 

@@ -20,9 +20,9 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &'static str
         }
         Err(e) => return Err(Error::io(path, e)),
     };
-    serde_json::from_str(&text).map_err(|source| Error::Json {
+    serde_json::from_str(&text).map_err(|cause| Error::Json {
         path: path.to_path_buf(),
-        source,
+        cause,
     })
 }
 
@@ -33,9 +33,9 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T, pretty: bool) -> Result<
     } else {
         serde_json::to_string(value)
     }
-    .map_err(|source| Error::Json {
+    .map_err(|cause| Error::Json {
         path: path.to_path_buf(),
-        source,
+        cause,
     })?;
     atomic_file::write(path, text.as_bytes())
 }

@@ -13,17 +13,21 @@
 //!
 //! | layer | modules |
 //! |---|---|
-//! | support | `error`, `atomic_file`, `json_file`, `lock`, `paths`, `memory`, `shipped`, [`kernels`] (gemm, SIMD: every `unsafe`), `torch_rng`, `device`, [`formats`] (npy, npz, zip, DEFLATE) |
+//! | support | `error`, `atomic_file`, `json_file`, `lock`, `paths`, `memory`, `shipped`, `kernels` (gemm, SIMD: every `unsafe`), `torch_rng`, `device`, [`formats`] (npy, npz, zip, DEFLATE) |
 //! | data | [`dataset`] |
 //! | model | [`model`] (the transformer, its state, what a probe's forward pass yields), [`checkpoint`] |
 //! | train | [`train`]: engines (fused, burn, MLP), AdamW, schedules, `metadata.json` |
 //! | family | [`family`]: family.json and the [`ModelFamily`] trait |
 //! | analysis | [`analysis`]: analyzer traits, the run over checkpoints, artifacts |
-//! | implementations | [`families`], [`analyzers`] |
+//! | implementations | [`families`], `analyzers` |
 //! | variant | [`variant`]: [`Variant`], the registry, the training loop, [`Variant::analyze`] |
 //! | views | [`views`], [`sweep`], [`bench`] |
 //!
 //! The CLI (`tdw-cli`) and the notebook layer (`tdw-kernel-ext`) are crates above these.
+//!
+//! `kernels`, `analyzers` (the built-in implementations, reached through the analysis
+//! registry), `json_file` and `shipped` are internal, as are the DEFLATE encoder and the zip
+//! writer inside [`formats`]; a notebook or script needs only the [`prelude`].
 //!
 //! # Backends
 //! Models run on burn 0.22, whose backends are chosen at run time:
@@ -34,12 +38,8 @@
 //! [`device::parse`] turns a `--device` name into a device. Training on the default CPU device
 //! uses the fused engine ([`train::fused`]); other devices train through burn's autodiff.
 
-// `unsafe` lives in `kernels` only (which allows it, with the reasons); everywhere else it is
-// an error.
-#![deny(unsafe_code)]
-
 pub mod analysis;
-pub mod analyzers;
+pub(crate) mod analyzers;
 pub mod atomic_file;
 pub mod bench;
 pub mod checkpoint;
@@ -49,20 +49,20 @@ pub mod error;
 pub mod families;
 pub mod family;
 pub mod formats;
-pub mod json_file;
-pub mod kernels;
+pub(crate) mod json_file;
+pub(crate) mod kernels;
 pub mod lock;
 pub mod memory;
 pub mod model;
 pub mod paths;
-pub mod shipped;
+pub(crate) mod shipped;
 pub mod sweep;
 pub mod torch_rng;
 pub mod train;
 pub mod variant;
 pub mod views;
 
-pub use burn::tensor::Device;
+pub use burn_tensor::Device;
 pub use dataset::{Dataset, Split};
 pub use error::{Error, Result};
 pub use family::{Family, FamilySpec, ModelFamily, ParamValue, Params};

@@ -55,8 +55,11 @@ fn host_name() -> String {
 /// Who holds a lock, as its holder wrote it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holder {
+    /// Its process id.
     pub pid: u32,
+    /// The machine it runs on.
     pub host: String,
+    /// What it is doing (`train`, `analyze`).
     pub operation: String,
 }
 

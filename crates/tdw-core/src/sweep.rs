@@ -12,7 +12,9 @@ use crate::variant::Variant;
 /// One parameter's values: `name=v1,v2,...`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Axis {
+    /// The parameter's name.
     pub name: String,
+    /// Its values, as written.
     pub values: Vec<String>,
 }
 
@@ -56,7 +58,9 @@ pub fn combinations(axes: &[Axis]) -> Vec<Vec<(String, String)>> {
 
 /// One variant of a sweep with its parameters as given on the command line.
 pub struct Member {
+    /// The variant created.
     pub variant: Variant,
+    /// Its parameters, as written on the command line.
     pub params: Vec<(String, String)>,
 }
 

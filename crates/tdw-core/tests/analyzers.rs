@@ -1,7 +1,7 @@
 //! Analyzers on the untrained canonical model (p 113, seed 999) against the values the spec
 //! quotes from MIScope (§5), and the analytic value of the frequency-quality measure.
 
-use burn::tensor::{Int, Tensor, TensorData};
+use burn_tensor::{Int, Tensor, TensorData};
 use indexmap::IndexMap;
 use tdw_core::analysis::analyzer::AnalysisContext;
 use tdw_core::analysis::{ActivationBundle, AnalyzerRegistry, Array, Artifact};

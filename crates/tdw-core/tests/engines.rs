@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use burn::tensor::{Gradients, Tensor};
+use burn_tensor::{Gradients, Tensor};
 use tdw_core::ParamValue;
 use tdw_core::model::transformer::{Transformer, WeightMapper};
 use tdw_core::train::HostAdamW;
@@ -257,7 +257,7 @@ fn fused_engine_is_faithful_through_grokking_and_cleanup() {
     let at_branch = Transformer::from_state(&problem.config, &state, &device);
     let (_, burn_grads) = autodiff_gradients(&at_branch, &train);
     let (_, truth) = autodiff_gradients(
-        &at_branch.clone().with_dtype(burn::tensor::DType::F64),
+        &at_branch.clone().with_dtype(burn_tensor::DType::F64),
         &train,
     );
     let mut branched = FusedTrainer::new(

@@ -35,6 +35,7 @@ fn emit_error(error: &dyn std::fmt::Display) {
 
 /// Values that render inline in a notebook.
 pub trait EvcxrDisplay {
+    /// Sends this value's MIME bundle as the cell's output.
     fn evcxr_display(&self);
 }
 

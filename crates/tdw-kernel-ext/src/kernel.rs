@@ -21,9 +21,15 @@ use tdw_kernel_wire::{FromCell, SOCKET_ENV, ToCell, from_line, to_line};
 #[derive(Debug, Clone)]
 pub enum CommEvent {
     /// A `comm_msg` from the frontend: its `data` and message metadata.
-    Message { data: Map<String, Value> },
+    Message {
+        /// The message's `data`.
+        data: Map<String, Value>,
+    },
     /// The frontend closed the comm; the handler is dropped after this.
-    Closed { data: Map<String, Value> },
+    Closed {
+        /// The closing message's `data`.
+        data: Map<String, Value>,
+    },
 }
 
 type Handler = Box<dyn FnMut(&Comm, CommEvent) + Send>;
@@ -194,6 +200,7 @@ impl LiveDisplay {
         })
     }
 
+    /// The comm's id.
     pub fn id(&self) -> &str {
         &self.id
     }
@@ -258,6 +265,7 @@ impl Comm {
         .then_some(comm)
     }
 
+    /// The comm's id.
     pub fn id(&self) -> &str {
         &self.id
     }

@@ -226,6 +226,7 @@ impl AnalysisDisplay {
         })
     }
 
+    /// How many times the display has been updated.
     pub fn updates(&self) -> u64 {
         self.updates
     }

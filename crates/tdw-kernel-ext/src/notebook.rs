@@ -3,10 +3,11 @@
 
 use std::path::PathBuf;
 
+use tdw_core::analysis::analyzer::ForAnalyzer;
 use tdw_core::analysis::freshness::FreshnessReport;
 use tdw_core::analysis::{AnalysisReport, Artifact, ArtifactLoader};
 use tdw_core::{
-    AnalyzeOptions, Error, FamilyRegistry, Report, Result, TrainOptions, TrainingResult, Variant,
+    AnalyzeOptions, FamilyRegistry, Report, Result, TrainOptions, TrainingResult, Variant,
     default_device, paths,
 };
 
@@ -86,10 +87,12 @@ impl Training {
         Training::default()
     }
 
+    /// The family's defaults with `epochs` epochs.
     pub fn epochs(epochs: u64) -> Self {
         Training::default().with_epochs(epochs)
     }
 
+    /// Sets the number of epochs.
     pub fn with_epochs(mut self, epochs: u64) -> Self {
         self.options.num_epochs = Some(epochs);
         self
@@ -132,6 +135,7 @@ impl Training {
         self
     }
 
+    /// The options as the library takes them.
     pub fn options(&self) -> &TrainOptions {
         &self.options
     }
@@ -140,7 +144,9 @@ impl Training {
 /// A finished training run: its result, or the run already on disk.
 #[derive(Debug, Clone)]
 pub struct TrainingRun {
+    /// The variant trained.
     pub variant: Variant,
+    /// Its losses and checkpoints.
     pub result: TrainingResult,
     /// False when the variant was already trained and nothing ran.
     pub trained_now: bool,
@@ -192,6 +198,7 @@ pub fn train(variant: &Variant, training: &Training) -> Result<TrainingRun> {
 /// The result of [`analyze`].
 #[derive(Debug, Clone)]
 pub struct Analysis {
+    /// Which analyzers ran on which epochs, and what was skipped.
     pub report: AnalysisReport,
 }
 
@@ -230,7 +237,9 @@ pub fn artifact(variant: &Variant, analyzer: &str, epoch: u64) -> Result<Artifac
 /// A loaded artifact; `.artifact` holds the arrays, [`ArtifactSummary::values`] one as numbers.
 #[derive(Debug, Clone)]
 pub struct ArtifactSummary {
+    /// The analyzer whose artifact this is.
     pub analyzer: String,
+    /// The arrays.
     pub artifact: Artifact,
 }
 
@@ -240,10 +249,7 @@ impl ArtifactSummary {
         self.artifact
             .as_f64(key)
             .map(|array| array.iter().copied().collect())
-            .map_err(|reason| Error::AnalyzerInput {
-                analyzer: self.analyzer.clone(),
-                reason,
-            })
+            .for_analyzer(&self.analyzer)
     }
 }
 
@@ -263,7 +269,9 @@ pub fn report(variant: &Variant) -> Result<ReportFile> {
 /// A written report.
 #[derive(Debug, Clone)]
 pub struct ReportFile {
+    /// The report's charts.
     pub report: Report,
+    /// Where report.html was written.
     pub path: PathBuf,
 }
 
@@ -295,6 +303,7 @@ impl EvcxrDisplay for ReportFile {
 /// The families, as shown by [`families`].
 #[derive(Debug, Clone)]
 pub struct FamilyTable {
+    /// One row per family: name, description, parameters with defaults, variants.
     pub rows: Vec<Vec<String>>,
 }
 
@@ -312,6 +321,7 @@ impl EvcxrDisplay for FamilyTable {
 /// The variants, as shown by [`variants`].
 #[derive(Debug, Clone)]
 pub struct VariantTable {
+    /// The variants, in name order.
     pub variants: Vec<Variant>,
 }
 

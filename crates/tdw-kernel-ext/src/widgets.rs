@@ -160,6 +160,7 @@ impl Widget {
         Value::String(format!("IPY_MODEL_{}", self.inner.id))
     }
 
+    /// The model's `_model_name` (`IntSliderModel`, ...).
     pub fn model_name(&self) -> String {
         self.get("_model_name")
             .as_str()
@@ -199,6 +200,7 @@ impl Widget {
         self.notify(&changed);
     }
 
+    /// Sets one state key and sends the change to the frontend.
     pub fn set(&self, key: &str, value: impl Into<Value>) {
         let mut changes = Map::new();
         changes.insert(key.into(), value.into());
@@ -352,16 +354,19 @@ fn attrs(pairs: Vec<(&str, Value)>) -> Map<String, Value> {
 /// Placement and size of a widget (CSS properties: width, display, flex_flow, margin, ...).
 #[derive(Debug, Clone)]
 pub struct Layout {
+    /// The LayoutModel widget.
     pub widget: Widget,
 }
 
 impl Layout {
+    /// An empty layout (the frontend's defaults).
     pub fn new() -> Layout {
         Layout {
             widget: Widget::new(BASE, "LayoutModel", Some("LayoutView"), Map::new()),
         }
     }
 
+    /// `"IPY_MODEL_<id>"`: how a widget's `layout` refers to it.
     pub fn reference(&self) -> Value {
         self.widget.reference()
     }

@@ -17,6 +17,7 @@ fn bad_inputs_to_the_notebook_entry_points_are_one_line_errors_that_change_nothi
         std::env::temp_dir().join(format!("tdw-notebook-bad-inputs-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&results);
     // SAFETY: the only test in this binary, so no other thread reads the environment meanwhile.
+    #[allow(unsafe_code)]
     unsafe {
         std::env::set_var("TDW_RESULTS_DIR", &results);
         std::env::set_var("TDW_MODEL_FAMILIES_DIR", root.join("model_families"));

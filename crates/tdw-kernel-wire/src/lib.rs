@@ -28,42 +28,65 @@ pub type Object = Map<String, Value>;
 pub enum FromCell {
     /// A new output; with a `display_id` it can be updated later.
     DisplayData {
+        /// The output's MIME bundle.
         data: Object,
         #[serde(default)]
+        /// Its metadata.
         metadata: Object,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// The id under which later updates replace it.
         display_id: Option<String>,
     },
     /// Replaces every output shown under `display_id`.
     UpdateDisplayData {
+        /// The new MIME bundle.
         data: Object,
         #[serde(default)]
+        /// Its metadata.
         metadata: Object,
+        /// The display to update.
         display_id: String,
     },
     /// Clears the current cell's output (after the next output when `wait`).
-    ClearOutput { wait: bool },
+    ClearOutput {
+        /// Whether to clear only when the next output arrives (no flicker).
+        wait: bool,
+    },
     /// A comm opened from Rust (a widget model, say).
     CommOpen {
+        /// The comm's id (a fresh UUID).
         comm_id: String,
+        /// The frontend target it opens (`jupyter.widget`).
         target_name: String,
+        /// The opening payload (a widget's state).
         data: Object,
         #[serde(default)]
+        /// Message metadata (the widget protocol version).
         metadata: Object,
     },
+    /// A message on a comm the cell process opened (a widget's state update).
     CommMsg {
+        /// The comm.
         comm_id: String,
+        /// The payload.
         data: Object,
         #[serde(default)]
+        /// Message metadata.
         metadata: Object,
     },
+    /// The cell process closed a comm.
     CommClose {
+        /// The comm.
         comm_id: String,
         #[serde(default)]
+        /// The closing payload.
         data: Object,
     },
     /// Answers [`ToCell::Sync`]: everything sent before it has been sent.
-    Synced { token: u64 },
+    Synced {
+        /// The token of the [`ToCell::Sync`] answered.
+        token: u64,
+    },
 }
 
 /// From the kernel to the cell process.
@@ -72,31 +95,47 @@ pub enum FromCell {
 pub enum ToCell {
     /// The frontend opened a comm to a target registered in the cell process.
     CommOpen {
+        /// The comm's id.
         comm_id: String,
+        /// The target it was opened to.
         target_name: String,
+        /// The opening payload.
         data: Object,
         #[serde(default)]
+        /// Message metadata.
         metadata: Object,
     },
     /// A message on an open comm (a widget's state update, a button click).
     CommMsg {
+        /// The comm.
         comm_id: String,
+        /// The payload.
         data: Object,
         #[serde(default)]
+        /// Message metadata.
         metadata: Object,
     },
+    /// The frontend closed a comm.
     CommClose {
+        /// The comm.
         comm_id: String,
         #[serde(default)]
+        /// The closing payload.
         data: Object,
     },
     /// The user interrupted the running cell: long work should stop at its next safe point.
     Interrupt,
     /// Asks for [`FromCell::Synced`] with the same token.
-    Sync { token: u64 },
+    Sync {
+        /// Echoed in the answer.
+        token: u64,
+    },
     /// The kernel now serves a notebook in `path` (a standby kernel was claimed): the cell
     /// process moves there, as if it had been started there.
-    SetCurrentDir { path: String },
+    SetCurrentDir {
+        /// The notebook's directory.
+        path: String,
+    },
 }
 
 /// One message as one line (no newline inside: JSON escapes them).

@@ -15,6 +15,7 @@ use crate::analysis::loader::ArtifactLoader;
 use crate::analysis::trained::TrainedRun;
 use crate::error::{Error, Result};
 use crate::formats::artifact::Artifact;
+use crate::formats::error::KeyError;
 use crate::model::bundle::{ActivationBundle, MissingSite};
 
 /// Why an analyzer produced nothing for an epoch.
@@ -22,10 +23,45 @@ use crate::model::bundle::{ActivationBundle, MissingSite};
 pub enum AnalyzerError {
     /// The model lacks a site the analyzer needs; recorded and skipped, not an error of the run.
     #[error("skipped: {0}")]
-    Skipped(#[from] MissingSite),
-    /// The inputs are present but unusable (a key missing from an artifact, a wrong shape).
+    Skipped(MissingSite),
+    /// An artifact the analyzer reads lacks a key, or holds it in another dtype.
     #[error("{0}")]
-    Invalid(String),
+    Key(KeyError),
+    /// An array of the wrong rank or shape.
+    #[error("`{key}` has shape {found:?}, expected {expected}")]
+    Shape {
+        /// The array's key (or the weight's name).
+        key: String,
+        /// Its shape.
+        found: Vec<usize>,
+        /// What the analyzer needs instead (a rank, a width).
+        expected: String,
+    },
+    /// Activations or logits whose row count is not the probe's.
+    #[error("{what}: {found} rows, expected {expected}")]
+    Rows {
+        /// The array or site (logits, a residual site, the attention pattern).
+        what: String,
+        /// Rows it has.
+        found: usize,
+        /// Rows of the probe.
+        expected: usize,
+    },
+    /// A computed value that came out infinite or NaN.
+    #[error("{what} is not finite")]
+    NotFinite {
+        /// The value, in words.
+        what: &'static str,
+    },
+    /// A cross-epoch analyzer given no checkpoints.
+    #[error("no checkpoints")]
+    NoCheckpoints,
+    /// A matrix decomposition that did not converge.
+    #[error("{what} did not converge")]
+    NotConverged {
+        /// The decomposition, in words.
+        what: &'static str,
+    },
 }
 
 impl AnalyzerError {
@@ -33,14 +69,57 @@ impl AnalyzerError {
     pub fn into_error(self, analyzer: &str) -> Error {
         Error::AnalyzerInput {
             analyzer: analyzer.to_string(),
-            reason: self.to_string(),
+            cause: self,
+        }
+    }
+
+    /// A [`AnalyzerError::Shape`] for an array of `shape` under `key`.
+    pub fn shape(key: impl Into<String>, shape: &[usize], expected: impl Into<String>) -> Self {
+        AnalyzerError::Shape {
+            key: key.into(),
+            found: shape.to_vec(),
+            expected: expected.into(),
         }
     }
 }
 
-impl From<String> for AnalyzerError {
-    fn from(reason: String) -> Self {
-        AnalyzerError::Invalid(reason)
+/// Input errors as the crate error naming the analyzer: `artifact.f32(key).for_analyzer(NAME)?`
+/// in analyzers that return [`Result`].
+pub trait ForAnalyzer<T> {
+    /// The error, if any, as [`Error::AnalyzerInput`] of `analyzer`.
+    fn for_analyzer(self, analyzer: &str) -> Result<T>;
+}
+
+impl<T, E: Into<AnalyzerError>> ForAnalyzer<T> for std::result::Result<T, E> {
+    fn for_analyzer(self, analyzer: &str) -> Result<T> {
+        self.map_err(|e| e.into().into_error(analyzer))
+    }
+}
+
+/// `array` under `key` with rank `D`, or a [`AnalyzerError::Shape`] saying what it has.
+pub fn ranked<T, D: ndarray::Dimension>(
+    key: &str,
+    array: ndarray::ArrayD<T>,
+) -> AnalyzerResult<ndarray::Array<T, D>> {
+    let found = array.shape().to_vec();
+    array
+        .into_dimensionality::<D>()
+        .map_err(|_| AnalyzerError::Shape {
+            key: key.into(),
+            found,
+            expected: format!("{}-d", D::NDIM.unwrap_or(0)),
+        })
+}
+
+impl From<MissingSite> for AnalyzerError {
+    fn from(site: MissingSite) -> Self {
+        AnalyzerError::Skipped(site)
+    }
+}
+
+impl From<KeyError> for AnalyzerError {
+    fn from(cause: KeyError) -> Self {
+        AnalyzerError::Key(cause)
     }
 }
 
@@ -73,13 +152,17 @@ pub trait Analyzer: Send + Sync {
 
 /// A per-epoch analyzer computed from another analyzer's artifact.
 pub trait SecondaryAnalyzer: Send + Sync {
+    /// The analyzer's name, its artifacts' directory.
     fn name(&self) -> &'static str;
     /// The primary analyzer whose artifacts this one reads.
     fn depends_on(&self) -> &'static str;
+    /// The epoch's artifact, derived from the artifact of the analyzer it depends on.
     fn analyze(&self, input: &Artifact, context: &AnalysisContext) -> AnalyzerResult<Artifact>;
+    /// Keys of its summary.npz (none by default).
     fn summary_keys(&self) -> &'static [&'static str] {
         &[]
     }
+    /// This epoch's summary values (from the artifact just written).
     fn summary(
         &self,
         _artifact: &Artifact,
@@ -100,13 +183,15 @@ pub struct CrossEpochInput<'a> {
     /// The run (metadata, checkpoints) for analyzers that need more than artifacts.
     pub run: &'a dyn TrainedRun,
     /// Device for analyzers that run the model.
-    pub device: &'a burn::tensor::Device,
+    pub device: &'a burn_tensor::Device,
 }
 
 /// An analyzer over all checkpoints at once.
 pub trait CrossEpochAnalyzer: Send + Sync {
+    /// The analyzer's name, its artifacts' directory.
     fn name(&self) -> &'static str;
     /// Analyzers whose artifacts must exist first.
     fn requires(&self) -> &'static [&'static str];
+    /// The cross-epoch artifact, from the per-epoch artifacts of the analyzers it requires.
     fn analyze(&self, input: &CrossEpochInput<'_>) -> Result<Artifact>;
 }

@@ -40,9 +40,10 @@ impl AnalysisContext {
         let prime = params.int("prime")? as usize;
         let mut train_mask = vec![false; probe.len()];
         for &i in train_indices {
-            let slot = train_mask.get_mut(i).ok_or_else(|| Error::InvalidSetting {
-                setting: format!("{} `train_indices`", origin.display()),
-                value: i.to_string(),
+            let slot = train_mask.get_mut(i).ok_or_else(|| Error::StoredField {
+                path: origin.to_path_buf(),
+                field: "train_indices",
+                value: Some(i.to_string()),
                 reason: format!("beyond the {} examples of this variant", probe.len()),
             })?;
             *slot = true;

@@ -12,22 +12,26 @@ use crate::error::Result;
 /// State of one analyzer's artifacts.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Freshness {
+    /// Every checkpoint has its artifact, and a cross-epoch result covers them all.
     Fresh,
     /// No file at all.
     Absent,
     /// Per-epoch files missing for this many checkpoints.
     Incomplete {
+        /// Checkpoints without an artifact.
         missing: usize,
     },
     /// A cross-epoch result without an `epochs` key.
     StaleNoEpochs,
     /// A cross-epoch result that predates this many checkpoints.
     Stale {
+        /// Checkpoints newer than the result.
         new_epochs: usize,
     },
 }
 
 impl Freshness {
+    /// Whether nothing needs computing.
     pub fn is_fresh(&self) -> bool {
         *self == Freshness::Fresh
     }
@@ -48,7 +52,9 @@ impl fmt::Display for Freshness {
 /// Freshness of every analyzer with artifacts on disk.
 #[derive(Debug, Clone)]
 pub struct FreshnessReport {
+    /// The variant's name.
     pub variant_name: String,
+    /// Checkpoints on disk.
     pub total_checkpoints: usize,
     /// (analyzer, state) for per-epoch analyzers, sorted by name.
     pub per_epoch: Vec<(String, Freshness)>,

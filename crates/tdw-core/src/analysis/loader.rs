@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::analysis::summary;
 use crate::error::{Error, Result};
-use crate::formats::{Array, Artifact, FormatError, npz};
+use crate::formats::{Array, Artifact, npz};
 
 /// File name of a per-epoch artifact (`epoch_00100.npz`).
 pub fn epoch_file_name(epoch: u64) -> String {
@@ -46,6 +46,7 @@ pub struct ArtifactLoader {
 }
 
 impl ArtifactLoader {
+    /// A loader of the artifacts under `artifacts_dir` (a variant's `artifacts/`).
     pub fn new(artifacts_dir: impl Into<PathBuf>) -> Self {
         ArtifactLoader {
             dir: artifacts_dir.into(),
@@ -154,10 +155,9 @@ impl ArtifactLoader {
             collector.push(epoch, artifact);
         }
         let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-        collector.stack(&key_refs).map_err(|reason| Error::Npz {
+        collector.stack(&key_refs).map_err(|cause| Error::Summary {
             path: self.dir.join(analyzer),
-            key: None,
-            source: FormatError::Summary(reason),
+            cause,
         })
     }
 

@@ -25,9 +25,9 @@ impl Manifest {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
             Err(e) => return Err(Error::io(path, e)),
         };
-        let root = serde_json::from_str(&text).map_err(|source| Error::Json {
+        let root = serde_json::from_str(&text).map_err(|cause| Error::Json {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         Ok(Manifest { root })
     }

@@ -19,8 +19,11 @@ use crate::family::FamilySpec;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AnalyzerKind {
+    /// One artifact per checkpoint, from the model's activations (`"per_epoch"`).
     PerEpoch,
+    /// One artifact per checkpoint, from another analyzer's artifact (`"secondary"`).
     Secondary,
+    /// One artifact over all checkpoints (`"cross_epoch"`).
     CrossEpoch,
 }
 
@@ -39,8 +42,11 @@ pub struct OutputSpec {
 /// `analyzers/<name>/analyzer.json`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct AnalyzerSpec {
+    /// The analyzer's name (its directory under analyzers/ and artifacts/).
     pub name: String,
+    /// Which of the three kinds it is.
     pub kind: AnalyzerKind,
+    /// What it computes, for `tdw analyzers` and the notebook listing.
     pub description: String,
     /// Secondary analyzers: the primary analyzer they read.
     #[serde(default)]
@@ -59,8 +65,11 @@ pub struct AnalyzerSpec {
 /// What a run will execute, in order.
 #[derive(Clone, Default)]
 pub struct AnalysisPlan {
+    /// Per-epoch analyzers, in run order.
     pub primary: Vec<Arc<dyn Analyzer>>,
+    /// Secondary analyzers, each after the analyzer it depends on.
     pub secondary: Vec<Arc<dyn SecondaryAnalyzer>>,
+    /// Cross-epoch analyzers, each after those it requires.
     pub cross_epoch: Vec<Arc<dyn CrossEpochAnalyzer>>,
     /// Names declared in analyzers/ (and by MIScope) that this build does not implement.
     pub not_implemented: Vec<String>,
@@ -89,8 +98,11 @@ pub struct AnalyzerRegistry {
 /// The analyzer implementations a registry is handed, of the three kinds.
 #[derive(Default, Clone)]
 pub struct Implementations {
+    /// Per-epoch analyzers.
     pub primary: Vec<Arc<dyn Analyzer>>,
+    /// Secondary analyzers.
     pub secondary: Vec<Arc<dyn SecondaryAnalyzer>>,
+    /// Cross-epoch analyzers.
     pub cross_epoch: Vec<Arc<dyn CrossEpochAnalyzer>>,
 }
 
@@ -285,9 +297,9 @@ impl AnalyzerRegistry {
 
 /// Parses an `analyzer.json`; `path` names it in errors (its directory must match the name).
 fn parse_spec(text: &str, path: &Path) -> Result<AnalyzerSpec> {
-    let spec: AnalyzerSpec = serde_json::from_str(text).map_err(|source| Error::Json {
+    let spec: AnalyzerSpec = serde_json::from_str(text).map_err(|cause| Error::Json {
         path: path.to_path_buf(),
-        source,
+        cause,
     })?;
     let dir_name = path
         .parent()

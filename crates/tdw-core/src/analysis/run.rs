@@ -14,7 +14,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use burn::tensor::Device;
+use burn_tensor::Device;
 use rayon::prelude::*;
 
 use crate::analysis::analyzer::{AnalysisContext, AnalyzerError, CrossEpochInput};
@@ -45,23 +45,40 @@ struct Phase<'p, 'q> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum AnalysisEvent {
     /// Phase 1 starts: `total` checkpoints need a forward pass.
-    Started { variant: String, total: usize },
+    Started {
+        /// The variant analyzed.
+        variant: String,
+        /// Checkpoints that need a forward pass.
+        total: usize,
+    },
     /// One checkpoint's per-epoch artifacts are written.
     Checkpoint {
+        /// The checkpoint's epoch.
         epoch: u64,
+        /// Checkpoints done so far.
         done: usize,
+        /// Checkpoints in this phase.
         total: usize,
     },
     /// A secondary analyzer finished an epoch.
-    Secondary { analyzer: String, epoch: u64 },
+    Secondary {
+        /// The secondary analyzer.
+        analyzer: String,
+        /// The epoch it finished.
+        epoch: u64,
+    },
     /// A cross-epoch analyzer is running.
-    CrossEpoch { analyzer: String },
+    CrossEpoch {
+        /// The cross-epoch analyzer.
+        analyzer: String,
+    },
     /// Everything is written.
     Finished,
 }
 
 /// A receiver of analysis events (called from worker threads, hence `Send`).
 pub trait AnalysisProgress: Send {
+    /// Receives one event (in the order the run reaches them).
     fn event(&mut self, event: &AnalysisEvent);
 
     /// Asked before each checkpoint: true ends the run with [`Error::Interrupted`]; the files
@@ -595,10 +612,9 @@ fn write_summary(
     keys: &[&str],
     old: Option<&Artifact>,
 ) -> Result<()> {
-    let invalid = |reason: String| Error::Npz {
+    let invalid = |cause| Error::Summary {
         path: path.to_path_buf(),
-        key: None,
-        source: crate::formats::FormatError::Summary(reason),
+        cause,
     };
     // Keys no row has belong to weights this family's model lacks (an MLP has no W_Q).
     let keys: Vec<&str> = keys

@@ -3,6 +3,7 @@
 
 use ndarray::{ArrayD, Axis, IxDyn};
 
+use crate::error::SummaryError;
 use crate::formats::artifact::{Array, Artifact};
 
 /// Collects one analyzer's summary values epoch by epoch.
@@ -34,7 +35,7 @@ impl SummaryCollector {
     }
 
     /// Stacks the collected rows (sorted by epoch) under `keys`: `epochs` (i64) first.
-    pub fn stack(mut self, keys: &[&str]) -> Result<Artifact, String> {
+    pub fn stack(mut self, keys: &[&str]) -> Result<Artifact, SummaryError> {
         self.rows.sort_by_key(|(epoch, _)| *epoch);
         let mut out = Artifact::new();
         out.insert(
@@ -50,31 +51,45 @@ impl SummaryCollector {
                 .rows
                 .iter()
                 .map(|(epoch, row)| {
-                    row.get(key)
-                        .ok_or_else(|| format!("summary of epoch {epoch} has no `{key}`"))
+                    row.get(key).ok_or_else(|| SummaryError::MissingInEpoch {
+                        epoch: *epoch,
+                        key: key.to_string(),
+                    })
                 })
                 .collect::<Result<_, _>>()?;
-            out.insert(*key, stack(&values)?);
+            out.insert(*key, stack(key, &values)?);
         }
         Ok(out)
     }
 }
 
-/// Stacks arrays of one dtype and shape along a new leading axis.
-pub fn stack(values: &[&Array]) -> Result<Array, String> {
+/// Stacks arrays of one dtype and shape (the values of `key`) along a new leading axis.
+pub fn stack(key: &str, values: &[&Array]) -> Result<Array, SummaryError> {
     macro_rules! stack_as {
         ($variant:ident) => {{
             let views = values
                 .iter()
                 .map(|a| match a {
                     Array::$variant(x) => Ok(x.view()),
-                    other => Err(format!("mixed dtypes ({:?})", other.dtype())),
+                    other => Err(SummaryError::MixedDtypes {
+                        key: key.to_string(),
+                        first: values[0].dtype().numpy_name(),
+                        other: other.dtype().numpy_name(),
+                    }),
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let stacked = if views.is_empty() {
                 ArrayD::from_shape_vec(IxDyn(&[0]), Vec::new()).expect("empty")
             } else {
-                ndarray::stack(Axis(0), &views).map_err(|e| format!("shapes differ: {e}"))?
+                let first = views[0].shape();
+                if let Some(other) = views.iter().find(|v| v.shape() != first) {
+                    return Err(SummaryError::MixedShapes {
+                        key: key.to_string(),
+                        first: first.to_vec(),
+                        other: other.shape().to_vec(),
+                    });
+                }
+                ndarray::stack(Axis(0), &views).expect("equal shapes, checked")
             };
             Array::$variant(stacked)
         }};
@@ -95,16 +110,16 @@ pub fn stack(values: &[&Array]) -> Result<Array, String> {
 /// lacks are appended (keys absent in the old file are zero-filled for its epochs); epochs it
 /// already has keep their old values unless *every* new epoch is already present (a forced
 /// rerun), in which case the new values replace the old. Everything is sorted by epoch.
-pub fn merge(old: &Artifact, new: &Artifact, keys: &[&str]) -> Result<Artifact, String> {
-    let epochs_of = |a: &Artifact| -> Result<Vec<i64>, String> {
+pub fn merge(old: &Artifact, new: &Artifact, keys: &[&str]) -> Result<Artifact, SummaryError> {
+    let epochs_of = |a: &Artifact, which: &'static str| -> Result<Vec<i64>, SummaryError> {
         match a.get("epochs") {
             Some(Array::I64(e)) => Ok(e.iter().copied().collect()),
             Some(other) => Ok(other.to_f64().iter().map(|&v| v as i64).collect()),
-            None => Err("summary has no `epochs`".into()),
+            None => Err(SummaryError::NoEpochs { which }),
         }
     };
-    let old_epochs = epochs_of(old)?;
-    let new_epochs = epochs_of(new)?;
+    let old_epochs = epochs_of(old, "stored")?;
+    let new_epochs = epochs_of(new, "new")?;
     let kept: Vec<usize> = (0..new_epochs.len())
         .filter(|&i| !old_epochs.contains(&new_epochs[i]))
         .collect();
@@ -118,11 +133,14 @@ pub fn merge(old: &Artifact, new: &Artifact, keys: &[&str]) -> Result<Artifact, 
             .iter()
             .map(|e| new_epochs.iter().position(|n| n == e))
             .collect::<Option<_>>()
-            .ok_or("forced rerun covered different epochs")?;
+            .ok_or_else(|| SummaryError::DifferentEpochs {
+                old: old_epochs.clone(),
+                new: new_epochs.clone(),
+            })?;
         for key in keys {
-            let values = new
-                .get(key)
-                .ok_or_else(|| format!("new summary has no `{key}`"))?;
+            let values = new.get(key).ok_or_else(|| SummaryError::MissingInNew {
+                key: key.to_string(),
+            })?;
             merged.insert(*key, take_rows(values, &order));
         }
         return sort_by_epoch(merged, keys);
@@ -134,22 +152,24 @@ pub fn merge(old: &Artifact, new: &Artifact, keys: &[&str]) -> Result<Artifact, 
         ArrayD::from_shape_vec(IxDyn(&[epochs.len()]), epochs).expect("1-d"),
     );
     for key in keys {
-        let new_values = new
-            .get(key)
-            .ok_or_else(|| format!("new summary has no `{key}`"))?;
+        let new_values = new.get(key).ok_or_else(|| SummaryError::MissingInNew {
+            key: key.to_string(),
+        })?;
         let appended = take_rows(new_values, &kept);
         let old_values = match old.get(key) {
             Some(values) => values.clone(),
             None => zeros_like_rows(new_values, old_epochs.len()),
         };
-        merged.insert(*key, stack_rows(&old_values, &appended)?);
+        merged.insert(*key, stack_rows(key, &old_values, &appended)?);
     }
     sort_by_epoch(merged, keys)
 }
 
-fn sort_by_epoch(artifact: Artifact, keys: &[&str]) -> Result<Artifact, String> {
+/// The merged arrays' rows in epoch order (`epochs` is the i64 array both branches of
+/// [`merge`] write).
+fn sort_by_epoch(artifact: Artifact, keys: &[&str]) -> Result<Artifact, SummaryError> {
     let Some(Array::I64(epochs)) = artifact.get("epochs") else {
-        return Err("merged summary lost its epochs".into());
+        return Err(SummaryError::NoEpochs { which: "merged" });
     };
     let mut order: Vec<usize> = (0..epochs.len()).collect();
     order.sort_by_key(|&i| epochs[i]);
@@ -192,12 +212,20 @@ fn zeros_like_rows(array: &Array, n: usize) -> Array {
     map_array!(array, _a => ArrayD::default(IxDyn(&shape)))
 }
 
-fn stack_rows(a: &Array, b: &Array) -> Result<Array, String> {
+/// `a`'s rows then `b`'s (the values of `key` on disk, then the new epochs').
+fn stack_rows(key: &str, a: &Array, b: &Array) -> Result<Array, SummaryError> {
+    if a.shape()[1..] != b.shape()[1..] {
+        return Err(SummaryError::MixedShapes {
+            key: key.to_string(),
+            first: a.shape().to_vec(),
+            other: b.shape().to_vec(),
+        });
+    }
     macro_rules! cat {
         ($v:ident, $x:expr, $y:expr) => {
             Array::$v(
                 ndarray::concatenate(Axis(0), &[$x.view(), $y.view()])
-                    .map_err(|e| e.to_string())?,
+                    .expect("equal row shapes, checked"),
             )
         };
     }
@@ -210,7 +238,13 @@ fn stack_rows(a: &Array, b: &Array) -> Result<Array, String> {
         (Array::I64(x), Array::I64(y)) => cat!(I64, x, y),
         (Array::Bool(x), Array::Bool(y)) => cat!(Bool, x, y),
         (Array::C128(x), Array::C128(y)) => cat!(C128, x, y),
-        _ => return Err("old and new summaries have different dtypes".into()),
+        _ => {
+            return Err(SummaryError::DtypeChanged {
+                key: key.to_string(),
+                old: a.dtype().numpy_name(),
+                new: b.dtype().numpy_name(),
+            });
+        }
     })
 }
 

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::tensor::Device;
+use burn_tensor::Device;
 
 use crate::analysis::context::AnalysisContext;
 use crate::error::Result;

@@ -6,7 +6,7 @@
 
 use ndarray::{Array1, Array3, Axis};
 
-use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerError, AnalyzerResult};
+use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerError, AnalyzerResult, ranked};
 use crate::analysis::fourier;
 use crate::analyzers::stats;
 use crate::formats::artifact::Artifact;
@@ -31,9 +31,11 @@ impl Analyzer for AttentionFreq {
         let (rows, heads, _, _) = pattern.dim();
         let p = context.prime;
         if rows != p * p {
-            return Err(AnalyzerError::Invalid(format!(
-                "probe has {rows} rows, not p²"
-            )));
+            return Err(AnalyzerError::Rows {
+                what: "attention pattern".into(),
+                found: rows,
+                expected: p * p,
+            });
         }
         let grids = Array3::from_shape_fn((heads, p, p), |(h, a, b)| {
             pattern[[a * p + b, h, TO_POSITION, FROM_POSITION]]
@@ -51,13 +53,8 @@ impl Analyzer for AttentionFreq {
     }
 
     fn summary(&self, artifact: &Artifact, _context: &AnalysisContext) -> AnalyzerResult<Artifact> {
-        let matrix = artifact
-            .f32("freq_matrix")
-            .map_err(AnalyzerError::Invalid)?;
-        let matrix = matrix
-            .view()
-            .into_dimensionality::<ndarray::Ix2>()
-            .map_err(|e| AnalyzerError::Invalid(e.to_string()))?;
+        let matrix =
+            ranked::<_, ndarray::Ix2>("freq_matrix", artifact.f32("freq_matrix")?.clone())?;
         let (dominant, max): (Vec<f64>, Vec<f64>) = matrix
             .axis_iter(Axis(1))
             .map(|column| {

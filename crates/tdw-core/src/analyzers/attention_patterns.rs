@@ -4,7 +4,7 @@
 //! (heads, to, from, p, p) with `patterns[h, to, from, a, b]`; masked entries (from > to) are 0.
 //! The informative slice is `to = 2` (the "=" token) attending to a (0), b (1) or itself (2).
 
-use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerResult};
+use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerError, AnalyzerResult};
 use crate::formats::artifact::Artifact;
 use crate::model::bundle::ActivationBundle;
 
@@ -21,7 +21,7 @@ impl Analyzer for AttentionPatterns {
         context: &AnalysisContext,
     ) -> AnalyzerResult<Artifact> {
         let pattern = bundle.attention_pattern()?;
-        let (_, heads, to, from) = pattern.dim();
+        let (rows, heads, to, from) = pattern.dim();
         let p = context.prime;
         let patterns = pattern
             .view()
@@ -29,7 +29,11 @@ impl Analyzer for AttentionPatterns {
             .as_standard_layout()
             .into_owned()
             .into_shape_with_order(ndarray::IxDyn(&[heads, to, from, p, p]))
-            .map_err(|e| format!("pattern rows are not p² = {}: {e}", p * p))?;
+            .map_err(|_| AnalyzerError::Rows {
+                what: "attention pattern".into(),
+                found: rows,
+                expected: p * p,
+            })?;
         Ok(Artifact::new().with("patterns", patterns))
     }
 }

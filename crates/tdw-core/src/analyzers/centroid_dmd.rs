@@ -21,9 +21,11 @@ use nalgebra::{DMatrix, DVector};
 use ndarray::{Array1, Array2};
 use num_complex::Complex64;
 
-use crate::analysis::analyzer::{CrossEpochAnalyzer, CrossEpochInput};
+use crate::analysis::analyzer::{
+    AnalyzerError, AnalyzerResult, CrossEpochAnalyzer, CrossEpochInput, ForAnalyzer,
+};
 use crate::analyzers::repr_geometry::SITES;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::formats::artifact::Artifact;
 
 pub struct CentroidDmd;
@@ -48,34 +50,26 @@ impl CrossEpochAnalyzer for CentroidDmd {
 
     fn analyze(&self, input: &CrossEpochInput<'_>) -> Result<Artifact> {
         let pca = input.loader.load_cross_epoch("global_centroid_pca")?;
-        let invalid = |reason: String| Error::AnalyzerInput {
-            analyzer: NAME.into(),
-            reason: format!("global_centroid_pca/cross_epoch.npz: {reason}"),
-        };
-        let epochs = pca.as_f64("epochs").map_err(invalid)?;
+        let epochs = pca.as_f64("epochs").for_analyzer(NAME)?;
         let mut out = Artifact::new().with("epochs", epochs.mapv(|e| e as i64));
         for site in SITES {
             let key = format!("{site}__projections");
-            let projections = pca.as_f64(&key).map_err(invalid)?;
+            let projections = pca.as_f64(&key).for_analyzer(NAME)?;
+            let expected = || format!("({} epochs, classes, components)", epochs.len());
             let &[n, p, n_comp] = projections.shape() else {
-                return Err(invalid(format!(
-                    "`{key}` has shape {:?}, expected (epochs, classes, components)",
-                    projections.shape()
-                )));
+                return Err(
+                    AnalyzerError::shape(&key, projections.shape(), expected()).into_error(NAME)
+                );
             };
             if n != epochs.len() {
-                return Err(invalid(format!(
-                    "`{key}` has {n} epochs, `epochs` has {}",
-                    epochs.len()
-                )));
+                return Err(
+                    AnalyzerError::shape(&key, projections.shape(), expected()).into_error(NAME)
+                );
             }
             let width = p * n_comp;
             let values: Vec<f64> = projections.iter().copied().collect();
             let trajectory = DMatrix::from_row_slice(n, width, &values);
-            let dmd = Dmd::fit(&trajectory).map_err(|reason| Error::AnalyzerInput {
-                analyzer: NAME.into(),
-                reason: format!("site {site}: {reason}"),
-            })?;
+            let dmd = Dmd::fit(&trajectory).for_analyzer(NAME)?;
             out.insert(
                 format!("{site}__eigenvalues"),
                 Array1::from_iter(dmd.eigenvalues.iter().copied()),
@@ -126,10 +120,12 @@ pub struct Dmd {
 impl Dmd {
     /// Fits the DMD of `trajectory` (n snapshots × width). With fewer than two snapshots there
     /// is no step to fit: every output is empty.
-    pub fn fit(trajectory: &DMatrix<f64>) -> std::result::Result<Self, String> {
+    pub fn fit(trajectory: &DMatrix<f64>) -> AnalyzerResult<Self> {
         let (n, width) = trajectory.shape();
         if trajectory.iter().any(|v| !v.is_finite()) {
-            return Err("the trajectory has non-finite values".into());
+            return Err(AnalyzerError::NotFinite {
+                what: "the centroid trajectory",
+            });
         }
         if n < 2 {
             return Ok(Dmd {
@@ -143,7 +139,9 @@ impl Dmd {
         let x = trajectory.rows(0, n - 1).transpose();
         let x_next = trajectory.rows(1, n - 1).transpose();
         let svd = nalgebra::SVD::try_new(x.clone(), true, true, f64::EPSILON, MAX_ITERATIONS)
-            .ok_or("the SVD of the snapshots did not converge")?;
+            .ok_or(AnalyzerError::NotConverged {
+                what: "the SVD of the snapshots",
+            })?;
         let (u, v_t) = (svd.u.expect("computed"), svd.v_t.expect("computed"));
         let s = svd.singular_values;
         let r = energy_rank(s.as_slice());
@@ -243,12 +241,13 @@ fn energy_rank(s: &[f64]) -> usize {
 /// from the null space of `A − λI`: the right singular vectors of its smallest singular values,
 /// as many as λ's multiplicity among the eigenvalues (so a repeated eigenvalue of a
 /// diagonalisable matrix gets independent vectors).
-fn eigen(
-    a: &DMatrix<f64>,
-) -> std::result::Result<(DVector<Complex64>, DMatrix<Complex64>), String> {
+fn eigen(a: &DMatrix<f64>) -> AnalyzerResult<(DVector<Complex64>, DMatrix<Complex64>)> {
     let r = a.nrows();
-    let schur = nalgebra::Schur::try_new(a.clone(), f64::EPSILON, MAX_ITERATIONS)
-        .ok_or("the Schur decomposition of the reduced operator did not converge")?;
+    let schur = nalgebra::Schur::try_new(a.clone(), f64::EPSILON, MAX_ITERATIONS).ok_or(
+        AnalyzerError::NotConverged {
+            what: "the Schur decomposition of the reduced operator",
+        },
+    )?;
     let eigenvalues = schur.complex_eigenvalues();
     let scale = a.amax().max(f64::MIN_POSITIVE);
     let same = |x: Complex64, y: Complex64| (x - y).norm() <= 1e-9 * scale;
@@ -265,7 +264,9 @@ fn eigen(
             .collect();
         let shifted = &complex_a - DMatrix::from_diagonal_element(r, r, lambda);
         let svd = nalgebra::SVD::try_new(shifted, false, true, f64::EPSILON, MAX_ITERATIONS)
-            .ok_or("an eigenvector's SVD did not converge")?;
+            .ok_or(AnalyzerError::NotConverged {
+                what: "an eigenvector's SVD",
+            })?;
         let v_t = svd.v_t.expect("computed");
         // Singular values are sorted descending: the null space is at the bottom.
         for (k, &j) in group.iter().enumerate() {
@@ -303,16 +304,24 @@ fn normalise_phase(vector: &mut DVector<Complex64>, real: bool) {
 /// (machine epsilon × the larger dimension).
 fn pseudo_inverses(
     modes: &DMatrix<Complex64>,
-) -> std::result::Result<(DMatrix<Complex64>, DMatrix<Complex64>), String> {
+) -> AnalyzerResult<(DMatrix<Complex64>, DMatrix<Complex64>)> {
     let (rows, cols) = modes.shape();
     if cols == 0 {
         return Ok((DMatrix::zeros(0, rows), DMatrix::zeros(0, rows)));
     }
     let svd = nalgebra::SVD::try_new(modes.clone(), true, true, f64::EPSILON, MAX_ITERATIONS)
-        .ok_or("the SVD of the modes did not converge")?;
+        .ok_or(AnalyzerError::NotConverged {
+            what: "the SVD of the modes",
+        })?;
     let largest = svd.singular_values.max();
-    let pinv = svd.clone().pseudo_inverse(1e-15 * largest)?;
-    let lstsq = svd.pseudo_inverse(f64::EPSILON * rows.max(cols) as f64 * largest)?;
+    // nalgebra refuses only a negative cutoff, which these are not.
+    let pinv = svd
+        .clone()
+        .pseudo_inverse(1e-15 * largest)
+        .expect("a non-negative cutoff");
+    let lstsq = svd
+        .pseudo_inverse(f64::EPSILON * rows.max(cols) as f64 * largest)
+        .expect("a non-negative cutoff");
     Ok((pinv, lstsq))
 }
 
@@ -437,7 +446,7 @@ mod tests {
         assert_eq!(still.residual_norms, vec![0.0; 4]);
 
         let err = Dmd::fit(&DMatrix::from_element(3, 2, f64::NAN)).unwrap_err();
-        assert!(err.contains("non-finite"), "{err}");
+        assert!(matches!(err, AnalyzerError::NotFinite { .. }), "{err}");
     }
 
     #[test]

@@ -51,7 +51,7 @@ impl Analyzer for Coarseness {
     fn summary(&self, artifact: &Artifact, _context: &AnalysisContext) -> AnalyzerResult<Artifact> {
         let values: Vec<f64> = artifact
             .as_f64("coarseness")
-            .map_err(AnalyzerError::Invalid)?
+            .map_err(AnalyzerError::from)?
             .iter()
             .copied()
             .collect();

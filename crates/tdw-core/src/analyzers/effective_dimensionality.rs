@@ -7,9 +7,10 @@
 
 use ndarray::{Array1, Array2, ArrayD, Axis};
 
-use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerError, AnalyzerResult};
+use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerResult};
 use crate::analyzers::stats;
 use crate::formats::artifact::{Array, Artifact};
+use crate::formats::error::KeyError;
 use crate::model::bundle::ActivationBundle;
 
 pub struct EffectiveDimensionality;
@@ -90,8 +91,13 @@ impl Analyzer for EffectiveDimensionality {
                 Some(Array::F32(v)) => v,
                 // A weight the family's model does not have (the analyzer left it out).
                 None => continue,
-                Some(_) => {
-                    return Err(AnalyzerError::Invalid(format!("`{key}` is not float32")));
+                Some(other) => {
+                    return Err(KeyError::Dtype {
+                        key: key.to_string(),
+                        found: other.dtype().numpy_name(),
+                        expected: "float32",
+                    }
+                    .into());
                 }
             };
             let pr_key = format!("pr_{name}");

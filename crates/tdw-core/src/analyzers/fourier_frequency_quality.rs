@@ -14,7 +14,7 @@ use ndarray::Array1;
 use crate::analysis::analyzer::{
     AnalysisContext, AnalyzerError, AnalyzerResult, SecondaryAnalyzer,
 };
-use crate::formats::artifact::{Array, Artifact};
+use crate::formats::artifact::Artifact;
 
 pub struct FourierFrequencyQuality;
 
@@ -30,7 +30,7 @@ impl SecondaryAnalyzer for FourierFrequencyQuality {
     }
 
     fn analyze(&self, input: &Artifact, context: &AnalysisContext) -> AnalyzerResult<Artifact> {
-        let c = input.f32("coefficients").map_err(AnalyzerError::Invalid)?;
+        let c = input.f32("coefficients").map_err(AnalyzerError::from)?;
         let mean = c.iter().sum::<f32>() / c.len().max(1) as f32;
         let dominant: Vec<usize> = c
             .iter()
@@ -74,11 +74,12 @@ impl SecondaryAnalyzer for FourierFrequencyQuality {
 
     fn summary(&self, artifact: &Artifact, _context: &AnalysisContext) -> AnalyzerResult<Artifact> {
         let scalar = |key: &str| -> AnalyzerResult<f64> {
-            artifact
-                .get(key)
-                .map(Array::to_f64)
-                .and_then(|a| a.iter().next().copied())
-                .ok_or_else(|| AnalyzerError::Invalid(format!("no scalar `{key}`")))
+            let values = artifact.as_f64(key)?;
+            values
+                .iter()
+                .next()
+                .copied()
+                .ok_or_else(|| AnalyzerError::shape(key, values.shape(), "one value"))
         };
         Ok(Artifact::new()
             .with("quality_score", scalar("quality_score")?)

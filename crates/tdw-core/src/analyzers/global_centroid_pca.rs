@@ -10,10 +10,12 @@
 
 use ndarray::{Array1, Array2, Array3, Axis, s};
 
-use crate::analysis::analyzer::{CrossEpochAnalyzer, CrossEpochInput};
+use crate::analysis::analyzer::{CrossEpochAnalyzer, CrossEpochInput, ForAnalyzer, ranked};
 use crate::analyzers::repr_geometry::SITES;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::formats::artifact::Artifact;
+
+const NAME: &str = "global_centroid_pca";
 
 pub struct GlobalCentroidPca;
 
@@ -35,24 +37,17 @@ impl CrossEpochAnalyzer for GlobalCentroidPca {
             input
                 .loader
                 .load_epochs("repr_geometry", Some(input.epochs), Some(&key_refs))?;
-        let invalid = |reason: String| Error::AnalyzerInput {
-            analyzer: "global_centroid_pca".into(),
-            reason,
-        };
         let mut out = Artifact::new().with(
             "epochs",
             Array1::from_iter(input.epochs.iter().map(|&e| e as i64)),
         );
         for (site, key) in SITES.iter().zip(&keys) {
-            let centroids = stacked
-                .as_f64(key)
-                .map_err(invalid)?
-                .into_dimensionality::<ndarray::Ix3>()
-                .map_err(|e| invalid(e.to_string()))?;
+            let centroids = stacked.as_f64(key).for_analyzer(NAME)?;
+            let centroids = ranked::<_, ndarray::Ix3>(key, centroids).for_analyzer(NAME)?;
             let (n, p, d) = centroids.dim();
             let pooled = centroids
                 .to_shape((n * p, d))
-                .map_err(|e| invalid(e.to_string()))?
+                .expect("a 3-d array reshapes to its first two axes merged")
                 .to_owned();
             let mean = pooled.mean_axis(Axis(0)).expect("n·p > 0");
             let c = &pooled - &mean;

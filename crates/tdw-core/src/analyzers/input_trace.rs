@@ -13,6 +13,7 @@ use ndarray::{Array1, ArrayD};
 use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerError, AnalyzerResult};
 use crate::analyzers::stats;
 use crate::formats::artifact::{Array, Artifact};
+use crate::formats::error::KeyError;
 use crate::model::bundle::ActivationBundle;
 
 pub struct InputTrace;
@@ -30,10 +31,11 @@ impl Analyzer for InputTrace {
         let logits = bundle.logits()?;
         let rows = logits.nrows();
         if rows != context.probe.labels.len() {
-            return Err(AnalyzerError::Invalid(format!(
-                "{rows} logit rows for {} probe rows",
-                context.probe.labels.len()
-            )));
+            return Err(AnalyzerError::Rows {
+                what: "logits".into(),
+                found: rows,
+                expected: context.probe.labels.len(),
+            });
         }
         let mut predictions = Vec::with_capacity(rows);
         let mut correct = Vec::with_capacity(rows);
@@ -65,9 +67,17 @@ impl Analyzer for InputTrace {
         let flags = |key: &str| -> AnalyzerResult<ArrayD<bool>> {
             match artifact.get(key) {
                 Some(Array::Bool(a)) => Ok(a.clone()),
-                _ => Err(AnalyzerError::Invalid(format!(
-                    "`{key}` missing or not bool"
-                ))),
+                Some(other) => Err(KeyError::Dtype {
+                    key: key.to_string(),
+                    found: other.dtype().numpy_name(),
+                    expected: "bool",
+                }
+                .into()),
+                None => Err(KeyError::Missing {
+                    key: key.to_string(),
+                    keys: artifact.keys().map(str::to_string).collect(),
+                }
+                .into()),
             }
         };
         let (correct, split) = (flags("correct")?, flags("split")?);

@@ -7,9 +7,10 @@
 
 use ndarray::Array1;
 
-use crate::analysis::analyzer::{CrossEpochAnalyzer, CrossEpochInput};
-use crate::error::{Error, Result};
+use crate::analysis::analyzer::{CrossEpochAnalyzer, CrossEpochInput, ForAnalyzer};
+use crate::error::Result;
 use crate::formats::artifact::{Array, Artifact};
+use crate::formats::error::KeyError;
 
 pub struct InputTraceGraduation;
 
@@ -30,15 +31,20 @@ impl CrossEpochAnalyzer for InputTraceGraduation {
             Some(input.epochs),
             Some(&["correct", "split"]),
         )?;
-        let invalid = |reason: &str| Error::AnalyzerInput {
-            analyzer: self.name().into(),
-            reason: reason.into(),
+        let flags = |key: &str| match stacked.get(key) {
+            Some(Array::Bool(a)) => Ok(a),
+            Some(other) => Err(KeyError::Dtype {
+                key: key.into(),
+                found: other.dtype().numpy_name(),
+                expected: "bool",
+            }),
+            None => Err(KeyError::Missing {
+                key: key.into(),
+                keys: stacked.keys().map(str::to_string).collect(),
+            }),
         };
-        let (Some(Array::Bool(correct)), Some(Array::Bool(split))) =
-            (stacked.get("correct"), stacked.get("split"))
-        else {
-            return Err(invalid("input_trace artifacts lack bool `correct`/`split`"));
-        };
+        let correct = flags("correct").for_analyzer(self.name())?;
+        let split = flags("split").for_analyzer(self.name())?;
         let n = input.epochs.len();
         let pairs = correct.shape().get(1).copied().unwrap_or(0);
         let graduation: Array1<i32> = (0..pairs)

@@ -10,7 +10,7 @@
 //! median, max, std (population) and 90th percentile of the deltas, `flatness_ratio` (share of
 //! deltas below 10% of the baseline) and `baseline_loss`.
 
-use burn::tensor::{Int, Tensor, TensorData};
+use burn_tensor::{Int, Tensor, TensorData};
 use ndarray::{Array1, Array2};
 
 use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerError, AnalyzerResult};
@@ -100,9 +100,9 @@ impl Analyzer for LandscapeFlatness {
             deltas.push(loss_of(&model, &tokens, &context.probe.labels) - baseline);
         }
         if deltas.iter().any(|d| !d.is_finite()) {
-            return Err(AnalyzerError::Invalid(
-                "a perturbed loss is not finite".into(),
-            ));
+            return Err(AnalyzerError::NotFinite {
+                what: "a perturbed loss",
+            });
         }
         Ok(Artifact::new()
             .with("baseline_loss", baseline)
@@ -125,13 +125,13 @@ impl Analyzer for LandscapeFlatness {
     fn summary(&self, artifact: &Artifact, _context: &AnalysisContext) -> AnalyzerResult<Artifact> {
         let deltas: Vec<f64> = artifact
             .as_f64("delta_losses")
-            .map_err(AnalyzerError::Invalid)?
+            .map_err(AnalyzerError::from)?
             .iter()
             .copied()
             .collect();
         let baseline = artifact
             .as_f64("baseline_loss")
-            .map_err(AnalyzerError::Invalid)?
+            .map_err(AnalyzerError::from)?
             .iter()
             .next()
             .copied()

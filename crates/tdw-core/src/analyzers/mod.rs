@@ -100,16 +100,16 @@ pub(crate) mod stats {
 
     /// A weight as a matrix, or why not.
     pub fn matrix(a: &ArrayD<f32>, name: &str) -> Result<Array2<f32>, AnalyzerError> {
-        a.clone().into_dimensionality::<Ix2>().map_err(|_| {
-            AnalyzerError::Invalid(format!("{name} has shape {:?}, expected 2-d", a.shape()))
-        })
+        a.clone()
+            .into_dimensionality::<Ix2>()
+            .map_err(|_| AnalyzerError::shape(name, a.shape(), "2-d"))
     }
 
     /// A weight as a stack of per-head matrices, or why not.
     pub fn heads(a: &ArrayD<f32>, name: &str) -> Result<ndarray::Array3<f32>, AnalyzerError> {
-        a.clone().into_dimensionality::<Ix3>().map_err(|_| {
-            AnalyzerError::Invalid(format!("{name} has shape {:?}, expected 3-d", a.shape()))
-        })
+        a.clone()
+            .into_dimensionality::<Ix3>()
+            .map_err(|_| AnalyzerError::shape(name, a.shape(), "3-d"))
     }
 
     /// numpy's median (mean of the two middle values for an even count).

@@ -19,10 +19,11 @@ pub fn activation_grids(bundle: &ActivationBundle, p: usize) -> AnalyzerResult<&
     let post = bundle.mlp_post()?;
     let (rows, d_mlp) = post.dim();
     if rows != p * p {
-        return Err(AnalyzerError::Invalid(format!(
-            "probe has {rows} rows, not p² = {}",
-            p * p
-        )));
+        return Err(AnalyzerError::Rows {
+            what: "MLP activations".into(),
+            found: rows,
+            expected: p * p,
+        });
     }
     let grids = crate::kernels::linalg::transpose(&post.view())
         .into_shape_with_order((d_mlp, p, p))

@@ -10,8 +10,8 @@
 
 use ndarray::{Array1, Array2, Axis};
 
-use crate::analysis::analyzer::{CrossEpochAnalyzer, CrossEpochInput};
-use crate::error::{Error, Result};
+use crate::analysis::analyzer::{CrossEpochAnalyzer, CrossEpochInput, ForAnalyzer, ranked};
+use crate::error::Result;
 use crate::formats::artifact::Artifact;
 
 pub struct NeuronDynamics;
@@ -31,18 +31,9 @@ impl CrossEpochAnalyzer for NeuronDynamics {
             Some(input.epochs),
             Some(&["norm_matrix"]),
         )?;
-        let norms = stacked
-            .f32("norm_matrix")
-            .map_err(|reason| Error::AnalyzerInput {
-                analyzer: self.name().into(),
-                reason,
-            })?
-            .clone()
-            .into_dimensionality::<ndarray::Ix3>()
-            .map_err(|e| Error::AnalyzerInput {
-                analyzer: self.name().into(),
-                reason: e.to_string(),
-            })?;
+        let norms = stacked.f32("norm_matrix").for_analyzer(self.name())?;
+        let norms =
+            ranked::<_, ndarray::Ix3>("norm_matrix", norms.clone()).for_analyzer(self.name())?;
         let (n, n_freq, d_mlp) = norms.dim();
         let threshold = 3.0 / n_freq as f64;
         let mut dominant = Array2::<i64>::zeros((n, d_mlp));

@@ -31,7 +31,7 @@ impl SecondaryAnalyzer for NeuronFourier {
         let get = |key: &str| {
             snapshot
                 .f32(key)
-                .map_err(AnalyzerError::Invalid)
+                .map_err(AnalyzerError::from)
                 .and_then(|a| stats::matrix(a, key))
         };
         // θ: each neuron's input weight per token a; ξ: its output weight per class.
@@ -48,11 +48,11 @@ impl SecondaryAnalyzer for NeuronFourier {
                 get("embed_a")?.dot(&w_in.t())
             } else {
                 if w_in.ncols() != 2 * p {
-                    return Err(AnalyzerError::Invalid(format!(
-                        "W_in has {} input columns, not one-hot 2p = {}",
-                        w_in.ncols(),
-                        2 * p
-                    )));
+                    return Err(AnalyzerError::shape(
+                        "W_in",
+                        w_in.shape(),
+                        format!("{} input columns (one-hot a and b)", 2 * p),
+                    ));
                 }
                 w_in.slice(s![.., ..p]).t().to_owned()
             };

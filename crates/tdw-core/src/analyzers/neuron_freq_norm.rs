@@ -10,7 +10,7 @@
 
 use ndarray::{Array1, Array2, Axis};
 
-use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerError, AnalyzerResult};
+use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerResult, ranked};
 use crate::analysis::fourier;
 use crate::analyzers::{neuron_activations, stats};
 use crate::formats::artifact::Artifact;
@@ -61,13 +61,7 @@ impl Analyzer for NeuronFreqNorm {
     }
 
     fn summary(&self, artifact: &Artifact, _context: &AnalysisContext) -> AnalyzerResult<Artifact> {
-        let norm = artifact
-            .f32("norm_matrix")
-            .map_err(AnalyzerError::Invalid)?;
-        let norm = norm
-            .view()
-            .into_dimensionality::<ndarray::Ix2>()
-            .map_err(|e| AnalyzerError::Invalid(e.to_string()))?;
+        let norm = ranked::<_, ndarray::Ix2>("norm_matrix", artifact.f32("norm_matrix")?.clone())?;
         let n_freq = norm.nrows();
         let (n_low, n_mid) = (n_freq / 3, 2 * n_freq / 3);
         let mut per_freq = Array1::<f64>::zeros(n_freq);

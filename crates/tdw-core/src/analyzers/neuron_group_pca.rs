@@ -14,8 +14,10 @@
 
 use ndarray::{Array1, Array2, Array3, ArrayView2, Axis, s};
 
-use crate::analysis::analyzer::{CrossEpochAnalyzer, CrossEpochInput};
-use crate::error::{Error, Result};
+use crate::analysis::analyzer::{
+    AnalyzerError, CrossEpochAnalyzer, CrossEpochInput, ForAnalyzer, ranked,
+};
+use crate::error::Result;
 use crate::formats::artifact::Artifact;
 
 pub struct NeuronGroupPca;
@@ -43,20 +45,12 @@ pub(crate) fn snapshot_weights(
     analyzer: &str,
     key: &str,
 ) -> Result<Array3<f32>> {
-    let invalid = |reason: String| Error::AnalyzerInput {
-        analyzer: analyzer.into(),
-        reason,
-    };
     let snapshot =
         input
             .loader
             .load_epochs("parameter_snapshot", Some(input.epochs), Some(&[key]))?;
-    let weights = snapshot
-        .f32(key)
-        .map_err(invalid)?
-        .clone()
-        .into_dimensionality::<ndarray::Ix3>()
-        .map_err(|e| invalid(e.to_string()))?;
+    let weights = snapshot.f32(key).for_analyzer(analyzer)?;
+    let weights = ranked::<_, ndarray::Ix3>(key, weights.clone()).for_analyzer(analyzer)?;
     let transformer = input.run.spec().architecture.contains_key("d_mlp");
     Ok(if transformer {
         weights
@@ -74,23 +68,11 @@ pub(crate) fn final_norm(input: &CrossEpochInput<'_>, analyzer: &str) -> Result<
         .epochs
         .last()
         .copied()
-        .ok_or_else(|| Error::AnalyzerInput {
-            analyzer: analyzer.into(),
-            reason: "no checkpoints".into(),
-        })?;
+        .ok_or(AnalyzerError::NoCheckpoints)
+        .for_analyzer(analyzer)?;
     let artifact = input.loader.load_epoch("neuron_freq_norm", last)?;
-    artifact
-        .f32("norm_matrix")
-        .map_err(|reason| Error::AnalyzerInput {
-            analyzer: analyzer.into(),
-            reason,
-        })?
-        .clone()
-        .into_dimensionality::<ndarray::Ix2>()
-        .map_err(|e| Error::AnalyzerInput {
-            analyzer: analyzer.into(),
-            reason: e.to_string(),
-        })
+    let norm = artifact.f32("norm_matrix").for_analyzer(analyzer)?;
+    ranked::<_, ndarray::Ix2>("norm_matrix", norm.clone()).for_analyzer(analyzer)
 }
 
 /// Columns `members` of `w` minus their mean column; the mean.

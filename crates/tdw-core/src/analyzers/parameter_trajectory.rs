@@ -13,7 +13,7 @@
 use ndarray::{Array1, Array2, Axis};
 
 use crate::analysis::analyzer::{CrossEpochAnalyzer, CrossEpochInput};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::formats::artifact::{Array, Artifact};
 
 pub struct ParameterTrajectory;
@@ -107,13 +107,9 @@ impl CrossEpochAnalyzer for ParameterTrajectory {
             for array in present {
                 let values = array.to_f64();
                 let cols = values.len() / n;
-                let flat =
-                    values
-                        .into_shape_with_order((n, cols))
-                        .map_err(|e| Error::AnalyzerInput {
-                            analyzer: self.name().into(),
-                            reason: e.to_string(),
-                        })?;
+                let flat = values
+                    .into_shape_with_order((n, cols))
+                    .expect("the loader stacks one row per epoch");
                 x.slice_mut(ndarray::s![.., offset..offset + cols])
                     .assign(&flat);
                 offset += cols;

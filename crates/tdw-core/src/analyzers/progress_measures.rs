@@ -22,10 +22,14 @@ use std::f64::consts::PI;
 use ndarray::{Array1, Array2, Axis, s};
 use rayon::prelude::*;
 
-use crate::analysis::analyzer::{CrossEpochAnalyzer, CrossEpochInput};
-use crate::error::{Error, Result};
+use crate::analysis::analyzer::{
+    AnalyzerError, CrossEpochAnalyzer, CrossEpochInput, ForAnalyzer, ranked,
+};
+use crate::error::Result;
 use crate::formats::artifact::Artifact;
 use crate::model::config::is_bias;
+
+const NAME: &str = "progress_measures";
 
 pub struct ProgressMeasures;
 
@@ -98,19 +102,16 @@ impl CrossEpochAnalyzer for ProgressMeasures {
     }
 
     fn analyze(&self, input: &CrossEpochInput<'_>) -> Result<Artifact> {
-        let invalid = |reason: String| Error::AnalyzerInput {
-            analyzer: "progress_measures".into(),
-            reason,
-        };
         let last = *input
             .epochs
             .last()
-            .ok_or_else(|| invalid("no checkpoints".into()))?;
+            .ok_or(AnalyzerError::NoCheckpoints)
+            .for_analyzer(NAME)?;
         let coefficients: Vec<f64> = input
             .loader
             .load_epoch("dominant_frequencies", last)?
             .as_f64("coefficients")
-            .map_err(invalid)?
+            .for_analyzer(NAME)?
             .iter()
             .copied()
             .collect();
@@ -142,21 +143,11 @@ impl CrossEpochAnalyzer for ProgressMeasures {
             .map(|&epoch| {
                 let model = input.run.load_model(epoch, input.device)?;
                 let bundle = context.bundle(&model);
-                let acts = bundle
-                    .mlp_post()
-                    .map_err(|e| invalid(e.to_string()))?
-                    .mapv(f64::from);
-                let logits = bundle
-                    .logits()
-                    .map_err(|e| invalid(e.to_string()))?
-                    .mapv(f64::from);
+                let acts = bundle.mlp_post().for_analyzer(NAME)?.mapv(f64::from);
+                let logits = bundle.logits().for_analyzer(NAME)?.mapv(f64::from);
                 let weight = |name: &str| -> Result<Array2<f64>> {
-                    bundle
-                        .weight(name)
-                        .map_err(|e| invalid(e.to_string()))?
-                        .mapv(f64::from)
-                        .into_dimensionality::<ndarray::Ix2>()
-                        .map_err(|e| invalid(e.to_string()))
+                    let w = bundle.weight(name).for_analyzer(NAME)?.mapv(f64::from);
+                    ranked::<_, ndarray::Ix2>(name, w).for_analyzer(NAME)
                 };
                 let w_logit = weight("W_out")?.dot(&weight("W_U")?);
                 // Key-frequency part of the logits: Σ_k wave_k ⊗ ((actsᵀ wave_k) · W_logit).

@@ -15,7 +15,7 @@
 
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 
-use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerError, AnalyzerResult};
+use crate::analysis::analyzer::{AnalysisContext, Analyzer, AnalyzerError, AnalyzerResult, ranked};
 use crate::formats::artifact::Artifact;
 use crate::model::bundle::{ActivationBundle, ResidualSite};
 
@@ -264,11 +264,11 @@ impl Analyzer for ReprGeometry {
                 _ => bundle.residual(ResidualSite::ResidPost)?,
             };
             if x.nrows() != context.probe.labels.len() {
-                return Err(AnalyzerError::Invalid(format!(
-                    "{site}: {} rows for {} labels",
-                    x.nrows(),
-                    context.probe.labels.len()
-                )));
+                return Err(AnalyzerError::Rows {
+                    what: site.to_string(),
+                    found: x.nrows(),
+                    expected: context.probe.labels.len(),
+                });
             }
             let geometry = site_geometry(
                 x.mapv(f64::from).view(),
@@ -294,18 +294,15 @@ impl Analyzer for ReprGeometry {
         for site in SITES {
             for name in SCALARS {
                 let key = format!("{site}_{name}");
-                let value = artifact.as_f64(&key).map_err(AnalyzerError::Invalid)?;
+                let value = artifact.as_f64(&key).map_err(AnalyzerError::from)?;
                 out.insert(key, value.iter().next().copied().unwrap_or(0.0));
             }
         }
         for site in SITES {
             // MIScope's artifact does not store the PCA fractions; they are re-derived from the
             // stored centroids, so a summary can be rebuilt from the files alone.
-            let centroids = artifact
-                .as_f64(&format!("{site}_centroids"))
-                .map_err(AnalyzerError::Invalid)?
-                .into_dimensionality::<ndarray::Ix2>()
-                .map_err(|e| AnalyzerError::Invalid(e.to_string()))?;
+            let key = format!("{site}_centroids");
+            let centroids = ranked::<_, ndarray::Ix2>(&key, artifact.as_f64(&key)?)?;
             let (_, fractions) = centroid_pca(&centroids);
             for (i, f) in fractions.iter().enumerate() {
                 out.insert(format!("{site}_pca_var_pc{}", i + 1), *f);

@@ -11,9 +11,12 @@
 
 use ndarray::{Array1, Array2};
 
-use crate::analysis::analyzer::{CrossEpochAnalyzer, CrossEpochInput};
-use crate::error::{Error, Result};
+use crate::analysis::analyzer::{CrossEpochAnalyzer, CrossEpochInput, ForAnalyzer, ranked};
+use crate::error::Result;
 use crate::formats::artifact::{Array, Artifact};
+use crate::formats::error::KeyError;
+
+const NAME: &str = "transient_frequency";
 
 pub struct TransientFrequency;
 
@@ -32,30 +35,27 @@ impl CrossEpochAnalyzer for TransientFrequency {
 
     fn analyze(&self, input: &CrossEpochInput<'_>) -> Result<Artifact> {
         let dynamics = input.loader.load_cross_epoch("neuron_dynamics")?;
-        let invalid = |reason: String| Error::AnalyzerInput {
-            analyzer: "transient_frequency".into(),
-            reason,
-        };
         let dominant = match dynamics.get("dominant_freq") {
-            Some(Array::I64(a)) => a
-                .clone()
-                .into_dimensionality::<ndarray::Ix2>()
-                .map_err(|e| invalid(e.to_string()))?,
-            _ => {
-                return Err(invalid(
-                    "neuron_dynamics has no int64 `dominant_freq`".into(),
-                ));
+            Some(Array::I64(a)) => ranked::<_, ndarray::Ix2>("dominant_freq", a.clone()),
+            Some(other) => Err(KeyError::Dtype {
+                key: "dominant_freq".into(),
+                found: other.dtype().numpy_name(),
+                expected: "int64",
             }
-        };
-        let max_frac = dynamics
-            .f32("max_frac")
-            .map_err(invalid)?
-            .clone()
-            .into_dimensionality::<ndarray::Ix2>()
-            .map_err(|e| invalid(e.to_string()))?;
+            .into()),
+            None => Err(KeyError::Missing {
+                key: "dominant_freq".into(),
+                keys: dynamics.keys().map(str::to_string).collect(),
+            }
+            .into()),
+        }
+        .for_analyzer(NAME)?;
+        let max_frac = dynamics.f32("max_frac").for_analyzer(NAME)?;
+        let max_frac =
+            ranked::<_, ndarray::Ix2>("max_frac", max_frac.clone()).for_analyzer(NAME)?;
         let epochs: Vec<i64> = dynamics
             .as_f64("epochs")
-            .map_err(invalid)?
+            .for_analyzer(NAME)?
             .iter()
             .map(|&v| v as i64)
             .collect();

@@ -20,6 +20,7 @@ use crate::train::{TrainingConfig, schedule};
 pub struct ModuloAddition1Layer;
 
 impl ModuloAddition1Layer {
+    /// The family's name in family.json.
     pub const NAME: &'static str = "modulo_addition_1layer";
 }
 

@@ -32,7 +32,9 @@ pub struct ModuloAdditionMlp {
 }
 
 impl ModuloAdditionMlp {
+    /// The one-hot input family's name in family.json.
     pub const TWO_LAYER: &'static str = "modulo_addition_2layer_mlp";
+    /// The learned-embedding family's name in family.json.
     pub const LEARNED_EMBEDDING: &'static str = "modulo_addition_learned_emb_mlp";
 
     /// one-hot(a) ++ one-hot(b) → W_in → ReLU → W_out.
@@ -58,10 +60,8 @@ impl ModuloAdditionMlp {
 
 impl ModelFamily for ModuloAdditionMlp {
     fn model_config(&self, _spec: &FamilySpec, _params: &Params) -> Result<TransformerConfig> {
-        Err(Error::InvalidSetting {
-            setting: "model".into(),
-            value: self.name.into(),
-            reason: "this family's model is an MLP, not a transformer".into(),
+        Err(Error::NotATransformer {
+            family: self.name.into(),
         })
     }
 
@@ -126,9 +126,8 @@ impl ModelFamily for ModuloAdditionMlp {
         setup: StepperSetup<'_>,
     ) -> Result<Box<dyn Stepper>> {
         if setup.engine == Engine::Burn || *setup.device != crate::default_device() {
-            return Err(Error::InvalidSetting {
-                setting: "engine/device".into(),
-                value: format!("{:?} on {:?}", setup.engine, setup.device),
+            return Err(Error::UnsupportedEngine {
+                engine: format!("{:?} on {:?}", setup.engine, setup.device),
                 reason: format!("{} trains on the host CPU engine only", self.name),
             });
         }
@@ -149,7 +148,7 @@ impl ModelFamily for ModuloAdditionMlp {
         params: &Params,
         state: &StateDict,
         probe: &Dataset,
-        _device: &burn::tensor::Device,
+        _device: &burn_tensor::Device,
     ) -> Result<ActivationBundle> {
         let config = self.config(spec, params)?;
         let w = MlpWeights::of(&config, state)?;

@@ -91,7 +91,7 @@ pub trait ModelFamily: Send + Sync {
         params: &Params,
         state: &StateDict,
         probe: &Dataset,
-        device: &burn::tensor::Device,
+        device: &burn_tensor::Device,
     ) -> Result<ActivationBundle> {
         let config = self.model_config(spec, params)?;
         let model = crate::model::transformer::Transformer::from_state(&config, state, device);

@@ -20,8 +20,11 @@ pub struct ParameterSpec {
 /// The declared type of a domain parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParamType {
+    /// An integer (JSON number without a fraction).
     Int,
+    /// A float.
     Float,
+    /// A string.
     Str,
 }
 
@@ -40,8 +43,11 @@ impl ParamType {
 /// One parameter value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ParamValue {
+    /// An integer value.
     Int(i64),
+    /// A float value.
     Float(f64),
+    /// A string value.
     Str(String),
 }
 

@@ -114,9 +114,9 @@ impl FamilySpec {
 
     /// Parses a `family.json` held in memory; `path` is only used in error messages.
     pub fn from_json_str(text: &str, path: &Path) -> Result<Self> {
-        let value: Value = serde_json::from_str(text).map_err(|source| Error::Json {
+        let value: Value = serde_json::from_str(text).map_err(|cause| Error::Json {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         let fields = FieldReader { path };
         let Value::Object(object) = value else {

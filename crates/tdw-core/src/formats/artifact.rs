@@ -4,6 +4,7 @@
 //! DMD's eigenvalues and modes); key order is kept, because numpy keeps it and the reference
 //! files list keys in a documented order.
 
+use crate::formats::error::KeyError;
 use indexmap::IndexMap;
 use ndarray::{ArrayD, IxDyn};
 use num_complex::Complex64;
@@ -11,13 +12,21 @@ use num_complex::Complex64;
 /// Element type of an array, with numpy's names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DType {
+    /// numpy `float16`.
     F16,
+    /// numpy `float32`.
     F32,
+    /// numpy `float64`.
     F64,
+    /// numpy `int16`.
     I16,
+    /// numpy `int32`.
     I32,
+    /// numpy `int64`.
     I64,
+    /// numpy `bool`.
     Bool,
+    /// numpy `complex128`.
     C128,
 }
 
@@ -80,13 +89,21 @@ impl DType {
 /// One array of an artifact.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Array {
+    /// `float16` values.
     F16(ArrayD<half::f16>),
+    /// `float32` values.
     F32(ArrayD<f32>),
+    /// `float64` values.
     F64(ArrayD<f64>),
+    /// `int16` values.
     I16(ArrayD<i16>),
+    /// `int32` values.
     I32(ArrayD<i32>),
+    /// `int64` values.
     I64(ArrayD<i64>),
+    /// `bool` values.
     Bool(ArrayD<bool>),
+    /// `complex128` values.
     C128(ArrayD<Complex64>),
 }
 
@@ -184,6 +201,7 @@ pub struct Artifact {
 }
 
 impl Artifact {
+    /// An artifact with no arrays.
     pub fn new() -> Self {
         Self::default()
     }
@@ -237,33 +255,32 @@ impl Artifact {
     }
 
     /// The array under `key`, or an error listing the keys there are.
-    fn require(&self, key: &str) -> Result<&Array, String> {
-        self.arrays.get(key).ok_or_else(|| {
-            format!(
-                "no key `{key}` (keys: {})",
-                self.keys().collect::<Vec<_>>().join(", ")
-            )
+    fn require(&self, key: &str) -> Result<&Array, KeyError> {
+        self.arrays.get(key).ok_or_else(|| KeyError::Missing {
+            key: key.to_string(),
+            keys: self.keys().map(str::to_string).collect(),
         })
     }
 
     /// An f32 array, or why not.
-    pub fn f32(&self, key: &str) -> Result<&ArrayD<f32>, String> {
+    pub fn f32(&self, key: &str) -> Result<&ArrayD<f32>, KeyError> {
         match self.require(key)? {
             Array::F32(a) => Ok(a),
-            other => Err(format!(
-                "`{key}` is {}, expected float32",
-                other.dtype().numpy_name()
-            )),
+            other => Err(KeyError::Dtype {
+                key: key.to_string(),
+                found: other.dtype().numpy_name(),
+                expected: "float32",
+            }),
         }
     }
 
     /// Any numeric array as complex numbers, or why not.
-    pub fn as_complex(&self, key: &str) -> Result<ArrayD<Complex64>, String> {
+    pub fn as_complex(&self, key: &str) -> Result<ArrayD<Complex64>, KeyError> {
         self.require(key).map(Array::to_complex)
     }
 
     /// Any numeric array widened to f64, or why not.
-    pub fn as_f64(&self, key: &str) -> Result<ArrayD<f64>, String> {
+    pub fn as_f64(&self, key: &str) -> Result<ArrayD<f64>, KeyError> {
         self.require(key).map(Array::to_f64)
     }
 }

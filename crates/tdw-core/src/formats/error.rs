@@ -1,7 +1,11 @@
-//! Why an `.npy` or `.npz` could not be read (the file and key are added by the caller).
+//! Why an `.npy` or `.npz` could not be read (the file and key are added by the caller). Like
+//! the crate's error, a variant prints its cause in its message and does not also return it from
+//! `source()`.
 
 /// What is wrong with an array file's bytes.
 #[derive(Debug, thiserror::Error)]
+// The fields are named in each variant's message.
+#[allow(missing_docs)]
 pub enum FormatError {
     #[error("not an .npy array (bad magic)")]
     BadMagic,
@@ -23,15 +27,14 @@ pub enum FormatError {
     #[error("truncated data: {got} of {needed} bytes")]
     TruncatedData { got: usize, needed: usize },
     #[error("not a readable npz (zip) file: {0}")]
-    NotZip(#[source] zip::result::ZipError),
-    #[error("member {index}: {source}")]
+    NotZip(zip::result::ZipError),
+    #[error("member {index}: {cause}")]
     Member {
         index: usize,
-        #[source]
-        source: zip::result::ZipError,
+        cause: zip::result::ZipError,
     },
     #[error("cannot decompress: {0}")]
-    Decompress(#[source] std::io::Error),
+    Decompress(std::io::Error),
     #[error("no such key in the file")]
     NoSuchKey,
     #[error("a scalar has no rows to slice")]
@@ -41,11 +44,24 @@ pub enum FormatError {
     #[error("truncated data: row {row} of {rows} lies past the member's end")]
     RowPastEnd { row: usize, rows: usize },
     #[error("corrupt or truncated artifact ({0}); rerun with --force to recompute it")]
-    Corrupt(#[source] zip::result::ZipError),
+    Corrupt(zip::result::ZipError),
     #[error("artifact holds no arrays; rerun with --force to recompute it")]
     NoArrays,
-    /// Per-epoch summaries that do not stack into one array per key (see
-    /// [`crate::analysis::summary`]).
-    #[error("cannot stack summaries: {0}")]
-    Summary(String),
+}
+
+/// Why an artifact's array cannot be read as asked.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+// The fields are named in each variant's message.
+#[allow(missing_docs)]
+pub enum KeyError {
+    /// The artifact has no array under the key.
+    #[error("no key `{key}` (keys: {})", keys.join(", "))]
+    Missing { key: String, keys: Vec<String> },
+    /// The array is of another dtype.
+    #[error("`{key}` is {found}, expected {expected}")]
+    Dtype {
+        key: String,
+        found: &'static str,
+        expected: &'static str,
+    },
 }

@@ -21,7 +21,7 @@ fn npz_error(path: &Path, key: Option<&str>, source: FormatError) -> Error {
     Error::Npz {
         path: path.to_path_buf(),
         key: key.map(str::to_string),
-        source,
+        cause: source,
     }
 }
 
@@ -122,9 +122,16 @@ pub fn decode_npz(bytes: &[u8], path: &Path, fields: Option<&[&str]>) -> Result<
         .map_err(|e| npz_error(path, None, FormatError::NotZip(e)))?;
     let mut artifact = Artifact::new();
     for index in 0..archive.len() {
-        let mut member = archive
-            .by_index(index)
-            .map_err(|source| npz_error(path, None, FormatError::Member { index, source }))?;
+        let mut member = archive.by_index(index).map_err(|source| {
+            npz_error(
+                path,
+                None,
+                FormatError::Member {
+                    index,
+                    cause: source,
+                },
+            )
+        })?;
         let name = member.name().to_string();
         let Some(key) = name.strip_suffix(".npy") else {
             continue;
@@ -310,8 +317,8 @@ mod tests {
         let err = read_leading_slice(&path, "missing", |_| Ok(0)).unwrap_err();
         assert!(err.to_string().contains("epoch_00010.npz"), "{err}");
         let refused = read_leading_slice(&path, "activations", |_| {
-            Err(Error::InvalidSetting {
-                setting: "neuron".into(),
+            Err(Error::InvalidParameter {
+                name: "neuron".into(),
                 value: "9".into(),
                 reason: "test".into(),
             })

@@ -77,6 +77,7 @@ impl Write for Member {
 }
 
 impl<W: Write> ZipWriter<W> {
+    /// A writer of a zip archive into `out`.
     pub fn new(out: W) -> ZipWriter<W> {
         ZipWriter {
             out,

@@ -130,7 +130,7 @@ impl ActivationBundle {
     /// Runs the probe through a transformer and keeps what analyzers read.
     pub fn from_transformer(
         model: &Transformer,
-        tokens: burn::tensor::Tensor<2, burn::tensor::Int>,
+        tokens: burn_tensor::Tensor<2, burn_tensor::Int>,
     ) -> Self {
         let [batch, n_pos] = tokens.dims();
         let (logits, cache) = model.forward(tokens, true);
@@ -199,14 +199,14 @@ pub fn transformer_weights(model: &Transformer) -> IndexMap<String, ArrayD<f32>>
     out
 }
 
-fn tensor_values(data: burn::tensor::TensorData) -> Vec<f32> {
+fn tensor_values(data: burn_tensor::TensorData) -> Vec<f32> {
     data.convert::<f32>()
         .as_slice::<f32>()
         .expect("converted to f32")
         .to_vec()
 }
 
-fn to_array2(t: burn::tensor::Tensor<2>) -> Array2<f32> {
+fn to_array2(t: burn_tensor::Tensor<2>) -> Array2<f32> {
     let dims = t.dims();
     Array2::from_shape_vec(dims, tensor_values(t.into_data())).expect("shape from the tensor")
 }

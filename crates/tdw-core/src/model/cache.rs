@@ -7,7 +7,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use burn::tensor::Tensor;
+use burn_tensor::Tensor;
 use indexmap::IndexMap;
 
 /// A TransformerLens hook point of a model without LayerNorm.
@@ -18,31 +18,70 @@ pub enum HookName {
     /// `hook_pos_embed` `[batch, pos, d_model]`
     PosEmbed,
     /// `blocks.{l}.hook_resid_pre` `[batch, pos, d_model]`
-    ResidPre { layer: usize },
+    ResidPre {
+        /// The block's index.
+        layer: usize,
+    },
     /// `blocks.{l}.attn.hook_q` `[batch, pos, head_index, d_head]`
-    AttnQ { layer: usize },
+    AttnQ {
+        /// The block's index.
+        layer: usize,
+    },
     /// `blocks.{l}.attn.hook_k` `[batch, pos, head_index, d_head]`
-    AttnK { layer: usize },
+    AttnK {
+        /// The block's index.
+        layer: usize,
+    },
     /// `blocks.{l}.attn.hook_v` `[batch, pos, head_index, d_head]`
-    AttnV { layer: usize },
+    AttnV {
+        /// The block's index.
+        layer: usize,
+    },
     /// `blocks.{l}.attn.hook_attn_scores` `[batch, head_index, query_pos, key_pos]`, masked with −inf
-    AttnScores { layer: usize },
+    AttnScores {
+        /// The block's index.
+        layer: usize,
+    },
     /// `blocks.{l}.attn.hook_pattern` `[batch, head_index, query_pos, key_pos]`
-    AttnPattern { layer: usize },
+    AttnPattern {
+        /// The block's index.
+        layer: usize,
+    },
     /// `blocks.{l}.attn.hook_z` `[batch, pos, head_index, d_head]`
-    AttnZ { layer: usize },
+    AttnZ {
+        /// The block's index.
+        layer: usize,
+    },
     /// `blocks.{l}.hook_attn_out` `[batch, pos, d_model]`
-    AttnOut { layer: usize },
+    AttnOut {
+        /// The block's index.
+        layer: usize,
+    },
     /// `blocks.{l}.hook_resid_mid` `[batch, pos, d_model]`
-    ResidMid { layer: usize },
+    ResidMid {
+        /// The block's index.
+        layer: usize,
+    },
     /// `blocks.{l}.mlp.hook_pre` `[batch, pos, d_mlp]`
-    MlpPre { layer: usize },
+    MlpPre {
+        /// The block's index.
+        layer: usize,
+    },
     /// `blocks.{l}.mlp.hook_post` `[batch, pos, d_mlp]`
-    MlpPost { layer: usize },
+    MlpPost {
+        /// The block's index.
+        layer: usize,
+    },
     /// `blocks.{l}.hook_mlp_out` `[batch, pos, d_model]`
-    MlpOut { layer: usize },
+    MlpOut {
+        /// The block's index.
+        layer: usize,
+    },
     /// `blocks.{l}.hook_resid_post` `[batch, pos, d_model]`
-    ResidPost { layer: usize },
+    ResidPost {
+        /// The block's index.
+        layer: usize,
+    },
 }
 
 impl HookName {

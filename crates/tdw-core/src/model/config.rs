@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 /// Activation function of the MLP. Only ReLU is used by the grokking families.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ActFn {
+    /// `max(0, x)`, TransformerLens' `"relu"`.
     Relu,
 }
 
@@ -47,8 +48,8 @@ impl TransformerConfig {
                 None => Ok(default),
                 Some(value) => match value.as_u64() {
                     Some(n) if n >= 1 => Ok(n as usize),
-                    _ => Err(Error::InvalidSetting {
-                        setting: format!("architecture.{key}"),
+                    _ => Err(Error::Architecture {
+                        field: key.into(),
                         value: value.to_string(),
                         reason: "must be a positive integer".into(),
                     }),
@@ -59,8 +60,8 @@ impl TransformerConfig {
             None => ActFn::Relu,
             Some(Value::String(s)) if s == "relu" => ActFn::Relu,
             Some(other) => {
-                return Err(Error::InvalidSetting {
-                    setting: "architecture.act_fn".into(),
+                return Err(Error::Architecture {
+                    field: "act_fn".into(),
                     value: other.to_string(),
                     reason: "only \"relu\" is implemented".into(),
                 });
@@ -69,8 +70,8 @@ impl TransformerConfig {
         match architecture.get("normalization_type") {
             None | Some(Value::Null) => {}
             Some(other) => {
-                return Err(Error::InvalidSetting {
-                    setting: "architecture.normalization_type".into(),
+                return Err(Error::Architecture {
+                    field: "normalization_type".into(),
                     value: other.to_string(),
                     reason: "only null (no LayerNorm) is implemented".into(),
                 });

@@ -19,7 +19,10 @@ pub enum MlpInput {
     /// `one_hot(a) ++ one_hot(b)`, 2p wide.
     OneHot,
     /// `embed_a[a] + embed_b[b]`, `d_embed` wide.
-    Embedding { d_embed: usize },
+    Embedding {
+        /// Width of each embedding.
+        d_embed: usize,
+    },
 }
 
 /// Sizes of an MLP family's model.
@@ -27,13 +30,19 @@ pub enum MlpInput {
 pub struct MlpConfig {
     /// The modulus: inputs and outputs range over 0..p.
     pub p: usize,
+    /// Hidden width.
     pub d_hidden: usize,
+    /// How a and b enter.
     pub input: MlpInput,
 }
 
+/// State-dict name of the hidden layer's weight.
 pub const W_IN: &str = "W_in.weight";
+/// State-dict name of the output layer's weight.
 pub const W_OUT: &str = "W_out.weight";
+/// State-dict name of a's embedding.
 pub const EMBED_A: &str = "embed_a.weight";
+/// State-dict name of b's embedding.
 pub const EMBED_B: &str = "embed_b.weight";
 
 impl MlpConfig {
@@ -49,8 +58,8 @@ impl MlpConfig {
                 .and_then(serde_json::Value::as_u64)
                 .filter(|&n| n > 0)
                 .map(|n| n as usize)
-                .ok_or_else(|| Error::InvalidSetting {
-                    setting: format!("architecture.{key}"),
+                .ok_or_else(|| Error::Architecture {
+                    field: key.into(),
                     value: architecture
                         .get(key)
                         .map_or("missing".into(), |v| v.to_string()),
@@ -118,12 +127,16 @@ impl MlpConfig {
 
 /// The weights of one model as slices, checked against the config.
 pub struct MlpWeights<'a> {
+    /// The hidden layer's weight, `[d_hidden, input width]` (torch `Linear` layout).
     pub w_in: &'a [f32],
+    /// The output layer's weight, `[p, d_hidden]`.
     pub w_out: &'a [f32],
+    /// a's and b's embeddings, `[p, d_embed]` each, for the learned-embedding input.
     pub embed: Option<(&'a [f32], &'a [f32])>,
 }
 
 impl<'a> MlpWeights<'a> {
+    /// Borrows `state`'s weights, checking each size against `config`.
     pub fn of(config: &MlpConfig, state: &'a StateDict) -> Result<Self> {
         let get = |name: &str, len: usize| crate::model::state::values(state, name, len);
         let (p, h) = (config.p, config.d_hidden);

@@ -17,8 +17,8 @@ impl ActivationBundle {
         {
             return crate::model::grid_forward::grid_bundle(model, p);
         }
-        let tokens = burn::tensor::Tensor::<2, burn::tensor::Int>::from_data(
-            burn::tensor::TensorData::new(probe.tokens.clone(), [probe.len(), probe.n_ctx]),
+        let tokens = burn_tensor::Tensor::<2, burn_tensor::Int>::from_data(
+            burn_tensor::TensorData::new(probe.tokens.clone(), [probe.len(), probe.n_ctx]),
             &model.device(),
         );
         Self::from_transformer(model, tokens)

@@ -6,7 +6,9 @@ use indexmap::IndexMap;
 /// A dense f32 array in row-major order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HostTensor {
+    /// Size of each axis.
     pub shape: Vec<usize>,
+    /// The values, row-major.
     pub data: Vec<f32>,
 }
 
@@ -27,9 +29,8 @@ pub type StateDict = IndexMap<String, HostTensor>;
 /// The values of parameter `name`, which must hold exactly `len` of them (the host engines read
 /// weights as flat slices; a wrong size would index out of bounds later).
 pub fn values<'a>(state: &'a StateDict, name: &str, len: usize) -> crate::error::Result<&'a [f32]> {
-    let invalid = |reason: String| crate::error::Error::InvalidSetting {
-        setting: "model state".into(),
-        value: name.into(),
+    let invalid = |reason: String| crate::error::Error::ModelState {
+        parameter: name.into(),
         reason,
     };
     let tensor = state

@@ -17,8 +17,8 @@
 // burn slices take one range per sliced axis; `[0..n]` is a one-axis slice, not a mistaken range.
 #![allow(clippy::single_range_in_vec_init)]
 
-use burn::tensor::activation::{relu, softmax};
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn_tensor::activation::{relu, softmax};
+use burn_tensor::{Device, Int, Tensor, TensorData};
 
 use crate::model::cache::{ActivationCache, HookName};
 use crate::model::config::{TransformerConfig, is_bias};
@@ -75,7 +75,9 @@ pub struct Mlp {
 /// One transformer block: attention then MLP, each added to the residual stream.
 #[derive(Debug, Clone)]
 pub struct Block {
+    /// Attention (`blocks.{l}.attn`).
     pub attn: Attention,
+    /// MLP (`blocks.{l}.mlp`).
     pub mlp: Mlp,
 }
 
@@ -92,14 +94,19 @@ pub struct Unembed {
 #[derive(Debug, Clone)]
 pub struct Transformer {
     config: TransformerConfig,
+    /// Token embedding (`embed`).
     pub embed: Embed,
+    /// Positional embedding (`pos_embed`).
     pub pos_embed: PosEmbed,
+    /// The blocks (`blocks.{l}`).
     pub blocks: Vec<Block>,
+    /// Unembedding (`unembed`).
     pub unembed: Unembed,
 }
 
 /// Transforms every parameter of a model, by state-dict name, keeping its rank.
 pub trait WeightMapper {
+    /// The new value of parameter `name` (its state-dict name) from its current `weight`.
     fn map<const D: usize>(&mut self, name: &str, weight: Tensor<D>) -> Tensor<D>;
 }
 
@@ -179,8 +186,8 @@ impl Transformer {
     /// The same model with every weight cast to `dtype`: `DType::F64` gives the f64 reference
     /// that the f32 engines are measured against (forward, autodiff and AdamW follow the
     /// weights' dtype); `DType::F32` brings it back.
-    pub fn with_dtype(self, dtype: burn::tensor::DType) -> Self {
-        struct Cast(burn::tensor::DType);
+    pub fn with_dtype(self, dtype: burn_tensor::DType) -> Self {
+        struct Cast(burn_tensor::DType);
         impl WeightMapper for Cast {
             fn map<const D: usize>(&mut self, _name: &str, weight: Tensor<D>) -> Tensor<D> {
                 weight.cast(self.0)

@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 
-use burn::tensor::{Gradients, Tensor};
+use burn_tensor::{Gradients, Tensor};
 
 use crate::model::config::is_bias;
 use crate::model::transformer::{Transformer, WeightMapper};
@@ -46,6 +46,7 @@ pub struct AdamW {
 }
 
 impl AdamW {
+    /// A fresh optimizer (step 0, no moments) with these settings.
     pub fn new(config: AdamWConfig) -> Self {
         AdamW {
             config,
@@ -82,11 +83,11 @@ impl AdamW {
         config: AdamWConfig,
         step: u64,
         moments: Moments,
-        device: &burn::tensor::Device,
+        device: &burn_tensor::Device,
     ) -> Self {
         let tensor = |values: Vec<f32>| {
             let n = values.len();
-            Tensor::<1>::from_data(burn::tensor::TensorData::new(values, [n]), device)
+            Tensor::<1>::from_data(burn_tensor::TensorData::new(values, [n]), device)
         };
         AdamW {
             config,

@@ -6,7 +6,7 @@
 
 use std::str::FromStr;
 
-use burn::tensor::Device;
+use burn_tensor::Device;
 
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
@@ -62,29 +62,43 @@ impl Engine {
 
 /// Where a run starts: weights, optimizer step count and moments (empty when fresh).
 pub struct StartState {
+    /// The weights.
     pub state: StateDict,
+    /// AdamW steps taken (0 when fresh).
     pub step: u64,
+    /// AdamW's moments, by parameter name.
     pub moments: Moments,
 }
 
 /// Everything a family's [`crate::family::ModelFamily::stepper`] gets: the engine asked for, where
 /// the run starts, the optimizer settings, the two splits and the device.
 pub struct StepperSetup<'a> {
+    /// The engine asked for.
     pub engine: Engine,
+    /// Where the run starts.
     pub start: StartState,
+    /// The optimizer's settings.
     pub adamw: AdamWConfig,
+    /// The training split.
     pub train: &'a Dataset,
+    /// The test split.
     pub test: &'a Dataset,
+    /// Where models live.
     pub device: &'a Device,
 }
 
 /// A run from its initial weights on a split: everything an engine needs, without touching any
 /// files (benchmarks, profiling, engine checks). Built by [`crate::Family::fresh_run`].
 pub struct FreshRun {
+    /// The model's sizes.
     pub config: TransformerConfig,
+    /// The initial weights (no optimizer state).
     pub start: StartState,
+    /// The optimizer's settings.
     pub adamw: AdamWConfig,
+    /// The training split.
     pub train: Dataset,
+    /// The test split.
     pub test: Dataset,
 }
 

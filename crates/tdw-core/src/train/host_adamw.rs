@@ -13,6 +13,8 @@ use crate::model::state::StateDict;
 use crate::train::AdamWConfig;
 use crate::train::state::Moments;
 
+/// AdamW on host arrays, the same update as [`crate::train::AdamW`]: the optimizer of the
+/// fused and MLP engines.
 pub struct HostAdamW {
     config: AdamWConfig,
     step: u64,
@@ -20,6 +22,7 @@ pub struct HostAdamW {
 }
 
 impl HostAdamW {
+    /// A fresh optimizer (step 0, no moments) with these settings.
     pub fn new(config: AdamWConfig) -> Self {
         HostAdamW {
             config,

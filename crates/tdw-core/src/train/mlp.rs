@@ -71,15 +71,15 @@ impl MlpTrainer {
 }
 
 fn check_rows(config: &MlpConfig, data: &Dataset) -> Result<()> {
-    let bad = |what: &str, value: i64| crate::error::Error::InvalidSetting {
-        setting: format!("dataset {what}"),
-        value: value.to_string(),
+    let bad = |what: &'static str, value: i64| crate::error::Error::DataMismatch {
+        what,
+        value,
         reason: format!("must lie in 0..{} for this model", config.p),
     };
     if data.n_ctx != 2 {
-        return Err(crate::error::Error::InvalidSetting {
-            setting: "dataset n_ctx".into(),
-            value: data.n_ctx.to_string(),
+        return Err(crate::error::Error::DataMismatch {
+            what: "n_ctx",
+            value: data.n_ctx as i64,
             reason: "an MLP family's rows are (a, b) pairs".into(),
         });
     }

@@ -18,8 +18,8 @@ pub mod state;
 
 use std::path::PathBuf;
 
-use burn::tensor::activation::log_softmax;
-use burn::tensor::{DType, Device, Gradients, Int, Tensor, TensorData};
+use burn_tensor::activation::log_softmax;
+use burn_tensor::{DType, Device, Gradients, Int, Tensor, TensorData};
 
 use crate::dataset::Dataset;
 use crate::model::transformer::Transformer;
@@ -106,7 +106,9 @@ pub struct TrainingResult {
 
 /// Rows of a dataset as tensors on a device.
 pub struct Batch {
+    /// Token ids, `[batch, n_ctx]`.
     pub tokens: Tensor<2, Int>,
+    /// Correct classes, `[batch]`.
     pub labels: Tensor<1, Int>,
 }
 

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use burn::tensor::Device;
+use burn_tensor::Device;
 
 use crate::analysis::freshness::FreshnessReport;
 use crate::analysis::{
@@ -89,11 +89,10 @@ impl Variant {
                 let fraction = config
                     .get("training_fraction")
                     .and_then(serde_json::Value::as_f64)
-                    .ok_or_else(|| Error::InvalidSetting {
-                        setting: format!("{} `training_fraction`", self.config_path().display()),
-                        value: config
-                            .get("training_fraction")
-                            .map_or("absent".into(), |v| v.to_string()),
+                    .ok_or_else(|| Error::StoredField {
+                        path: self.config_path(),
+                        field: "training_fraction",
+                        value: config.get("training_fraction").map(|v| v.to_string()),
                         reason: format!(
                             "{} is missing, so the split must come from config.json's training_fraction",
                             self.metadata_path().display()

@@ -18,7 +18,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use burn::tensor::Device;
+use burn_tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint;

@@ -11,7 +11,7 @@
 //! variant that fails leaves no directory, and a `--force` keeps the old run aside until the new
 //! one has saved its first checkpoint ([`SetAside`]).
 
-use burn::tensor::Device;
+use burn_tensor::Device;
 
 use crate::checkpoint;
 use crate::error::{Error, Result};
@@ -28,6 +28,7 @@ use crate::variant::Variant;
 /// config.json keys recording a learning rate and weight decay other than the family's (absent
 /// otherwise, so a default run's config.json is MIScope's byte for byte; MIScope ignores them).
 pub const LEARNING_RATE_KEY: &str = "learning_rate";
+/// config.json's key for the weight decay a variant was trained with.
 pub const WEIGHT_DECAY_KEY: &str = "weight_decay";
 
 /// The caller's AdamW settings over the family's, validated before anything on disk changes.
@@ -49,12 +50,13 @@ fn requested_adamw(defaults: &TrainingConfig, options: &TrainOptions) -> Result<
 pub fn recorded_hyperparameters(variant: &Variant) -> Result<(f64, f64)> {
     let family = variant.family().training_config()?.adamw();
     let config = variant.model_config_json()?;
-    let read = |key: &str, default: f64| -> Result<f64> {
+    let read = |key: &'static str, default: f64| -> Result<f64> {
         match config.get(key) {
             None => Ok(default),
-            Some(value) => value.as_f64().ok_or_else(|| Error::InvalidSetting {
-                setting: format!("{} `{key}`", variant.config_path().display()),
-                value: value.to_string(),
+            Some(value) => value.as_f64().ok_or_else(|| Error::StoredField {
+                path: variant.config_path(),
+                field: key,
+                value: Some(value.to_string()),
                 reason: "must be a number".into(),
             }),
         }

@@ -41,6 +41,7 @@ impl ViewCatalog {
         self.views.keys().copied().collect()
     }
 
+    /// Every view, in catalogue order.
     pub fn definitions(&self) -> impl Iterator<Item = &ViewDefinition> {
         self.views.values()
     }
@@ -96,10 +97,12 @@ pub struct EpochCursor {
 }
 
 impl EpochCursor {
+    /// The variant the view draws.
     pub fn variant(&self) -> &Variant {
         &self.variant
     }
 
+    /// The cursor epoch, if one is set.
     pub fn epoch(&self) -> Option<u64> {
         self.epoch
     }
@@ -156,10 +159,12 @@ pub struct BoundView {
 }
 
 impl BoundView {
+    /// The view's name.
     pub fn name(&self) -> &'static str {
         self.definition.name
     }
 
+    /// What the view reads and how it draws.
     pub fn definition(&self) -> &'static ViewDefinition {
         self.definition
     }

@@ -3,12 +3,19 @@
 
 use plotters::style::RGBColor;
 
+/// Training curves (Plotly's first colour).
 pub const TRAIN: RGBColor = RGBColor(0x1f, 0x77, 0xb4);
+/// Test curves (Plotly's second colour).
 pub const TEST: RGBColor = RGBColor(0xff, 0x7f, 0x0e);
+/// The epoch cursor.
 pub const CURSOR: RGBColor = RGBColor(0xe0, 0x00, 0x00);
+/// Checkpoint markers.
 pub const CHECKPOINT: RGBColor = RGBColor(0x2c, 0xa0, 0x2c);
+/// Reference lines and secondary text.
 pub const GREY: RGBColor = RGBColor(0x88, 0x88, 0x88);
+/// Backgrounds of shaded spans.
 pub const LIGHT_GREY: RGBColor = RGBColor(0xf0, 0xf0, 0xf0);
+/// Cells with no value.
 pub const WHITE_CELL: RGBColor = RGBColor(0xff, 0xff, 0xff);
 
 /// The categorical palette (Plotly's / matplotlib's tab10) for series without a fixed colour.

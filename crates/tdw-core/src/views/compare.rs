@@ -12,12 +12,17 @@ use crate::views::text;
 /// One variant's line of the comparison.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ComparisonRow {
+    /// The variant's name.
     pub variant: String,
+    /// Its parameters, `name=value` joined.
     pub params: String,
+    /// Epochs trained.
     pub epochs: usize,
     /// First epoch whose test loss is below the threshold.
     pub grokking_epoch: Option<u64>,
+    /// Training loss at the last epoch.
     pub final_train_loss: f64,
+    /// Test loss at the last epoch.
     pub final_test_loss: f64,
     /// Largest frequencies of the embedding at the last analyzed checkpoint (1-based), if analyzed.
     pub key_frequencies: Vec<usize>,
@@ -26,7 +31,9 @@ pub struct ComparisonRow {
 /// Trained variants compared on their metadata (and their last `dominant_frequencies` artifact).
 #[derive(Debug, Clone)]
 pub struct Comparison {
+    /// The test loss below which a variant counts as grokked.
     pub threshold: f64,
+    /// One row per variant.
     pub rows: Vec<ComparisonRow>,
     curves: Vec<(String, Vec<f64>, Vec<f64>)>,
 }

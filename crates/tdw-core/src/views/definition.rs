@@ -48,8 +48,11 @@ impl Requirement {
 /// An option a view accepts (`neuron=5`, `group=mlp`), with its default and meaning.
 #[derive(Debug, Clone, Copy)]
 pub struct ViewOptionSpec {
+    /// Its name, as in `name=value`.
     pub name: &'static str,
+    /// Its value when not given.
     pub default: &'static str,
+    /// What it changes.
     pub help: &'static str,
 }
 
@@ -59,12 +62,17 @@ pub type Renderer = fn(&ViewInput<'_>) -> Result<Figure>;
 /// One named chart: what it reads and how it draws.
 #[derive(Debug, Clone, Copy)]
 pub struct ViewDefinition {
+    /// Its name in the catalogue (MIScope's where it has one).
     pub name: &'static str,
+    /// What it shows.
     pub description: &'static str,
+    /// The artifacts or files it reads.
     pub requires: &'static [Requirement],
     /// For per-epoch views: the analyzer whose checkpoints the cursor moves over.
     pub epoch_source: Option<&'static str>,
+    /// The options it accepts.
     pub options: &'static [ViewOptionSpec],
+    /// The function that draws it.
     pub render: Renderer,
 }
 
@@ -119,10 +127,12 @@ impl<'a> ViewInput<'a> {
         }
     }
 
+    /// The variant drawn.
     pub fn variant(&self) -> &Variant {
         self.variant
     }
 
+    /// The variant's artifacts.
     pub fn loader(&self) -> &ArtifactLoader {
         &self.loader
     }
@@ -193,21 +203,26 @@ impl<'a> ViewInput<'a> {
         Ok((epoch, shape, row.to_f64().iter().copied().collect()))
     }
 
+    /// `summary.npz` of `analyzer`.
     pub fn summary(&self, analyzer: &str) -> Result<Artifact> {
         self.loader.load_summary(analyzer)
     }
 
+    /// `cross_epoch.npz` of `analyzer`.
     pub fn cross_epoch(&self, analyzer: &str) -> Result<Artifact> {
         self.loader.load_cross_epoch(analyzer)
     }
 
+    /// The variant's metadata.json.
     pub fn metadata(&self) -> Result<Metadata> {
         self.variant.metadata()
     }
 
     /// A numeric array widened to f64, with its shape.
     pub fn array(&self, artifact: &Artifact, key: &str) -> Result<(Vec<usize>, Vec<f64>)> {
-        let array = artifact.as_f64(key).map_err(|e| self.data_error(e))?;
+        let array = artifact
+            .as_f64(key)
+            .map_err(|e| self.data_error(e.to_string()))?;
         Ok((array.shape().to_vec(), array.iter().copied().collect()))
     }
 
@@ -217,7 +232,9 @@ impl<'a> ViewInput<'a> {
         artifact: &Artifact,
         key: &str,
     ) -> Result<(Vec<usize>, Vec<num_complex::Complex64>)> {
-        let array = artifact.as_complex(key).map_err(|e| self.data_error(e))?;
+        let array = artifact
+            .as_complex(key)
+            .map_err(|e| self.data_error(e.to_string()))?;
         Ok((array.shape().to_vec(), array.iter().copied().collect()))
     }
 

@@ -10,7 +10,9 @@ use crate::views::raster;
 /// File formats a [`Figure`] can be saved as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImageFormat {
+    /// Scalable vector graphics, text kept as text.
     Svg,
+    /// A raster image (rasterised from the SVG).
     Png,
 }
 
@@ -30,6 +32,7 @@ impl ImageFormat {
         }
     }
 
+    /// The file extension, without the dot.
     pub fn extension(self) -> &'static str {
         match self {
             ImageFormat::Svg => "svg",

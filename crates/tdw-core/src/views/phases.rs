@@ -19,9 +19,13 @@ pub const GROKKED: f64 = 1e-2;
 /// Phase boundaries in epochs; a boundary the run never reached is `None`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Phases {
+    /// First epoch with the training loss below [`MEMORISED`]: memorisation ends.
     pub memorised: Option<u64>,
+    /// First epoch after the test loss's peak with the test loss below [`GENERALISING`]: cleanup starts.
     pub cleanup_start: Option<u64>,
+    /// First epoch with the test loss below [`GROKKED`]: the grokking epoch.
     pub grokked: Option<u64>,
+    /// The run's last epoch.
     pub last_epoch: u64,
 }
 

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use resvg::{tiny_skia, usvg};
 
-use crate::error::{Error, Result};
+use crate::error::{RenderError, Result};
 
 /// Sans families tried, in order, for SVG's generic `sans-serif`.
 const SANS_FAMILIES: [&str; 5] = [
@@ -46,22 +46,17 @@ fn options() -> &'static usvg::Options<'static> {
 pub fn svg_to_png(svg: &str, scale: f32) -> Result<Vec<u8>> {
     let options = options();
     if options.fontdb.is_empty() {
-        return Err(Error::Render(
-            "PNG export needs a system font and none was found (install fonts-dejavu-core)".into(),
-        ));
+        return Err(RenderError::NoSystemFont.into());
     }
     if !(scale.is_finite() && scale > 0.0 && scale <= 8.0) {
-        return Err(Error::Render(format!(
-            "PNG scale must be in (0, 8], got {scale}"
-        )));
+        return Err(RenderError::Scale { scale }.into());
     }
-    let tree = usvg::Tree::from_str(svg, options)
-        .map_err(|e| Error::Render(format!("SVG could not be parsed for PNG export: {e}")))?;
+    let tree = usvg::Tree::from_str(svg, options).map_err(RenderError::SvgParse)?;
     let size = tree.size();
     let width = (size.width() * scale).ceil() as u32;
     let height = (size.height() * scale).ceil() as u32;
-    let mut pixmap = tiny_skia::Pixmap::new(width, height)
-        .ok_or_else(|| Error::Render(format!("cannot allocate a {width}×{height} image")))?;
+    let mut pixmap =
+        tiny_skia::Pixmap::new(width, height).ok_or(RenderError::ImageSize { width, height })?;
     pixmap.fill(tiny_skia::Color::WHITE);
     resvg::render(
         &tree,
@@ -70,17 +65,17 @@ pub fn svg_to_png(svg: &str, scale: f32) -> Result<Vec<u8>> {
     );
     pixmap
         .encode_png()
-        .map_err(|e| Error::Render(format!("PNG encoding failed: {e}")))
+        .map_err(|e| RenderError::PngEncode(Box::new(e)).into())
 }
 
 /// Encodes straight RGBA pixels (row-major, `width × height`) as PNG.
 pub fn rgba_to_png(width: u32, height: u32, rgba: &[[u8; 4]]) -> Result<Vec<u8>> {
-    let mut pixmap = tiny_skia::Pixmap::new(width, height)
-        .ok_or_else(|| Error::Render(format!("cannot allocate a {width}×{height} image")))?;
+    let mut pixmap =
+        tiny_skia::Pixmap::new(width, height).ok_or(RenderError::ImageSize { width, height })?;
     for (pixel, [r, g, b, a]) in pixmap.pixels_mut().iter_mut().zip(rgba) {
         *pixel = tiny_skia::ColorU8::from_rgba(*r, *g, *b, *a).premultiply();
     }
     pixmap
         .encode_png()
-        .map_err(|e| Error::Render(format!("PNG encoding failed: {e}")))
+        .map_err(|e| RenderError::PngEncode(Box::new(e)).into())
 }

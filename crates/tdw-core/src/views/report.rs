@@ -20,16 +20,22 @@ use crate::views::text::escape;
 /// An epoch the report looks at, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Moment {
+    /// Why this epoch ("start", "end of memorisation", ...).
     pub label: String,
+    /// The epoch.
     pub epoch: u64,
 }
 
 /// One rendered (or failed) chart of the report.
 #[derive(Debug, Clone)]
 pub struct Entry {
+    /// The view's name.
     pub view: &'static str,
+    /// The epoch drawn, for per-epoch views.
     pub epoch: Option<u64>,
+    /// The moment's label, for per-epoch views.
     pub label: Option<String>,
+    /// The SVG, or why it could not be drawn.
     pub result: std::result::Result<String, String>,
 }
 
@@ -121,6 +127,7 @@ impl Report {
         &self.moments
     }
 
+    /// The charts, in report order.
     pub fn entries(&self) -> &[Entry] {
         &self.entries
     }

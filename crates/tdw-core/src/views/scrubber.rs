@@ -54,21 +54,14 @@ impl Scrubber {
     pub fn build(variant: &Variant, view: &str, options: &[(&str, &str)]) -> Result<Scrubber> {
         let definition = ViewCatalog::builtin().get(view)?;
         if !definition.is_per_epoch() {
-            return Err(Error::InvalidSetting {
-                setting: "view".into(),
-                value: view.into(),
-                reason: "it is drawn once over all of training, not per epoch; a scrubber needs a per-epoch view".into(),
-            });
+            return Err(Error::NotPerEpoch { view: view.into() });
         }
         let epochs = view_epochs(variant, definition);
         if epochs.is_empty() {
-            return Err(Error::InvalidSetting {
-                setting: "view".into(),
-                value: view.into(),
-                reason: format!(
-                    "{} has no analyzed epoch for it (run the analysis first)",
-                    variant.name()
-                ),
+            return Err(Error::ViewUnavailable {
+                view: view.into(),
+                variant: variant.name().into(),
+                missing: "no analyzed epoch (run the analysis first)".into(),
             });
         }
         let mut frames = Vec::with_capacity(epochs.len());
@@ -87,6 +80,7 @@ impl Scrubber {
         })
     }
 
+    /// The view scrubbed.
     pub fn view(&self) -> &'static str {
         self.view
     }

@@ -62,6 +62,7 @@ fn trained_variants() -> Result<Vec<Variant>> {
     Ok(all)
 }
 
+/// The Analysis panel: pick a variant and analyzers, run them, watch each checkpoint done.
 pub fn analysis_panel() -> Result<AnalysisPanel> {
     let variant = widgets::dropdown("Variant", &[], None);
     let refresh = widgets::button("Refresh", "");
@@ -102,6 +103,7 @@ pub fn analysis_panel() -> Result<AnalysisPanel> {
 }
 
 impl AnalysisPanel {
+    /// The panel's root widget (what the cell displays).
     pub fn widget(&self) -> &Widget {
         &self.inner.root
     }

@@ -23,6 +23,8 @@ use crate::widgets::{self, Widget};
 const PLAY_STEP: Duration = Duration::from_millis(700);
 
 #[derive(Clone)]
+/// The epoch explorer: a view of a variant with an epoch slider and a play button, redrawn
+/// for each epoch (see [`explore`]).
 pub struct Explorer {
     inner: Arc<Inner>,
 }
@@ -115,6 +117,7 @@ pub fn explore(variant: &Variant) -> Result<Explorer> {
 }
 
 impl Explorer {
+    /// The panel's root widget (what the cell displays).
     pub fn widget(&self) -> &Widget {
         &self.inner.root
     }

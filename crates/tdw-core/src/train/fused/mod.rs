@@ -21,7 +21,7 @@
 //! (per-token keys, values and queries) for another computation: it forms the activations a
 //! probe's hooks expose (every query position's pattern, `z`, the MLP's activations and the
 //! residual stream for p² rows), which this engine never forms, and it runs once per checkpoint
-//! without gradients; sharing the tables would make either slower, so they stay two.
+//! without gradients: the same idea, not the same computation, so there are two.
 //!
 //! The losses are f64 (log-softmax of f32 logits in f64), as MIScope's. The gradients agree with
 //! burn's autodiff to f32 rounding (`tests/engines.rs`), and the 300-epoch fidelity check
@@ -156,9 +156,8 @@ impl FusedTrainer {
         test: &Dataset,
     ) -> Result<Self> {
         if !supports(config) {
-            return Err(crate::error::Error::InvalidSetting {
-                setting: "engine".into(),
-                value: "fused".into(),
+            return Err(crate::error::Error::UnsupportedEngine {
+                engine: "fused".into(),
                 reason: format!(
                     "the fused engine computes one-layer ReLU models; this one has {} layers",
                     config.n_layers

@@ -34,15 +34,15 @@ pub struct Rows {
 impl Rows {
     pub fn new(data: &Dataset, dims: &Dims) -> Result<Self> {
         let n = data.len();
-        let bad = |what: &str, value: i64, limit: usize| Error::InvalidSetting {
-            setting: format!("dataset {what}"),
-            value: value.to_string(),
+        let bad = |what: &'static str, value: i64, limit: usize| Error::DataMismatch {
+            what,
+            value,
             reason: format!("must lie in 0..{limit} for this model"),
         };
         if data.n_ctx != dims.n_ctx || data.tokens.len() != n * dims.n_ctx {
-            return Err(Error::InvalidSetting {
-                setting: "dataset n_ctx".into(),
-                value: data.n_ctx.to_string(),
+            return Err(Error::DataMismatch {
+                what: "n_ctx",
+                value: data.n_ctx as i64,
                 reason: format!("the model's n_ctx is {}", dims.n_ctx),
             });
         }

@@ -11,10 +11,15 @@ use super::*;
 /// One bar over [from, to] on the x axis.
 #[derive(Debug, Clone)]
 pub struct Bar {
+    /// Left edge on the x axis.
     pub from: f64,
+    /// Right edge.
     pub to: f64,
+    /// Height.
     pub value: f64,
+    /// Fill colour.
     pub color: RGBColor,
+    /// Fill opacity, 0–1.
     pub opacity: f64,
     /// Text written above the bar (names of the bars that matter, e.g. key frequencies).
     pub annotation: Option<String>,
@@ -24,18 +29,28 @@ pub struct Bar {
 /// bins (histograms).
 #[derive(Debug, Clone)]
 pub struct BarChart {
+    /// Chart title.
     pub title: String,
+    /// x axis label.
     pub x_label: String,
+    /// y axis label.
     pub y_label: String,
+    /// The bars.
     pub bars: Vec<Bar>,
+    /// Category names, bar i centred at x = i (absent for numeric bins).
     pub categories: Option<Vec<String>>,
+    /// Horizontal reference lines.
     pub hlines: Vec<RefLine>,
+    /// Vertical reference lines.
     pub vlines: Vec<RefLine>,
+    /// Curves drawn over the bars.
     pub lines: Vec<Series>,
+    /// Width and height in pixels.
     pub size: (u32, u32),
 }
 
 impl BarChart {
+    /// An empty chart of 900×480 pixels.
     pub fn new(title: impl Into<String>, x_label: &str, y_label: &str) -> Self {
         BarChart {
             title: title.into(),
@@ -107,6 +122,7 @@ impl BarChart {
         chart
     }
 
+    /// Draws the chart.
     pub fn render(&self) -> Result<Figure> {
         let xs = self
             .bars

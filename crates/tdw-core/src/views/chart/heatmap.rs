@@ -3,7 +3,8 @@
 
 use plotters::prelude::*;
 
-use crate::error::{Error, Result};
+use crate::error::RenderError;
+use crate::error::Result;
 use crate::views::color::{self, ColorScale};
 use crate::views::figure::Figure;
 use crate::views::raster;
@@ -15,9 +16,13 @@ use super::*;
 pub enum Legend {
     /// A continuous scale from `lo` to `hi`.
     ColorBar {
+        /// The colour scale.
         scale: ColorScale,
+        /// Value of the scale's first colour.
         lo: f64,
+        /// Value of its last colour.
         hi: f64,
+        /// What the values are.
         label: String,
     },
     /// Named colours (categorical cells).
@@ -27,15 +32,21 @@ pub enum Legend {
 /// One panel: `rows × cols` cells, row 0 drawn at the bottom (y grows upwards, as in Plotly).
 #[derive(Debug, Clone)]
 pub struct Panel {
+    /// Panel title.
     pub title: String,
+    /// Rows of cells.
     pub rows: usize,
+    /// Columns of cells.
     pub cols: usize,
     /// Row-major colours, `rows * cols` of them.
     pub cells: Vec<RGBColor>,
+    /// x axis label.
     pub x_label: String,
+    /// y axis label.
     pub y_label: String,
     /// Tick label of every column / row.
     pub x_ticks: Vec<String>,
+    /// Tick label of every row.
     pub y_ticks: Vec<String>,
     /// Column of the epoch cursor, drawn as the red indicator (time-axis heatmaps).
     pub cursor_col: Option<usize>,
@@ -64,12 +75,14 @@ impl Panel {
         }
     }
 
+    /// Sets the axis labels.
     pub fn axes(mut self, x_label: &str, y_label: &str) -> Self {
         self.x_label = x_label.into();
         self.y_label = y_label.into();
         self
     }
 
+    /// Sets the tick labels of every column and row.
     pub fn ticks(mut self, x_ticks: Vec<String>, y_ticks: Vec<String>) -> Self {
         self.x_ticks = x_ticks;
         self.y_ticks = y_ticks;
@@ -80,14 +93,20 @@ impl Panel {
 /// One or more heatmap panels in a grid, sharing one legend.
 #[derive(Debug, Clone)]
 pub struct Heatmap {
+    /// Figure title.
     pub title: String,
+    /// The panels, row by row.
     pub panels: Vec<Panel>,
+    /// Panels per row of the grid.
     pub columns: usize,
+    /// The shared legend.
     pub legend: Legend,
+    /// Width and height in pixels.
     pub size: (u32, u32),
 }
 
 impl Heatmap {
+    /// One panel of 560×500 pixels.
     pub fn single(title: impl Into<String>, panel: Panel, legend: Legend) -> Self {
         Heatmap {
             title: title.into(),
@@ -98,16 +117,17 @@ impl Heatmap {
         }
     }
 
+    /// Draws the heatmap.
     pub fn render(&self) -> Result<Figure> {
         for panel in &self.panels {
             if panel.cells.len() != panel.rows * panel.cols || panel.rows == 0 || panel.cols == 0 {
-                return Err(Error::Render(format!(
-                    "heatmap panel '{}' has {} cells for {}×{}",
-                    panel.title,
-                    panel.cells.len(),
-                    panel.rows,
-                    panel.cols
-                )));
+                return Err(RenderError::HeatmapCells {
+                    panel: panel.title.clone(),
+                    cells: panel.cells.len(),
+                    rows: panel.rows,
+                    cols: panel.cols,
+                }
+                .into());
             }
         }
         let legend_width = match &self.legend {

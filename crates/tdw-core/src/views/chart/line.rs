@@ -12,16 +12,22 @@ use super::*;
 /// Marker shapes for point series.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Marker {
+    /// A filled circle.
     Circle,
+    /// A filled diamond.
     Diamond,
 }
 
 /// One named curve.
 #[derive(Debug, Clone)]
 pub struct Series {
+    /// Legend name.
     pub name: String,
+    /// (x, y) vertices.
     pub points: Vec<(f64, f64)>,
+    /// Line colour.
     pub color: RGBColor,
+    /// Dashed instead of solid.
     pub dashed: bool,
     /// Draw points at every vertex as well (for sparse series such as checkpoints).
     pub marker: Option<Marker>,
@@ -30,6 +36,7 @@ pub struct Series {
 }
 
 impl Series {
+    /// A solid line without markers.
     pub fn line(name: impl Into<String>, points: Vec<(f64, f64)>, color: RGBColor) -> Self {
         Series {
             name: name.into(),
@@ -41,11 +48,13 @@ impl Series {
         }
     }
 
+    /// Makes the line dashed.
     pub fn dashed(mut self) -> Self {
         self.dashed = true;
         self
     }
 
+    /// Draws only markers of this shape, no line.
     pub fn markers(mut self, marker: Marker) -> Self {
         self.marker = Some(marker);
         self.markers_only = true;
@@ -56,46 +65,69 @@ impl Series {
 /// A shaded x interval with a label at its top (training phases).
 #[derive(Debug, Clone)]
 pub struct Span {
+    /// Label at the top of the span.
     pub label: String,
+    /// Start on the x axis.
     pub from: f64,
+    /// End on the x axis.
     pub to: f64,
+    /// Fill colour.
     pub color: RGBColor,
 }
 
 /// A filled band between two curves sharing x (inter-quartile range).
 #[derive(Debug, Clone)]
 pub struct Band {
+    /// Legend name.
     pub name: String,
+    /// Shared x values.
     pub x: Vec<f64>,
+    /// Lower curve.
     pub lower: Vec<f64>,
+    /// Upper curve.
     pub upper: Vec<f64>,
+    /// Fill colour.
     pub color: RGBColor,
 }
 
 /// A horizontal or vertical reference line (thresholds).
 #[derive(Debug, Clone)]
 pub struct RefLine {
+    /// Label beside the line.
     pub label: String,
+    /// Its position on its axis.
     pub value: f64,
+    /// Line colour.
     pub color: RGBColor,
 }
 
 /// Curves over a shared x axis.
 #[derive(Debug, Clone)]
 pub struct LineChart {
+    /// Chart title.
     pub title: String,
+    /// x axis label.
     pub x_label: String,
+    /// y axis label.
     pub y_label: String,
+    /// Logarithmic y axis.
     pub log_y: bool,
+    /// The curves.
     pub series: Vec<Series>,
+    /// Shaded intervals (phases).
     pub spans: Vec<Span>,
+    /// Filled bands.
     pub bands: Vec<Band>,
+    /// Horizontal reference lines.
     pub hlines: Vec<RefLine>,
+    /// Epoch of the red cursor line, if any.
     pub cursor: Option<u64>,
+    /// Width and height in pixels.
     pub size: (u32, u32),
 }
 
 impl LineChart {
+    /// An empty chart of 900×480 pixels.
     pub fn new(title: impl Into<String>, x_label: &str, y_label: &str) -> Self {
         LineChart {
             title: title.into(),
@@ -119,6 +151,7 @@ impl LineChart {
         }
     }
 
+    /// Draws the chart.
     pub fn render(&self) -> Result<Figure> {
         let xs = self
             .series

@@ -11,7 +11,8 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::error::{Error, Result};
+use crate::error::RenderError;
+use crate::error::Result;
 use crate::views::color::{self, ColorScale};
 use crate::views::figure::Figure;
 use crate::views::raster;
@@ -35,10 +36,10 @@ type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 /// Turns any plotters drawing error into ours.
-fn drawing<T, E: std::error::Error + Send + Sync>(
+fn drawing<T, E: std::error::Error + Send + Sync + 'static>(
     result: std::result::Result<T, DrawingAreaErrorKind<E>>,
 ) -> Result<T> {
-    result.map_err(|e| Error::Render(e.to_string()))
+    result.map_err(|e| RenderError::Draw(Box::new(e)).into())
 }
 
 /// A raster image placed over the SVG at a pixel rectangle (heatmap cells, colour bars).
@@ -79,9 +80,7 @@ fn render(
     }
     if !overlays.is_empty() {
         let images: String = overlays.concat();
-        let end = svg
-            .rfind("</svg>")
-            .ok_or_else(|| Error::Render("plotters wrote no closing </svg>".into()))?;
+        let end = svg.rfind("</svg>").ok_or(RenderError::NoClosingSvg)?;
         svg.insert_str(end, &images);
     }
     Ok(Figure::new(title, width, height, svg))

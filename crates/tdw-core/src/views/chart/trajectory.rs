@@ -11,16 +11,24 @@ use super::*;
 /// A path through a 2-D projection, points coloured by epoch, the cursor epoch starred.
 #[derive(Debug, Clone)]
 pub struct Trajectory {
+    /// Chart title.
     pub title: String,
+    /// x axis label.
     pub x_label: String,
+    /// y axis label.
     pub y_label: String,
+    /// The path's points, in epoch order.
     pub points: Vec<(f64, f64)>,
+    /// Each point's epoch.
     pub epochs: Vec<u64>,
+    /// Index of the starred (cursor) point.
     pub highlight: Option<usize>,
+    /// Width and height in pixels.
     pub size: (u32, u32),
 }
 
 impl Trajectory {
+    /// Draws the trajectory.
     pub fn render(&self) -> Result<Figure> {
         let (x_lo, x_hi) = padded_range(self.points.iter().map(|p| p.0), 0.06);
         let (y_lo, y_hi) = padded_range(self.points.iter().map(|p| p.1), 0.06);
