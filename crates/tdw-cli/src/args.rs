@@ -1,8 +1,13 @@
-//! The command line: clap's types for every subcommand and option.
+//! The command line: clap's types for every subcommand and option, and every conversion of
+//! what the user typed into the library's options (done here once, so the subcommands get typed
+//! values).
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use tdw_core::train::engine::Engine;
+use tdw_core::train::schedule;
+use tdw_core::{AnalyzeOptions, Result, TrainOptions};
 
 #[derive(Parser)]
 #[command(
@@ -47,6 +52,31 @@ pub(crate) struct RunLength {
 }
 
 impl RunLength {
+    /// The training options of `tdw train`: these, and the flags that only `train` has.
+    pub(crate) fn train_options(
+        &self,
+        force: bool,
+        resume: bool,
+        stop_after: Option<u64>,
+        engine: Engine,
+    ) -> Result<TrainOptions> {
+        Ok(TrainOptions {
+            num_epochs: self.epochs,
+            checkpoint_epochs: self
+                .checkpoints
+                .as_deref()
+                .map(schedule::parse_list)
+                .transpose()?,
+            training_fraction: self.fraction,
+            learning_rate: self.lr,
+            weight_decay: self.weight_decay,
+            overwrite: force,
+            resume,
+            stop_after_epoch: stop_after,
+            engine,
+        })
+    }
+
     /// The same options as `tdw train` arguments.
     pub(crate) fn train_args(&self) -> Vec<String> {
         let mut args = Vec::new();
@@ -67,6 +97,54 @@ impl RunLength {
         }
         args
     }
+}
+
+/// `--param`/`--option` values (`NAME=VALUE`) as (name, value) pairs, split by the library's
+/// one parser of assignments.
+pub(crate) fn pairs(assignments: &[String]) -> Result<Vec<(&str, &str)>> {
+    assignments
+        .iter()
+        .map(|p| tdw_core::family::split_assignment(p, "--param"))
+        .collect()
+}
+
+/// The options of `tdw analyze`.
+pub(crate) fn analyze_options(
+    analyzers: Option<Vec<String>>,
+    epochs: Option<&str>,
+    force: bool,
+) -> Result<AnalyzeOptions> {
+    Ok(AnalyzeOptions {
+        analyzers,
+        epochs: epochs.map(schedule::parse_list).transpose()?,
+        force,
+        ..Default::default()
+    })
+}
+
+/// `--param name=v1,v2` axes of `tdw sweep`.
+pub(crate) fn sweep_axes(params: &[String]) -> Result<Vec<tdw_core::sweep::Axis>> {
+    params
+        .iter()
+        .map(|p| tdw_core::sweep::Axis::parse(p))
+        .collect()
+}
+
+/// The Python of the peer: `--python`, else the project's `.venv-peer` if it exists.
+pub(crate) fn peer_python(python: Option<PathBuf>) -> Option<PathBuf> {
+    python.or_else(|| {
+        let candidate = tdw_core::paths::project_root().join(".venv-peer/bin/python");
+        candidate.exists().then_some(candidate)
+    })
+}
+
+/// `tdw bench analyze`'s variant: `--variant-dir`, else the Python reference's canonical run.
+pub(crate) fn reference_variant_dir(variant_dir: Option<PathBuf>) -> PathBuf {
+    variant_dir.unwrap_or_else(|| {
+        tdw_core::paths::project_root().join(
+            "../shared/reference/modulo_addition_1layer/modulo_addition_1layer_p113_seed999_dseed598",
+        )
+    })
 }
 
 #[derive(Subcommand)]
@@ -105,7 +183,7 @@ pub(crate) enum Command {
         skip_finished: bool,
         /// Training engine: auto (fused on the CPU for one-layer models, else burn), fused or burn.
         #[arg(long, default_value = "auto")]
-        engine: tdw_core::train::engine::Engine,
+        engine: Engine,
     },
     /// Run the family's analyzers over a variant's checkpoints (resumable; skips what is on disk).
     Analyze {

@@ -1,5 +1,5 @@
-//! `tdw bench train|analyze`: our engines timed side by side with the Python peer (TransformerLens
-//! and plain PyTorch), interleaved runs, medians.
+//! `tdw bench train|analyze|views`: our engines timed side by side with the Python peer
+//! (TransformerLens and plain PyTorch), interleaved runs, medians; and the views' draw times.
 
 use tdw_core::{FamilyRegistry, Result, Variant};
 
@@ -26,9 +26,9 @@ pub(crate) fn run_python_peer(
     let line = stdout.lines().last().unwrap_or_default();
     serde_json::from_str(line)
         .map(Some)
-        .map_err(|source| tdw_core::Error::Json {
+        .map_err(|cause| tdw_core::Error::Json {
             path: script.to_path_buf(),
-            source,
+            cause,
         })
 }
 
@@ -255,4 +255,34 @@ pub(crate) fn rayon_threads() -> String {
             .map(|n| n.to_string())
             .unwrap_or_else(|_| "?".into())
     })
+}
+
+/// `tdw bench views`: the median time to load and draw each view of `variant` at `epoch`.
+pub(crate) fn views(
+    ctx: &super::Context,
+    variant: &str,
+    epoch: Option<u64>,
+    repeats: usize,
+) -> Result<()> {
+    let variant = ctx.registry.find_variant(variant)?;
+    let timings = tdw_core::bench::time_views(&variant, epoch, repeats)?;
+    println!("{:<48} {:>9} {:>9}", "view", "ms", "SVG KB");
+    for t in &timings {
+        println!(
+            "{:<48} {:>9.1} {:>9.1}",
+            t.view,
+            1e3 * t.median_s,
+            t.svg_bytes as f64 / 1e3
+        );
+    }
+    let slowest = timings.iter().map(|t| t.median_s).fold(0.0, f64::max);
+    let total: f64 = timings.iter().map(|t| t.median_s).sum();
+    println!(
+        "{} views of {}: slowest {:.1} ms, all together {:.1} ms (median of {repeats})",
+        timings.len(),
+        variant.name(),
+        1e3 * slowest,
+        1e3 * total
+    );
+    Ok(())
 }

@@ -151,3 +151,30 @@ impl Sweep<'_> {
         }
     }
 }
+
+/// `tdw sweep`: plans every combination of `axes` for `family` and trains the variants
+/// `jobs` at a time (then analyzes each with `analyze`), or writes a Slurm array to `slurm`'s
+/// file with its time limit per task.
+pub(crate) fn run(
+    ctx: &super::Context,
+    family: &str,
+    axes: &[tdw_core::sweep::Axis],
+    extra: &[String],
+    jobs: usize,
+    analyze: bool,
+    slurm: Option<(&std::path::Path, &str)>,
+) -> Result<()> {
+    let members = tdw_core::sweep::plan(&ctx.registry, family, axes)?;
+    let sweep = Sweep {
+        family,
+        members: &members,
+        extra,
+        results_dir: &ctx.results_dir,
+        families_dir: &ctx.families_dir,
+        device: &ctx.device_name,
+    };
+    match slurm {
+        Some((path, time)) => sweep.write_slurm(path, time),
+        None => sweep.run(jobs.max(1), analyze),
+    }
+}
