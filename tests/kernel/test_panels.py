@@ -164,3 +164,35 @@ def test_explore_redraws_when_the_slider_moves(session):
     assert html_of(ui, root, "drawn in")
     ui.click(button(ui, root, "◀ Previous"))
     within(ui, 30, lambda: ui.models[slider]["value"] == ui.models[slider]["max"] - 1, "Previous did not step")
+
+
+def test_viability_panel_certifies_what_is_typed_and_names_bad_input(session):
+    _, kc, ui = session
+    root = show(kc, ui, "viability_panel()")
+    prime = param_input(ui, root, "Prime")
+    frequencies = param_input(ui, root, "Frequencies")
+    pr = param_input(ui, root, "W_E PR")
+    # MIScope's example is what the panel opens with.
+    assert ui.models[prime]["value"] == 59
+    assert ui.models[frequencies]["value"] == "5, 15, 21"
+    assert ui.models[pr]["value"] == pytest.approx(18.3)
+    certify = button(ui, root, "Certify")
+    ui.click(certify)
+    within(ui, 30, lambda: html_of(ui, root, "certified: <b>viable</b>"), "the example was not certified viable")
+    page = "".join(html_of(ui, root, "viability certificate"))
+    assert page.count("<svg") == 3, "profile, alias and ideal charts"
+    assert "1.370488" in page, "the example's minimum distance"
+    assert "[7, 9, 10]" in page or "{7, 9, 10}" in page, "the ideal set of size 3 for p = 59"
+
+    # k = 24 of 29 is past the aliasing line.
+    ui.set(frequencies, value="5, 24")
+    ui.click(certify)
+    within(ui, 30, lambda: html_of(ui, root, "certified: <b>aliasing_failure</b>"), "aliasing not reported")
+
+    # Bad input is named and nothing is certified from it.
+    ui.set(frequencies, value="5, x")
+    ui.click(certify)
+    within(ui, 30, lambda: html_of(ui, root, "'x' is not a frequency"), "bad entry not named")
+    ui.set(frequencies, value="5, 40")
+    ui.click(certify)
+    within(ui, 30, lambda: html_of(ui, root, "k = 40 is outside 1..=29"), "out-of-range frequency not named")

@@ -108,6 +108,24 @@ pub(crate) fn pairs(assignments: &[String]) -> Result<Vec<(&str, &str)>> {
         .collect()
 }
 
+/// The prime of `tdw viability`'s `--param prime=P` (the only parameter it takes).
+pub(crate) fn viability_prime(params: &[String]) -> Result<Option<u64>> {
+    let mut prime = None;
+    for (name, value) in pairs(params)? {
+        if name != "prime" {
+            return Err(tdw_core::Error::invalid_parameter(
+                name,
+                value,
+                "the certificate takes only prime=P",
+            ));
+        }
+        prime = Some(value.parse::<u64>().map_err(|_| {
+            tdw_core::Error::invalid_parameter("prime", value, "expected an odd prime")
+        })?);
+    }
+    Ok(prime)
+}
+
 /// The options of `tdw analyze`.
 pub(crate) fn analyze_options(
     analyzers: Option<Vec<String>>,
@@ -275,6 +293,31 @@ pub(crate) enum Command {
         /// Also write the loss-curve chart (.svg or .png).
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// The viability certificate of a frequency set (MIScope's REQ_086): how far apart its
+    /// residues lie in all and in the embedding's ⌈PR⌉ coordinates, its alias ratios, the ideal
+    /// set of its size, hard pairs and the regime (viable, aliasing_failure, compression_risk,
+    /// coverage_concern). Of a trained, analysed variant (its learned frequencies and W_E PR at
+    /// the effective-dimensionality crossover), or by hand:
+    /// `tdw viability --param prime=59 --frequencies 5,15,21 --pr 18.3`.
+    Viability {
+        /// Variant directory name (optional with --param prime=P, --frequencies and --pr).
+        variant: Option<String>,
+        /// The prime, `prime=P` (the variant's when one is named).
+        #[arg(long = "param", value_name = "prime=P")]
+        params: Vec<String>,
+        /// Frequencies (1-based k), comma-separated; replace the variant's learned ones.
+        #[arg(long, value_delimiter = ',', value_name = "K,K,...")]
+        frequencies: Option<Vec<usize>>,
+        /// W_E participation ratio; replaces the variant's.
+        #[arg(long)]
+        pr: Option<f64>,
+        /// Write the three charts into this directory.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Chart format with --out: svg or png.
+        #[arg(long, default_value = "svg", value_parser = ["svg", "png"])]
+        format: String,
     },
     /// Show a variant: parameters, state, checkpoints and final losses.
     Info {

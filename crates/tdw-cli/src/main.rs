@@ -15,7 +15,9 @@ mod commands;
 mod progress;
 
 use args::{BenchCommand, Cli, Command};
-use commands::{Context, analyze, bench, compare, info, listing, report, sweep, train, view};
+use commands::{
+    Context, analyze, bench, compare, info, listing, report, sweep, train, viability, view,
+};
 
 /// The last resort for a bug: a panic prints one `error:` line (no backtrace) and exits 101.
 /// With RUST_BACKTRACE set, Rust's own report instead, which the tests use to prove that every
@@ -124,6 +126,21 @@ fn run(cli: Cli) -> Result<()> {
             threshold,
             out,
         } => compare::run(&ctx, &variants, family, threshold, out)?,
+        Command::Viability {
+            variant,
+            params,
+            frequencies,
+            pr,
+            out,
+            format,
+        } => viability::run(
+            &ctx,
+            variant.as_deref(),
+            args::viability_prime(&params)?,
+            frequencies,
+            pr,
+            out.map(|dir| (dir, format.as_str())),
+        )?,
         Command::Sweep {
             family,
             params,

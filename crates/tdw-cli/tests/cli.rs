@@ -414,6 +414,39 @@ fn forty_bad_inputs_each_give_one_error_line_and_change_nothing() {
             vec!["sweep", "--param", "prime", "--epochs", "3"],
             "NAME=V1,V2",
         ),
+        (
+            vec!["viability", trained],
+            "no artifact for 'neuron_dynamics'",
+        ),
+        (
+            vec![
+                "viability",
+                "--param",
+                "prime=59",
+                "--frequencies",
+                "5,40",
+                "--pr",
+                "3",
+            ],
+            "k = 40 is outside 1..=29",
+        ),
+        (
+            vec!["viability", "--param", "prime=59", "--frequencies", "5"],
+            "--pr",
+        ),
+        (
+            vec![
+                "viability",
+                trained,
+                "--param",
+                "prime=17",
+                "--frequencies",
+                "2",
+                "--pr",
+                "3",
+            ],
+            "has prime 13",
+        ),
         (vec!["--families-dir", file, "families"], "is a file"),
         (
             vec!["--results-dir", file, "train", "--param", "prime=13"],
@@ -540,4 +573,44 @@ fn corrupt_files_of_every_kind_are_named_and_left_alone() {
         stderr.contains("neuron_freq_norm/analyzer.json"),
         "{stderr}"
     );
+}
+
+/// `tdw viability` by hand: MIScope's example is viable, and the charts are written where asked.
+#[test]
+fn viability_certifies_miscopes_example_and_writes_its_charts() {
+    let results = tempfile::tempdir().unwrap();
+    let charts = results.path().join("charts");
+    let output = crate::tdw_command(results.path())
+        .args([
+            "viability",
+            "--param",
+            "prime=59",
+            "--frequencies",
+            "5,15,21",
+            "--pr",
+            "18.3",
+        ])
+        .arg("--out")
+        .arg(&charts)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    let regime = stdout
+        .lines()
+        .find(|l| l.starts_with("regime"))
+        .unwrap_or("");
+    assert!(regime.ends_with("viable"), "{stdout}");
+    assert!(
+        stdout.contains("1.370488"),
+        "the minimum distance: {stdout}"
+    );
+    assert!(
+        stdout.contains("{7, 9, 10} at 1.552989"),
+        "the ideal set: {stdout}"
+    );
+    for name in ["profile", "alias", "ideal"] {
+        let svg = std::fs::read_to_string(charts.join(format!("viability_{name}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg"), "{name}");
+    }
 }

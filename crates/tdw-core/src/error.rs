@@ -10,6 +10,7 @@
 //! error, a JSON or format error) keeps the cause in a field named `cause` and does not also
 //! return it from `source()`: a printer that walks the chain prints each cause once.
 
+use crate::formats::error::KeyError;
 use std::path::PathBuf;
 
 /// Result alias used throughout the library.
@@ -187,6 +188,18 @@ pub enum Error {
     /// the `summary.npz` already on disk.
     #[error("{path}: {cause}")]
     Summary { path: PathBuf, cause: SummaryError },
+
+    /// An artifact on disk that lacks a key, or holds it in the wrong dtype.
+    #[error("{path}: {cause}")]
+    ArtifactContent { path: PathBuf, cause: KeyError },
+
+    /// A variant lacks what the viability certificate reads from it.
+    #[error("variant '{variant}': no {what} for the viability certificate: {why}")]
+    ViabilityInput {
+        variant: String,
+        what: &'static str,
+        why: String,
+    },
 
     /// An artifact that an analyzer or a view needs is not on disk.
     #[error("no artifact for '{analyzer}'{}: expected {path}", epoch.map(|e| format!(" at epoch {e}")).unwrap_or_default())]

@@ -60,6 +60,7 @@ pub mod sweep;
 pub mod torch_rng;
 pub mod train;
 pub mod variant;
+pub mod viability;
 pub mod views;
 
 pub use burn_tensor::Device;
@@ -73,6 +74,7 @@ pub use train::{
     Metadata, NoProgress, Progress, TrainEvent, TrainOptions, TrainingConfig, TrainingResult,
 };
 pub use variant::{AnalyzeOptions, FamilyRegistry, Variant, VariantState};
+pub use viability::{Certificate, CertificateInput, Regime};
 pub use views::{BoundView, EpochCursor, Figure, Report, ViewCatalog};
 
 /// The device models run on by default: burn's flex CPU backend.
@@ -84,7 +86,8 @@ pub fn default_device() -> Device {
 pub mod prelude {
     pub use crate::views::{BoundView, EpochCursor, Figure, Report, ViewCatalog};
     pub use crate::{
-        AnalyzeOptions, Device, Family, FamilyRegistry, HookName, ParamValue, Params, TrainEvent,
-        TrainOptions, TrainingResult, Variant, VariantState, default_device,
+        AnalyzeOptions, Certificate, CertificateInput, Device, Family, FamilyRegistry, HookName,
+        ParamValue, Params, TrainEvent, TrainOptions, TrainingResult, Variant, VariantState,
+        default_device,
     };
 }

@@ -35,7 +35,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("family", &["family"]),
     ("analysis", &["analysis"]),
     ("implementations", &["families", "analyzers"]),
-    ("variant", &["variant"]),
+    ("variant", &["variant", "viability"]),
     ("views", &["views", "sweep", "bench"]),
 ];
 

@@ -8,7 +8,8 @@ use tdw_core::analysis::freshness::FreshnessReport;
 use tdw_core::analysis::{AnalysisReport, Artifact};
 use tdw_core::views::Scrubber;
 use tdw_core::views::loss_curve_chart;
-use tdw_core::{BoundView, Figure, Report, TrainingResult, Variant};
+use tdw_core::views::viability::regime_color;
+use tdw_core::{BoundView, Certificate, Figure, Report, TrainingResult, Variant};
 
 use crate::html;
 
@@ -339,6 +340,43 @@ impl EvcxrDisplay for Report {
         emit(&[
             ("text/html", &html::table(&["report", ""], &rows)),
             ("text/plain", &html::text_table(&["report", ""], &rows)),
+        ]);
+    }
+}
+
+/// A certificate as one HTML block: the regime in its colour and why, the summary, the hard
+/// pairs and the three charts (what a cell ending in a certificate and the viability panel show).
+pub fn certificate_html(certificate: &Certificate) -> String {
+    let charts = match certificate.charts() {
+        Ok(figures) => figures
+            .iter()
+            .map(|f| fit_width(f.svg(), f.size()))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Err(e) => format!(
+            "<p>charts unavailable: {}</p>",
+            html::escape(&e.to_string())
+        ),
+    };
+    format!(
+        "<p><b style=\"color:{}\">{}</b> — {}</p>{}<p>hard pairs (residues r and r + round(p/k), \
+         which k alone barely separates)</p>{}{charts}",
+        tdw_core::views::color::hex(regime_color(certificate.regime)),
+        certificate.regime,
+        html::escape(&certificate.reason),
+        html::table(&["viability certificate", ""], &certificate.summary_rows()),
+        html::table(
+            &Certificate::HARD_PAIR_HEADER,
+            &certificate.hard_pair_rows()
+        ),
+    )
+}
+
+impl EvcxrDisplay for Certificate {
+    fn evcxr_display(&self) {
+        emit(&[
+            ("text/html", &certificate_html(self)),
+            ("text/plain", &self.table_text()),
         ]);
     }
 }

@@ -37,10 +37,11 @@ pub mod prelude {
     pub use crate::notebook::{
         Analysis, ArtifactSummary, FamilyTable, ReportFile, Training, TrainingRun, VariantTable,
         analyze, artifact, families, find_variant, freshness, registry, report, train, variant,
-        variants,
+        variants, viability, viability_of,
     };
     pub use crate::panels::{
-        AnalysisPanel, Explorer, TrainingPanel, analysis_panel, explore, training_panel,
+        AnalysisPanel, Explorer, TrainingPanel, ViabilityPanel, analysis_panel, explore,
+        training_panel, viability_panel,
     };
     pub use crate::widgets::Widget;
     pub use tdw_core::prelude::*;

@@ -7,8 +7,8 @@ use tdw_core::analysis::analyzer::ForAnalyzer;
 use tdw_core::analysis::freshness::FreshnessReport;
 use tdw_core::analysis::{AnalysisReport, Artifact, ArtifactLoader};
 use tdw_core::{
-    AnalyzeOptions, FamilyRegistry, Report, Result, TrainOptions, TrainingResult, Variant,
-    default_device, paths,
+    AnalyzeOptions, Certificate, CertificateInput, FamilyRegistry, Report, Result, TrainOptions,
+    TrainingResult, Variant, default_device, paths,
 };
 
 use crate::display::{self, EvcxrDisplay, emit};
@@ -336,4 +336,18 @@ impl EvcxrDisplay for VariantTable {
             ),
         ]);
     }
+}
+
+/// The viability certificate of a trained, analysed variant: its learned frequencies and W_E's
+/// participation ratio at the effective-dimensionality crossover (from `variant_summary.json`,
+/// else from its `neuron_dynamics` and `effective_dimensionality` artifacts). Shows the summary,
+/// the hard pairs and the three charts.
+pub fn viability(variant: &Variant) -> Result<Certificate> {
+    Certificate::of(CertificateInput::of_variant(variant)?)
+}
+
+/// The viability certificate of any frequency set: `viability_of(59, &[5, 15, 21], 18.3)` (the
+/// prime, the frequencies as 1-based k, the embedding's W_E participation ratio).
+pub fn viability_of(prime: u64, frequencies: &[usize], w_e_pr: f64) -> Result<Certificate> {
+    Certificate::of(CertificateInput::new(prime, frequencies.to_vec(), w_e_pr)?)
 }

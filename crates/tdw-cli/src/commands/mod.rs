@@ -9,6 +9,7 @@ pub(crate) mod listing;
 pub(crate) mod report;
 pub(crate) mod sweep;
 pub(crate) mod train;
+pub(crate) mod viability;
 pub(crate) mod view;
 
 use std::path::PathBuf;

@@ -14,6 +14,7 @@ mod raster;
 pub mod report;
 pub mod scrubber;
 pub mod text;
+pub mod viability;
 
 pub use builtin::loss_curve_chart;
 pub use catalog::{BoundView, EpochCursor, Requirement, ViewCatalog, ViewDefinition};
