@@ -571,14 +571,18 @@ impl<'a> AnalysisRun<'a> {
 }
 
 /// A cross-epoch artifact is stale when it has no `epochs` key or covers fewer epochs than the
-/// most complete of its per-epoch inputs.
+/// most complete of its inputs: a per-epoch input's files, or a cross-epoch input's own
+/// coverage (transient_frequency reads neuron_dynamics, which has no per-epoch files).
 pub fn is_stale(loader: &ArtifactLoader, name: &str, requires: &[&str]) -> bool {
     let Some(covered) = loader.cross_epoch_coverage(name) else {
         return true;
     };
     let inputs = requires
         .iter()
-        .map(|r| loader.epochs(r).len())
+        .map(|r| {
+            let per_epoch = loader.epochs(r).len();
+            per_epoch.max(loader.cross_epoch_coverage(r).unwrap_or(0))
+        })
         .max()
         .unwrap_or(0);
     inputs > covered
