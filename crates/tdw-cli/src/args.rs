@@ -319,6 +319,30 @@ pub(crate) enum Command {
         #[arg(long, default_value = "svg", value_parser = ["svg", "png"])]
         format: String,
     },
+    /// Add checkpoint epochs to a trained variant (MIScope's Checkpoint Schedule): retrains it
+    /// from epoch 0 with the same seeds, split and settings, saving the merged schedule, and keeps
+    /// the result only if every old checkpoint is reproduced byte for byte; artifacts are kept, so
+    /// the next `tdw analyze` computes only the new epochs.
+    Densify {
+        /// Variant directory name.
+        variant: String,
+        /// Epochs START:END:STEP (END inclusive; repeatable), e.g. --range 9000:13000:50.
+        #[arg(long = "range", value_name = "START:END:STEP")]
+        ranges: Vec<String>,
+        /// Add a window from the end of memorisation to the grokking epoch, read off the run's
+        /// own losses, with at most --budget checkpoints.
+        #[arg(long)]
+        around_grokking: bool,
+        /// Checkpoints in the --around-grokking window.
+        #[arg(long, default_value_t = 50, requires = "around_grokking")]
+        budget: u64,
+        /// Show the plan (new epochs) and stop.
+        #[arg(long)]
+        dry_run: bool,
+        /// Training engine of the retrain: it must be the one the variant was trained with.
+        #[arg(long, default_value = "auto")]
+        engine: Engine,
+    },
     /// Show a variant: parameters, state, checkpoints and final losses.
     Info {
         /// Variant directory name, e.g. modulo_addition_1layer_p113_seed999_dseed598.

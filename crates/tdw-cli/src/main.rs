@@ -16,7 +16,7 @@ mod progress;
 
 use args::{BenchCommand, Cli, Command};
 use commands::{
-    Context, analyze, bench, compare, info, listing, report, sweep, train, viability, view,
+    Context, analyze, bench, compare, densify, info, listing, report, sweep, train, viability, view,
 };
 
 /// The last resort for a bug: a panic prints one `error:` line (no backtrace) and exits 101.
@@ -140,6 +140,21 @@ fn run(cli: Cli) -> Result<()> {
             frequencies,
             pr,
             out.map(|dir| (dir, format.as_str())),
+        )?,
+        Command::Densify {
+            variant,
+            ranges,
+            around_grokking,
+            budget,
+            dry_run,
+            engine,
+        } => densify::run(
+            &ctx,
+            &variant,
+            &ranges,
+            around_grokking.then_some(budget),
+            dry_run,
+            engine,
         )?,
         Command::Sweep {
             family,

@@ -37,6 +37,19 @@ pub(crate) fn train(
     Ok(())
 }
 
+/// Runs `work` (a training run) with this terminal's progress: a bar, or throttled lines.
+pub(crate) fn training<T>(
+    work: impl FnOnce(&mut dyn tdw_core::train::Progress) -> Result<T>,
+) -> Result<T> {
+    if std::io::stderr().is_terminal() {
+        let mut bar = BarProgress::new();
+        work(&mut |e: &TrainEvent| bar.event(e))
+    } else {
+        let mut lines = LineProgress::new(Instant::now());
+        work(&mut |e: &TrainEvent| lines.event(e))
+    }
+}
+
 /// An indicatif bar on a terminal: epoch, rate, ETA and the latest losses.
 pub(crate) struct BarProgress {
     pub(crate) bar: ProgressBar,

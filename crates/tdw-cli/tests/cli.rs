@@ -447,6 +447,23 @@ fn forty_bad_inputs_each_give_one_error_line_and_change_nothing() {
             ],
             "has prime 13",
         ),
+        (vec!["densify", trained], "give --range"),
+        (
+            vec!["densify", trained, "--range", "0:4:4"],
+            "nothing changed",
+        ),
+        (
+            vec!["densify", trained, "--range", "5:1:1"],
+            "END must not be before START",
+        ),
+        (
+            vec!["densify", trained, "--around-grokking"],
+            "show no grokking",
+        ),
+        (
+            vec!["densify", "no_such_variant", "--range", "0:4:1"],
+            "not found",
+        ),
         (vec!["--families-dir", file, "families"], "is a file"),
         (
             vec!["--results-dir", file, "train", "--param", "prime=13"],

@@ -167,6 +167,32 @@ pub enum Error {
         checkpoints: usize,
     },
 
+    /// A densify whose ranges add no checkpoint epoch to the variant.
+    #[error(
+        "variant '{variant}': the ranges add no checkpoint epoch (it has {checkpoints} checkpoints in {num_epochs} epochs); nothing changed"
+    )]
+    NothingToDensify {
+        variant: String,
+        checkpoints: usize,
+        num_epochs: u64,
+    },
+
+    /// A retrain that did not reproduce the run it was to add checkpoints to.
+    #[error(
+        "variant '{variant}': the retrain did not reproduce {what} (trained with another engine, thread count or machine?); the variant is unchanged"
+    )]
+    NotReproduced { variant: String, what: String },
+
+    /// A run that stopped before its last epoch, asked for what needs a finished run.
+    #[error(
+        "variant '{variant}' stopped after {trained} of {num_epochs} epochs; finish it first (tdw train --resume)"
+    )]
+    UnfinishedRun {
+        variant: String,
+        trained: u64,
+        num_epochs: u64,
+    },
+
     /// A variant name that does not match the family's variant pattern.
     #[error("'{name}' is not a variant of family '{family}' (pattern {pattern})")]
     UnparsableVariant {

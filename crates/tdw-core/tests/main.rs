@@ -3,6 +3,7 @@
 mod analysis;
 mod analyzers;
 mod common;
+mod densify;
 mod engines;
 mod families;
 mod fuzz;

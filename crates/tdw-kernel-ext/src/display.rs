@@ -381,6 +381,26 @@ impl EvcxrDisplay for Certificate {
     }
 }
 
+impl EvcxrDisplay for tdw_core::variant::DensifyResult {
+    fn evcxr_display(&self) {
+        let list = |e: &[u64]| e.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+        let rows = vec![
+            vec![
+                "checkpoints before".into(),
+                self.plan.existing.len().to_string(),
+            ],
+            vec!["reproduced byte for byte".into(), self.verified.to_string()],
+            vec!["added".into(), list(&self.plan.new_epochs)],
+            vec!["checkpoints now".into(), self.plan.merged.len().to_string()],
+            vec!["retrain seconds".into(), format!("{:.1}", self.seconds)],
+        ];
+        emit(&[
+            ("text/html", &html::table(&["densify", ""], &rows)),
+            ("text/plain", &html::text_table(&["densify", ""], &rows)),
+        ]);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use tdw_core::analysis::analyzer::ForAnalyzer;
 use tdw_core::analysis::freshness::FreshnessReport;
 use tdw_core::analysis::{AnalysisReport, Artifact, ArtifactLoader};
+use tdw_core::variant::{DensifyResult, EpochRange};
 use tdw_core::{
     AnalyzeOptions, Certificate, CertificateInput, FamilyRegistry, Report, Result, TrainOptions,
     TrainingResult, Variant, default_device, paths,
@@ -350,4 +351,25 @@ pub fn viability(variant: &Variant) -> Result<Certificate> {
 /// prime, the frequencies as 1-based k, the embedding's W_E participation ratio).
 pub fn viability_of(prime: u64, frequencies: &[usize], w_e_pr: f64) -> Result<Certificate> {
     Certificate::of(CertificateInput::new(prime, frequencies.to_vec(), w_e_pr)?)
+}
+
+/// Adds checkpoint epochs to a trained variant by a verified retrain (see `tdw densify`):
+/// `densify(&v, &["300:600:10"])` (START:END:STEP, END inclusive). Every old checkpoint must be
+/// reproduced byte for byte before anything changes; artifacts stay, so `analyze(&v)` then
+/// computes only the new epochs. Progress as for [`train`].
+pub fn densify(variant: &Variant, ranges: &[&str]) -> Result<DensifyResult> {
+    let ranges = ranges
+        .iter()
+        .map(|r| EpochRange::parse(r))
+        .collect::<Result<Vec<_>>>()?;
+    let engine = tdw_core::train::engine::Engine::default();
+    match TrainingDisplay::new() {
+        Some(mut live) => variant.densify(&ranges, engine, &default_device(), &mut live),
+        None => variant.densify(
+            &ranges,
+            engine,
+            &default_device(),
+            &mut TrainingLines::default(),
+        ),
+    }
 }

@@ -4,6 +4,7 @@
 pub(crate) mod analyze;
 pub(crate) mod bench;
 pub(crate) mod compare;
+pub(crate) mod densify;
 pub(crate) mod info;
 pub(crate) mod listing;
 pub(crate) mod report;

@@ -11,6 +11,7 @@
 //! ([`crate::analysis::TrainedRun`]), never a `Variant`.
 
 pub mod analysis;
+pub mod densify;
 pub mod registry;
 pub mod training;
 
@@ -31,6 +32,7 @@ use crate::model::transformer::Transformer;
 pub use crate::train::Metadata;
 use crate::train::engine::FreshRun;
 pub use analysis::AnalyzeOptions;
+pub use densify::{DensifyPlan, DensifyResult, EpochRange};
 pub use registry::FamilyRegistry;
 
 /// Where a variant is in its life, derived from disk.

@@ -9,6 +9,8 @@
 //!   after memorisation) with test loss below [`GENERALISING`]: the steep descent has begun;
 //! - cleanup ends at the first epoch with test loss below [`GROKKED`], the grokking epoch.
 
+use crate::variant::EpochRange;
+
 /// Train loss below which the training set counts as memorised.
 pub const MEMORISED: f64 = 1e-2;
 /// Test loss below which the model clearly beats chance (ln p ≈ 4.7 at p = 113) on held-out pairs.
@@ -30,6 +32,16 @@ pub struct Phases {
 }
 
 impl Phases {
+    /// A dense checkpoint window over the transition, for `tdw densify --around-grokking`: from
+    /// the end of memorisation to the grokking epoch (cleanup's end), with at most `budget`
+    /// checkpoints (both ends included). `None` if the run has not grokked.
+    pub fn grokking_window(&self, budget: u64) -> Option<EpochRange> {
+        let (start, end) = (self.memorised?, self.grokked?);
+        let span = end.saturating_sub(start);
+        let step = span.div_ceil(budget.saturating_sub(1).max(1)).max(1);
+        Some(EpochRange { start, end, step })
+    }
+
     /// Locates the phases on losses sampled at `epochs` (every epoch, or only checkpoints).
     pub fn locate(epochs: &[u64], train: &[f64], test: &[f64]) -> Phases {
         let first_below = |losses: &[f64], threshold: f64, after: u64| {
@@ -88,6 +100,26 @@ mod tests {
         assert_eq!(phases.cleanup_start, Some(500));
         assert_eq!(phases.grokked, Some(600));
         assert_eq!(phases.spans().len(), 3);
+    }
+
+    #[test]
+    fn the_grokking_window_spans_memorisation_to_grokking_within_the_budget() {
+        let phases = Phases {
+            memorised: Some(200),
+            cleanup_start: Some(500),
+            grokked: Some(1200),
+            last_epoch: 2000,
+        };
+        // 1,000 epochs in at most 50 checkpoints: step ⌈1000 / 49⌉ = 21, 48 checkpoints.
+        let window = phases.grokking_window(50).unwrap();
+        assert_eq!((window.start, window.end, window.step), (200, 1200, 21));
+        assert!(window.epochs().count() <= 50);
+        assert_eq!(phases.grokking_window(2000).unwrap().step, 1);
+        let never = Phases {
+            grokked: None,
+            ..phases
+        };
+        assert_eq!(never.grokking_window(50), None);
     }
 
     #[test]
