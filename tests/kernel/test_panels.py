@@ -192,7 +192,8 @@ def test_viability_panel_certifies_what_is_typed_and_names_bad_input(session):
     # Bad input is named and nothing is certified from it.
     ui.set(frequencies, value="5, x")
     ui.click(certify)
-    within(ui, 30, lambda: html_of(ui, root, "'x' is not a frequency"), "bad entry not named")
+    # The panel escapes its messages (' is &#39;).
+    within(ui, 30, lambda: html_of(ui, root, "&#39;x&#39; is not a frequency"), "bad entry not named")
     ui.set(frequencies, value="5, 40")
     ui.click(certify)
     within(ui, 30, lambda: html_of(ui, root, "k = 40 is outside 1..=29"), "out-of-range frequency not named")
