@@ -108,15 +108,15 @@ pub(crate) fn pairs(assignments: &[String]) -> Result<Vec<(&str, &str)>> {
         .collect()
 }
 
-/// The prime of `tdw viability`'s `--param prime=P` (the only parameter it takes).
-pub(crate) fn viability_prime(params: &[String]) -> Result<Option<u64>> {
+/// The prime of `--param prime=P`, the only parameter `tdw viability` and `tdw init-sweep` take.
+pub(crate) fn prime_param(params: &[String]) -> Result<Option<u64>> {
     let mut prime = None;
     for (name, value) in pairs(params)? {
         if name != "prime" {
             return Err(tdw_core::Error::invalid_parameter(
                 name,
                 value,
-                "the certificate takes only prime=P",
+                "only prime=P is taken here",
             ));
         }
         prime = Some(value.parse::<u64>().map_err(|_| {
@@ -342,6 +342,35 @@ pub(crate) enum Command {
         /// Training engine of the retrain: it must be the one the variant was trained with.
         #[arg(long, default_value = "auto")]
         engine: Engine,
+    },
+    /// The initialization gradient sweep (MIScope's REQ_085): for every model seed × data seed,
+    /// the per-frequency energy of the first gradient at the embedding, attention and MLP sites,
+    /// and how far the sites agree (cosines). In memory: nothing is trained or written.
+    InitSweep {
+        /// The prime, `prime=P` (default 113).
+        #[arg(long = "param", value_name = "prime=P")]
+        params: Vec<String>,
+        /// Family (a one-layer transformer).
+        #[arg(long, default_value = "modulo_addition_1layer")]
+        family: String,
+        /// Model seeds, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "485,999")]
+        seeds: Vec<i64>,
+        /// Data seeds, comma-separated.
+        #[arg(long = "data-seeds", value_delimiter = ',', default_value = "598")]
+        data_seeds: Vec<i64>,
+        /// Training fraction of each candidate's split.
+        #[arg(long, default_value_t = 0.3)]
+        fraction: f64,
+        /// Frequencies to mark (default: the learned ones of an analysed variant with this prime).
+        #[arg(long = "key-frequencies", value_delimiter = ',')]
+        key_frequencies: Option<Vec<usize>>,
+        /// Write the charts into this directory.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Chart format with --out: svg or png.
+        #[arg(long, default_value = "svg", value_parser = ["svg", "png"])]
+        format: String,
     },
     /// Show a variant: parameters, state, checkpoints and final losses.
     Info {

@@ -16,7 +16,8 @@ mod progress;
 
 use args::{BenchCommand, Cli, Command};
 use commands::{
-    Context, analyze, bench, compare, densify, info, listing, report, sweep, train, viability, view,
+    Context, analyze, bench, compare, densify, info, init_sweep, listing, report, sweep, train,
+    viability, view,
 };
 
 /// The last resort for a bug: a panic prints one `error:` line (no backtrace) and exits 101.
@@ -136,7 +137,7 @@ fn run(cli: Cli) -> Result<()> {
         } => viability::run(
             &ctx,
             variant.as_deref(),
-            args::viability_prime(&params)?,
+            args::prime_param(&params)?,
             frequencies,
             pr,
             out.map(|dir| (dir, format.as_str())),
@@ -155,6 +156,25 @@ fn run(cli: Cli) -> Result<()> {
             around_grokking.then_some(budget),
             dry_run,
             engine,
+        )?,
+        Command::InitSweep {
+            params,
+            family,
+            seeds,
+            data_seeds,
+            fraction,
+            key_frequencies,
+            out,
+            format,
+        } => init_sweep::run(
+            &ctx,
+            &family,
+            args::prime_param(&params)?.unwrap_or(113),
+            &seeds,
+            &data_seeds,
+            fraction,
+            key_frequencies,
+            out.map(|dir| (dir, format.as_str())),
         )?,
         Command::Sweep {
             family,

@@ -464,6 +464,9 @@ fn forty_bad_inputs_each_give_one_error_line_and_change_nothing() {
             vec!["densify", "no_such_variant", "--range", "0:4:1"],
             "not found",
         ),
+        (vec!["init-sweep", "--param", "seed=3"], "only prime=P"),
+        (vec!["init-sweep", "--param", "prime=91"], "91 is not prime"),
+        (vec!["init-sweep", "--fraction", "2"], "training_fraction"),
         (vec!["--families-dir", file, "families"], "is a file"),
         (
             vec!["--results-dir", file, "train", "--param", "prime=13"],

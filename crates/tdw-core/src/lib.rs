@@ -49,6 +49,7 @@ pub mod error;
 pub mod families;
 pub mod family;
 pub mod formats;
+pub mod init_sweep;
 pub(crate) mod json_file;
 pub(crate) mod kernels;
 pub mod lock;

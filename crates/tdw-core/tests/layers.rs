@@ -35,7 +35,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("family", &["family"]),
     ("analysis", &["analysis"]),
     ("implementations", &["families", "analyzers"]),
-    ("variant", &["variant", "viability"]),
+    ("variant", &["variant", "viability", "init_sweep"]),
     ("views", &["views", "sweep", "bench"]),
 ];
 

@@ -7,6 +7,7 @@ mod densify;
 mod engines;
 mod families;
 mod fuzz;
+mod init_sweep;
 mod mlp_families;
 mod pipeline;
 mod reference;

@@ -401,6 +401,34 @@ impl EvcxrDisplay for tdw_core::variant::DensifyResult {
     }
 }
 
+impl EvcxrDisplay for tdw_core::init_sweep::InitSweep {
+    fn evcxr_display(&self) {
+        let charts = match self.charts() {
+            Ok(figures) => figures
+                .iter()
+                .map(|(_, f)| fit_width(f.svg(), f.size()))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Err(e) => format!(
+                "<p>charts unavailable: {}</p>",
+                html::escape(&e.to_string())
+            ),
+        };
+        let caption = format!(
+            "<p>initialization gradient sweep, p = {}, fraction {}; key frequencies {:?} from {}</p>",
+            self.prime,
+            self.fraction,
+            self.key_frequencies,
+            html::escape(&self.key_source)
+        );
+        let page = format!(
+            "{caption}{}{charts}",
+            html::table(&tdw_core::init_sweep::InitSweep::HEADER, &self.rows())
+        );
+        emit(&[("text/html", &page), ("text/plain", &self.table_text())]);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use tdw_core::analysis::analyzer::ForAnalyzer;
 use tdw_core::analysis::freshness::FreshnessReport;
 use tdw_core::analysis::{AnalysisReport, Artifact, ArtifactLoader};
+use tdw_core::init_sweep::InitSweep;
 use tdw_core::variant::{DensifyResult, EpochRange};
 use tdw_core::{
     AnalyzeOptions, Certificate, CertificateInput, FamilyRegistry, Report, Result, TrainOptions,
@@ -372,4 +373,20 @@ pub fn densify(variant: &Variant, ranges: &[&str]) -> Result<DensifyResult> {
             &mut TrainingLines::default(),
         ),
     }
+}
+
+/// The initialization gradient sweep of the one-layer family (see `tdw init-sweep`):
+/// `init_sweep(113, &[485, 999], &[598])` shows, per model seed × data seed, which frequencies
+/// the first gradient pushes at the embedding, attention and MLP sites, and how the sites agree.
+/// Key frequencies are those of an analysed variant with this prime, if there is one.
+pub fn init_sweep(prime: u64, seeds: &[i64], data_seeds: &[i64]) -> Result<InitSweep> {
+    InitSweep::run(
+        &registry()?,
+        "modulo_addition_1layer",
+        prime,
+        seeds,
+        data_seeds,
+        tdw_core::init_sweep::DEFAULT_FRACTION,
+        None,
+    )
 }

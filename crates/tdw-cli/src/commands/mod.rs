@@ -6,6 +6,7 @@ pub(crate) mod bench;
 pub(crate) mod compare;
 pub(crate) mod densify;
 pub(crate) mod info;
+pub(crate) mod init_sweep;
 pub(crate) mod listing;
 pub(crate) mod report;
 pub(crate) mod sweep;

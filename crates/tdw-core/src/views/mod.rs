@@ -9,6 +9,7 @@ pub mod color;
 pub mod compare;
 pub mod definition;
 pub mod figure;
+pub mod init_sweep;
 pub mod phases;
 mod raster;
 pub mod report;

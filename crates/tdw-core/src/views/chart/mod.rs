@@ -128,7 +128,8 @@ fn linear_tick(v: f64) -> String {
     if a == 0.0 {
         "0".into()
     } else if !(1e-3..1e5).contains(&a) {
-        format!("{v:.0e}")
+        // One decimal, so that ticks 0.5e-5 apart do not print the same label twice.
+        format!("{v:.1e}").replace(".0e", "e")
     } else if (v - v.round()).abs() < 1e-9 {
         format!("{}", v.round() as i64)
     } else if a >= 10.0 {
@@ -298,6 +299,9 @@ mod tests {
     #[test]
     fn log_ticks_label_decades_only() {
         assert_eq!(log_tick(0.0), "1");
+        assert_eq!(linear_tick(6.5e-5), "6.5e-5");
+        assert_eq!(linear_tick(6e-5), "6e-5");
+        assert_eq!(linear_tick(2e5), "2e5");
         assert_eq!(log_tick(-2.0), "0.01");
         assert_eq!(log_tick(-6.0), "1e-6");
         assert_eq!(log_tick(-1.5), "");
