@@ -2,13 +2,14 @@
 """The panels in a real browser: JupyterLab started headless, Debian's Chromium driven by
 Playwright (the system executable; no browser download), the workbench kernel behind it.
 
-It writes a three-cell notebook under target/browser, opens it, and does what a researcher
+It writes a five-cell notebook under target/browser, opens it, and does what a researcher
 would: runs `training_panel()`, picks the one-layer family, types prime 23 and 200 epochs,
 clicks Start Training and waits for the bar to reach 100%; runs `analysis_panel()`, picks the
 new variant and clicks Run analysis; runs `explore(&v)` on it, moves the epoch slider with the
 keyboard and checks that the chart's SVG changed; then restarts the kernel from the Kernel menu
 and checks that the standby kernel the first one started serves the new one (its first cell in
-seconds). Screenshots of each stage go to
+seconds); finally runs `viability_panel()`, certifies MIScope's example (viable, three charts) and
+a set with an aliased frequency (aliasing_failure). Screenshots of each stage go to
 target/browser/*.png; the script exits non-zero (with the stage that failed) otherwise.
 
 Run it with `bash scripts/notebooks/browser-test.sh` (which installs what it needs). Not in CI:
@@ -38,6 +39,7 @@ def notebook(path):
         "analysis_panel()",
         'let v = variant("modulo_addition_1layer", "prime=23")?;\nexplore(&v)',
         "families()",
+        "viability_panel()",
     ]
     nb = {
         "cells": [
@@ -257,6 +259,26 @@ def drive(page, stage, port):
     print(f"[browser] restart to the first result: {took:.1f} s (served by the standby)")
     assert took < 10, f"restart to first result took {took:.1f} s"
     stage.shot("07_restarted_served_by_standby.png")
+
+    stage("viability_panel(): type a frequency set, Certify, read the regime and charts")
+    run_cell(page, 4)
+    viability = cell(page, 4)
+    frequencies = field(viability, "Frequencies")
+    frequencies.wait_for(timeout=60_000)
+    viability.locator("button.jupyter-button", has_text="Certify").click()
+    viability.get_by_text("certified: viable", exact=False).first.wait_for(timeout=60_000)
+    charts = viability.locator(".widget-html-content svg")
+    deadline = time.time() + 30
+    while charts.count() < 3:
+        if time.time() > deadline:
+            raise TimeoutError(f"{charts.count()} of the certificate's 3 charts drawn")
+        time.sleep(0.2)
+    stage.shot("08_viability_viable.png")
+    frequencies.fill("5, 24")
+    frequencies.press("Enter")
+    viability.locator("button.jupyter-button", has_text="Certify").click()
+    viability.get_by_text("certified: aliasing_failure", exact=False).first.wait_for(timeout=60_000)
+    stage.shot("09_viability_aliasing_failure.png")
 
 
 def standby_log():
