@@ -122,16 +122,27 @@ impl EvcxrDisplay for Variant {
     fn evcxr_display(&self) {
         let rows = vec![variant_row(self)];
         let views = self.available_views();
+        // MIScope's classification of the run, from its losses (see tdw_core::variant::outcome).
+        let outcome = self
+            .metadata()
+            .ok()
+            .and_then(|m| tdw_core::variant::Outcome::of(&m.train_losses, &m.test_losses))
+            .map(|o| o.line());
         let html = format!(
-            "{}<p>{} views available; parameters: <code>{}</code></p>",
+            "{}<p>{} views available; parameters: <code>{}</code></p>{}",
             html::table(&VARIANT_HEADER, &rows),
             views.len(),
-            html::escape(&self.params().to_string())
+            html::escape(&self.params().to_string()),
+            outcome
+                .as_ref()
+                .map(|o| format!("<p>outcome: {}</p>", html::escape(o)))
+                .unwrap_or_default()
         );
-        emit(&[
-            ("text/html", &html),
-            ("text/plain", &html::text_table(&VARIANT_HEADER, &rows)),
-        ]);
+        let text = match &outcome {
+            Some(o) => format!("{}\noutcome: {o}", html::text_table(&VARIANT_HEADER, &rows)),
+            None => html::text_table(&VARIANT_HEADER, &rows),
+        };
+        emit(&[("text/html", &html), ("text/plain", &text)]);
     }
 }
 

@@ -57,4 +57,7 @@ fn print_losses(metadata: &tdw_core::Metadata) {
     if let Some(epoch) = test.iter().position(|&l| l < 0.01) {
         println!("test < 0.01 first at epoch {epoch}");
     }
+    if let Some(outcome) = tdw_core::variant::Outcome::of(train, test) {
+        println!("outcome     {}", outcome.line());
+    }
 }

@@ -12,6 +12,7 @@
 
 pub mod analysis;
 pub mod densify;
+pub mod outcome;
 pub mod registry;
 pub mod training;
 
@@ -33,6 +34,7 @@ pub use crate::train::Metadata;
 use crate::train::engine::FreshRun;
 pub use analysis::AnalyzeOptions;
 pub use densify::{DensifyPlan, DensifyResult, EpochRange};
+pub use outcome::{FailureMode, Outcome, Performance};
 pub use registry::FamilyRegistry;
 
 /// Where a variant is in its life, derived from disk.
