@@ -253,7 +253,7 @@ pub enum Error {
     #[error("analyzer '{analyzer}': {cause}")]
     AnalyzerInput {
         analyzer: String,
-        cause: crate::analysis::analyzer::AnalyzerError,
+        cause: AnalyzerError,
     },
 
     /// A declaration in `analyzers/<name>/analyzer.json` is malformed.
@@ -440,5 +440,68 @@ impl Error {
             value: value.to_string(),
             reason: reason.into(),
         }
+    }
+}
+
+/// Why a model's activation bundle cannot serve an analyzer: the site it lacks, in words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("this model has no {0}")]
+pub struct MissingSite(pub String);
+
+/// Why an analyzer produced nothing for an epoch.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AnalyzerError {
+    /// The model lacks a site the analyzer needs; recorded and skipped, not an error of the run.
+    #[error("skipped: {0}")]
+    Skipped(MissingSite),
+    /// An artifact the analyzer reads lacks a key, or holds it in another dtype.
+    #[error("{0}")]
+    Key(KeyError),
+    /// An array of the wrong rank or shape.
+    #[error("`{key}` has shape {found:?}, expected {expected}")]
+    Shape {
+        /// The array's key (or the weight's name).
+        key: String,
+        /// Its shape.
+        found: Vec<usize>,
+        /// What the analyzer needs instead (a rank, a width).
+        expected: String,
+    },
+    /// Activations or logits whose row count is not the probe's.
+    #[error("{what}: {found} rows, expected {expected}")]
+    Rows {
+        /// The array or site (logits, a residual site, the attention pattern).
+        what: String,
+        /// Rows it has.
+        found: usize,
+        /// Rows of the probe.
+        expected: usize,
+    },
+    /// A computed value that came out infinite or NaN.
+    #[error("{what} is not finite")]
+    NotFinite {
+        /// The value, in words.
+        what: &'static str,
+    },
+    /// A cross-epoch analyzer given no checkpoints.
+    #[error("no checkpoints")]
+    NoCheckpoints,
+    /// A matrix decomposition that did not converge.
+    #[error("{what} did not converge")]
+    NotConverged {
+        /// The decomposition, in words.
+        what: &'static str,
+    },
+}
+
+impl From<MissingSite> for AnalyzerError {
+    fn from(site: MissingSite) -> Self {
+        AnalyzerError::Skipped(site)
+    }
+}
+
+impl From<KeyError> for AnalyzerError {
+    fn from(cause: KeyError) -> Self {
+        AnalyzerError::Key(cause)
     }
 }

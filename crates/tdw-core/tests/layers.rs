@@ -49,7 +49,10 @@ fn modules(src: &Path) -> BTreeMap<Module, String> {
             if path.is_dir() {
                 walk(&path, src, out);
             } else if path.extension().is_some_and(|e| e == "rs") {
-                let relative = path.strip_prefix(src).expect("under src/").with_extension("");
+                let relative = path
+                    .strip_prefix(src)
+                    .expect("under src/")
+                    .with_extension("");
                 let mut module: Module = relative
                     .components()
                     .map(|c| c.as_os_str().to_string_lossy().into_owned())
@@ -346,11 +349,7 @@ fn no_module_imports_one_that_imports_it_back() {
                 .join("; ")
         })
         .collect();
-    assert!(
-        found.is_empty(),
-        "import cycles:\n{}",
-        described.join("\n")
-    );
+    assert!(found.is_empty(), "import cycles:\n{}", described.join("\n"));
 }
 
 #[test]
@@ -394,7 +393,10 @@ fn the_scan_sees_imports_grouped_reexported_and_through_super() {
             vec!["e".into()],
         ]
     );
-    assert_eq!(paths_after(&code, "super"), vec![vec!["g".to_string(), "h".into()]]);
+    assert_eq!(
+        paths_after(&code, "super"),
+        vec![vec!["g".to_string(), "h".into()]]
+    );
     // The real graph: a name re-exported at the root counts as its module (bench.rs names
     // `crate::Variant`), grouped imports reach their modules, and the analysis run names no
     // variant (it is handed a `TrainedRun`).
@@ -403,5 +405,9 @@ fn the_scan_sees_imports_grouped_reexported_and_through_super() {
     assert!(graph[&module("bench")].contains(&module("variant")));
     assert!(graph[&module("variant::analysis")].contains(&module("analysis")));
     assert!(graph[&module("analysis::run")].contains(&module("analysis::trained")));
-    assert!(!graph[&module("analysis::run")].iter().any(|t| t[0] == "variant"));
+    assert!(
+        !graph[&module("analysis::run")]
+            .iter()
+            .any(|t| t[0] == "variant")
+    );
 }

@@ -13,56 +13,10 @@
 pub use crate::analysis::context::AnalysisContext;
 use crate::analysis::loader::ArtifactLoader;
 use crate::analysis::trained::TrainedRun;
+pub use crate::error::AnalyzerError;
 use crate::error::{Error, Result};
 use crate::formats::artifact::Artifact;
-use crate::formats::error::KeyError;
-use crate::model::bundle::{ActivationBundle, MissingSite};
-
-/// Why an analyzer produced nothing for an epoch.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum AnalyzerError {
-    /// The model lacks a site the analyzer needs; recorded and skipped, not an error of the run.
-    #[error("skipped: {0}")]
-    Skipped(MissingSite),
-    /// An artifact the analyzer reads lacks a key, or holds it in another dtype.
-    #[error("{0}")]
-    Key(KeyError),
-    /// An array of the wrong rank or shape.
-    #[error("`{key}` has shape {found:?}, expected {expected}")]
-    Shape {
-        /// The array's key (or the weight's name).
-        key: String,
-        /// Its shape.
-        found: Vec<usize>,
-        /// What the analyzer needs instead (a rank, a width).
-        expected: String,
-    },
-    /// Activations or logits whose row count is not the probe's.
-    #[error("{what}: {found} rows, expected {expected}")]
-    Rows {
-        /// The array or site (logits, a residual site, the attention pattern).
-        what: String,
-        /// Rows it has.
-        found: usize,
-        /// Rows of the probe.
-        expected: usize,
-    },
-    /// A computed value that came out infinite or NaN.
-    #[error("{what} is not finite")]
-    NotFinite {
-        /// The value, in words.
-        what: &'static str,
-    },
-    /// A cross-epoch analyzer given no checkpoints.
-    #[error("no checkpoints")]
-    NoCheckpoints,
-    /// A matrix decomposition that did not converge.
-    #[error("{what} did not converge")]
-    NotConverged {
-        /// The decomposition, in words.
-        what: &'static str,
-    },
-}
+use crate::model::bundle::ActivationBundle;
 
 impl AnalyzerError {
     /// Converts into the crate error, naming the analyzer.
@@ -109,18 +63,6 @@ pub fn ranked<T, D: ndarray::Dimension>(
             found,
             expected: format!("{}-d", D::NDIM.unwrap_or(0)),
         })
-}
-
-impl From<MissingSite> for AnalyzerError {
-    fn from(site: MissingSite) -> Self {
-        AnalyzerError::Skipped(site)
-    }
-}
-
-impl From<KeyError> for AnalyzerError {
-    fn from(cause: KeyError) -> Self {
-        AnalyzerError::Key(cause)
-    }
 }
 
 /// Result of one analyzer call.

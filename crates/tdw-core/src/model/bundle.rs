@@ -61,10 +61,8 @@ impl std::fmt::Debug for DeferredTail {
     }
 }
 
-/// Why a bundle cannot serve an analyzer.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("this model has no {0}")]
-pub struct MissingSite(pub String);
+/// Why a bundle cannot serve an analyzer (defined with the crate's errors).
+pub use crate::error::MissingSite;
 
 impl ActivationBundle {
     /// A weight by short name.
