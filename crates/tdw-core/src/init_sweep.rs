@@ -274,9 +274,8 @@ fn candidate(
         &run.train,
         &run.test,
     )?;
-    let initial_loss = trainer.train_loss();
-    let grads: StateDict = trainer
-        .gradients()
+    let (initial_loss, grads) = trainer.loss_and_named_gradients();
+    let grads: StateDict = grads
         .into_iter()
         .map(|(name, data)| {
             let shape = init.get(name).map(|t| t.shape.clone()).unwrap_or_default();

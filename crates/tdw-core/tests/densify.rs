@@ -3,11 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use indexmap::IndexMap;
 use tdw_core::analysis::AnalysisEvent;
 use tdw_core::train::engine::Engine;
 use tdw_core::variant::EpochRange;
-use tdw_core::{AnalyzeOptions, Error, ParamValue, Variant};
+use tdw_core::{AnalyzeOptions, Error, Variant};
 
 use crate::common;
 use crate::snapshot::snapshot;
@@ -72,11 +71,8 @@ fn densify(
 #[test]
 fn densify_adds_epochs_keeps_artifacts_and_refuses_a_second_time_changing_nothing() {
     let (registry, _results) = common::registry();
-    let params: IndexMap<String, ParamValue> = [("prime".to_string(), ParamValue::Int(11))]
-        .into_iter()
-        .collect();
     let variant = registry
-        .create_variant("modulo_addition_1layer", params)
+        .create_variant_from_text("modulo_addition_1layer", [("prime", "11")])
         .unwrap();
     let trained = common::train(&variant, 60, &[0, 30], 0.5);
     let first = analyze(&variant);
@@ -169,11 +165,8 @@ fn densify_adds_epochs_keeps_artifacts_and_refuses_a_second_time_changing_nothin
 #[test]
 fn a_retrain_that_does_not_reproduce_the_run_changes_nothing() {
     let (registry, _results) = common::registry();
-    let params: IndexMap<String, ParamValue> = [("prime".to_string(), ParamValue::Int(11))]
-        .into_iter()
-        .collect();
     let variant = registry
-        .create_variant("modulo_addition_1layer", params)
+        .create_variant_from_text("modulo_addition_1layer", [("prime", "11")])
         .unwrap();
     common::train(&variant, 30, &[0], 0.5);
     // config.json now claims another split than the one metadata.json recorded: a retrain on

@@ -355,10 +355,9 @@ impl EvcxrDisplay for Report {
     }
 }
 
-/// A certificate as one HTML block: the regime in its colour and why, the summary, the hard
-/// pairs and the three charts (what a cell ending in a certificate and the viability panel show).
-pub fn certificate_html(certificate: &Certificate) -> String {
-    let charts = match certificate.charts() {
+/// Charts one after the other, each fitted to the output width, or why they could not be drawn.
+fn charts_html(figures: std::result::Result<Vec<&Figure>, &tdw_core::Error>) -> String {
+    match figures {
         Ok(figures) => figures
             .iter()
             .map(|f| fit_width(f.svg(), f.size()))
@@ -368,7 +367,13 @@ pub fn certificate_html(certificate: &Certificate) -> String {
             "<p>charts unavailable: {}</p>",
             html::escape(&e.to_string())
         ),
-    };
+    }
+}
+
+/// A certificate as one HTML block: the regime in its colour and why, the summary, the hard
+/// pairs and the three charts (what a cell ending in a certificate and the viability panel show).
+pub fn certificate_html(certificate: &Certificate) -> String {
+    let charts = charts_html(certificate.charts().as_ref().map(|f| f.iter().collect()));
     format!(
         "<p><b style=\"color:{}\">{}</b> — {}</p>{}<p>hard pairs (residues r and r + round(p/k), \
          which k alone barely separates)</p>{}{charts}",
@@ -414,17 +419,11 @@ impl EvcxrDisplay for tdw_core::variant::DensifyResult {
 
 impl EvcxrDisplay for tdw_core::init_sweep::InitSweep {
     fn evcxr_display(&self) {
-        let charts = match self.charts() {
-            Ok(figures) => figures
-                .iter()
-                .map(|(_, f)| fit_width(f.svg(), f.size()))
-                .collect::<Vec<_>>()
-                .join("\n"),
-            Err(e) => format!(
-                "<p>charts unavailable: {}</p>",
-                html::escape(&e.to_string())
-            ),
-        };
+        let charts = charts_html(
+            self.charts()
+                .as_ref()
+                .map(|f| f.iter().map(|(_, f)| f).collect()),
+        );
         let caption = format!(
             "<p>initialization gradient sweep, p = {}, fraction {}; key frequencies {:?} from {}</p>",
             self.prime,

@@ -148,7 +148,7 @@ impl CertificateInput {
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
-        if !is_prime(self.prime) {
+        if !is_odd_prime(self.prime) {
             return Err(Error::invalid_parameter(
                 "prime",
                 self.prime,
@@ -187,13 +187,9 @@ impl CertificateInput {
     }
 }
 
-fn is_prime(n: u64) -> bool {
-    n >= 3
-        && n % 2 == 1
-        && (3..)
-            .step_by(2)
-            .take_while(|d| d * d <= n)
-            .all(|d| !n.is_multiple_of(d))
+/// An odd prime: the family's primality check, without 2 (which has no frequency 1..(p−1)/2).
+fn is_odd_prime(n: u64) -> bool {
+    n != 2 && crate::family::parameter::is_prime(n)
 }
 
 fn prime_of(variant: &Variant) -> Result<u64> {

@@ -252,14 +252,21 @@ impl FusedTrainer {
     /// The gradients of the training loss at the current weights, by parameter name (for
     /// checking against autodiff).
     pub fn gradients(&mut self) -> NamedGradients {
+        self.loss_and_named_gradients().1
+    }
+
+    /// The training loss at the current weights and its gradients by parameter name, from one
+    /// forward and backward pass.
+    pub fn loss_and_named_gradients(&mut self) -> (f64, NamedGradients) {
         let tables = self.current_tables();
-        let (_, grads) = self.loss_and_gradients(&tables);
+        let (loss, grads) = self.loss_and_gradients(&tables);
         self.tables = Some(tables);
-        grads
+        let named = grads
             .named()
             .into_iter()
             .map(|(name, g)| (name, g.to_vec()))
-            .collect()
+            .collect();
+        (loss, named)
     }
 
     /// Floating-point operations of one epoch (a step and the test loss) as this engine executes
