@@ -167,6 +167,25 @@ pub enum Error {
         checkpoints: usize,
     },
 
+    /// An intervention block (a `--config` file, or config.json's `intervention`) with a field
+    /// missing, of the wrong type or out of range.
+    #[error("{origin}: intervention field `{field}`: {reason}")]
+    InterventionField {
+        origin: PathBuf,
+        field: String,
+        reason: String,
+    },
+
+    /// An intervention of that name exists already under the parent (MIScope refuses too).
+    #[error(
+        "intervention '{name}' of '{parent}' exists already in {dir}; give the config another `label`, or delete that directory"
+    )]
+    InterventionExists {
+        parent: String,
+        name: String,
+        dir: PathBuf,
+    },
+
     /// A densify whose ranges add no checkpoint epoch to the variant.
     #[error(
         "variant '{variant}': the ranges add no checkpoint epoch (it has {checkpoints} checkpoints in {num_epochs} epochs); nothing changed"

@@ -50,6 +50,7 @@ pub mod families;
 pub mod family;
 pub mod formats;
 pub mod init_sweep;
+pub mod intervention;
 pub(crate) mod json_file;
 pub(crate) mod kernels;
 pub mod lock;

@@ -33,7 +33,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("model", &["model", "checkpoint"]),
     ("train", &["train"]),
     ("family", &["family"]),
-    ("analysis", &["analysis"]),
+    ("analysis", &["analysis", "intervention"]),
     ("implementations", &["families", "analyzers"]),
     ("variant", &["variant", "viability", "init_sweep"]),
     ("views", &["views", "sweep", "bench"]),

@@ -8,6 +8,7 @@ mod engines;
 mod families;
 mod fuzz;
 mod init_sweep;
+mod interventions;
 mod layers;
 mod mlp_families;
 mod pipeline;

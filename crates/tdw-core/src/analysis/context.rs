@@ -25,6 +25,8 @@ pub struct AnalysisContext {
     /// Whether each probe row was a training pair. Taken from metadata.json when the run has
     /// one (MIScope rebuilds it assuming fraction 0.3, which is wrong for other fractions).
     pub train_mask: Vec<bool>,
+    /// For an intervened variant, its intervention and the directions of its check.
+    pub intervention: Option<std::sync::Arc<crate::intervention::InterventionContext>>,
 }
 
 impl AnalysisContext {
@@ -54,6 +56,7 @@ impl AnalysisContext {
             fourier_basis: fourier::basis(prime),
             probe,
             train_mask,
+            intervention: None,
         })
     }
 

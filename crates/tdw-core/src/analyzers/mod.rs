@@ -13,6 +13,7 @@ mod freq_group_weight_geometry;
 mod global_centroid_pca;
 mod input_trace;
 mod input_trace_graduation;
+pub(crate) mod intervention_check;
 mod landscape_flatness;
 mod neuron_activations;
 mod neuron_dynamics;
@@ -66,6 +67,7 @@ pub fn primary() -> Vec<Arc<dyn Analyzer>> {
         Arc::new(coarseness::Coarseness),
         Arc::new(repr_geometry::ReprGeometry),
         Arc::new(landscape_flatness::LandscapeFlatness),
+        Arc::new(intervention_check::InterventionCheck),
     ]
 }
 

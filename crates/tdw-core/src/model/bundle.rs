@@ -36,6 +36,9 @@ pub struct ActivationBundle {
     pub logits: Option<Array2<f32>>,
     /// The model itself, for analyzers that perturb weights (landscape flatness).
     pub model: Option<Transformer>,
+    /// The checkpoint's epoch, where the bundle was made from one (analyzers whose result
+    /// depends on when, such as an intervention's check at its ramp factor).
+    pub epoch: Option<u64>,
     /// MLP activations as (d_mlp, p, p) grids, computed once for the analyzers that share them.
     pub(crate) neuron_grids: std::sync::OnceLock<ndarray::Array3<f32>>,
     /// Per-frequency variance fractions of the neurons, computed once (neuron_freq_norm, coarseness).

@@ -7,6 +7,7 @@ pub mod bundle;
 pub mod cache;
 pub mod config;
 pub mod grid_forward;
+pub mod hook;
 pub mod init;
 pub mod mlp;
 pub mod probe;

@@ -22,6 +22,7 @@ use burn_tensor::{Device, Int, Tensor, TensorData};
 
 use crate::model::cache::{ActivationCache, HookName};
 use crate::model::config::{TransformerConfig, is_bias};
+use crate::model::hook::AttnOutHook;
 use crate::model::state::{HostTensor, StateDict};
 
 /// Token embedding (`Embed`).
@@ -302,6 +303,17 @@ impl Transformer {
         tokens: Tensor<2, Int>,
         cache: bool,
     ) -> (Tensor<3>, Option<ActivationCache>) {
+        self.forward_hooked(tokens, cache, None)
+    }
+
+    /// [`Transformer::forward`] with `hook` editing `blocks.0.hook_attn_out` at every position
+    /// (the cache records the edited output, as TransformerLens' `run_with_hooks` would).
+    pub fn forward_hooked(
+        &self,
+        tokens: Tensor<2, Int>,
+        cache: bool,
+        hook: Option<&AttnOutHook>,
+    ) -> (Tensor<3>, Option<ActivationCache>) {
         let mut store = cache.then(ActivationCache::default);
         let [batch, n_pos] = tokens.dims();
         let d_model = self.config.d_model;
@@ -336,8 +348,15 @@ impl Transformer {
                 c.insert4(HookName::AttnPattern { layer }, &attn.pattern);
                 c.insert4(HookName::AttnZ { layer }, &attn.z);
             }
-            record3(&mut store, HookName::AttnOut { layer }, &attn.out);
-            let resid_mid = resid + attn.out;
+            let attn_out = match hook {
+                Some(hook) if layer == 0 => {
+                    let [b, n, d] = attn.out.dims();
+                    apply_hook(attn.out.reshape([b * n, d]), hook).reshape([b, n, d])
+                }
+                _ => attn.out,
+            };
+            record3(&mut store, HookName::AttnOut { layer }, &attn_out);
+            let resid_mid = resid + attn_out;
             record3(&mut store, HookName::ResidMid { layer }, &resid_mid);
             let (pre, post, mlp_out) = block.mlp.forward(resid_mid.clone());
             record3(&mut store, HookName::MlpPre { layer }, &pre);
@@ -348,6 +367,33 @@ impl Transformer {
         }
         let logits = self.unembed.forward(resid);
         (logits, store)
+    }
+
+    /// `blocks.0.hook_attn_out` at every position, without the rest of the forward pass (what
+    /// an intervention's check projects).
+    ///
+    /// # Shapes
+    /// - `tokens`: `[batch, pos]`; returns `[batch, pos, d_model]`
+    pub fn attn_out(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
+        let [batch, n_pos] = tokens.dims();
+        let d_model = self.config.d_model;
+        let embed = self
+            .embed
+            .W_E
+            .clone()
+            .select(0, tokens.reshape([batch * n_pos]))
+            .reshape([batch, n_pos, d_model]);
+        let pos_embed = self
+            .pos_embed
+            .W_pos
+            .clone()
+            .slice([0..n_pos])
+            .unsqueeze::<3>()
+            .expand([batch, n_pos, d_model]);
+        self.blocks[0]
+            .attn
+            .forward(&(embed + pos_embed), &self.config)
+            .out
     }
 
     /// Logits at the last position only, for the training loss.
@@ -363,9 +409,19 @@ impl Transformer {
     /// - `tokens`: `[batch, pos]`
     /// - returns `[batch, d_vocab_out]`
     pub fn forward_last(&self, tokens: Tensor<2, Int>) -> Tensor<2> {
+        self.forward_last_hooked(tokens, None)
+    }
+
+    /// [`Transformer::forward_last`] with `hook` editing `blocks.0.hook_attn_out` (only the last
+    /// position's output reaches its logits in a one-layer model, so only it is edited there).
+    pub fn forward_last_hooked(
+        &self,
+        tokens: Tensor<2, Int>,
+        hook: Option<&AttnOutHook>,
+    ) -> Tensor<2> {
         let [batch, n_pos] = tokens.dims();
         if self.blocks.len() != 1 {
-            let (logits, _) = self.forward(tokens, false);
+            let (logits, _) = self.forward_hooked(tokens, false, hook);
             let d_out = self.config.d_vocab_out;
             return logits
                 .slice([0..batch, n_pos - 1..n_pos])
@@ -414,6 +470,10 @@ impl Transformer {
             .reshape([batch, h * dh]);
         let attn_out =
             z.matmul(a.W_O.clone().reshape([h * dh, d])) + a.b_O.clone().unsqueeze::<2>();
+        let attn_out = match hook {
+            Some(hook) => apply_hook(attn_out, hook),
+            None => attn_out,
+        };
         let resid_mid = resid_last + attn_out;
 
         let m = &block.mlp;
@@ -422,6 +482,24 @@ impl Transformer {
             resid_mid + post.matmul(m.W_out.clone()) + m.b_out.clone().unsqueeze::<2>();
         resid_post.matmul(self.unembed.W_U.clone()) + self.unembed.b_U.clone().unsqueeze::<2>()
     }
+}
+
+/// `a + Σ_i c_i (a·D_i) D_i` on every row of `a` (`[rows, d_model]`), as
+/// [`AttnOutHook::apply`]: the projections `a·Dᵀ` scaled by `c`, mapped back through `D`.
+fn apply_hook(a: Tensor<2>, hook: &AttnOutHook) -> Tensor<2> {
+    let device = a.device();
+    let n = hook.directions.len();
+    if n == 0 {
+        return a;
+    }
+    let flat: Vec<f32> = hook.directions.iter().flatten().copied().collect();
+    let directions: Tensor<2> =
+        Tensor::<2>::from_data(TensorData::new(flat, [n, hook.d_model]), &device).cast(a.dtype());
+    let coefficients: Tensor<2> =
+        Tensor::<2>::from_data(TensorData::new(hook.coefficients.clone(), [1, n]), &device)
+            .cast(a.dtype());
+    let projections = a.clone().matmul(directions.clone().transpose()) * coefficients;
+    a + projections.matmul(directions)
 }
 
 fn record3(store: &mut Option<ActivationCache>, hook: HookName, tensor: &Tensor<3>) {

@@ -11,12 +11,13 @@ use burn_tensor::Device;
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::model::config::TransformerConfig;
+use crate::model::hook::AttnOutHook;
 use crate::model::state::StateDict;
 use crate::model::transformer::Transformer;
 use crate::train::HostAdamW;
 use crate::train::fused::{self, FusedTrainer};
 use crate::train::state::Moments;
-use crate::train::{AdamW, AdamWConfig, Batch, loss_value, train_step};
+use crate::train::{AdamW, AdamWConfig, Batch, loss_value, train_step_hooked};
 
 /// The engine a run asks for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -127,6 +128,17 @@ pub trait Stepper {
     fn state(&self) -> StateDict;
     /// Optimizer step count and moments, for the optimizer-state file.
     fn optimizer_state(&self) -> (u64, Moments);
+    /// Edits `blocks.0.hook_attn_out` in the training forward of the following steps (`None`:
+    /// no edit); the test loss is never hooked. Models without an attention output refuse.
+    fn set_attn_out_hook(&mut self, hook: Option<AttnOutHook>) -> Result<()> {
+        match hook {
+            None => Ok(()),
+            Some(_) => Err(Error::UnsupportedEngine {
+                engine: "this family's".into(),
+                reason: "its model has no blocks.0.hook_attn_out to intervene on".into(),
+            }),
+        }
+    }
 }
 
 /// Builds the stepper of `engine` (already resolved) for a model, its start and its data.
@@ -156,6 +168,7 @@ pub fn stepper(
             optimizer: AdamW::restore(adamw, step, moments, device),
             train: Batch::new(train, device),
             test: Batch::new(test, device),
+            hook: None,
         })),
     }
 }
@@ -173,6 +186,10 @@ impl Stepper for FusedTrainer {
     fn optimizer_state(&self) -> (u64, Moments) {
         FusedTrainer::optimizer_state(self)
     }
+    fn set_attn_out_hook(&mut self, hook: Option<AttnOutHook>) -> Result<()> {
+        FusedTrainer::set_attn_out_hook(self, hook);
+        Ok(())
+    }
 }
 
 struct BurnStepper {
@@ -181,6 +198,7 @@ struct BurnStepper {
     optimizer: AdamW,
     train: Batch,
     test: Batch,
+    hook: Option<AttnOutHook>,
 }
 
 impl BurnStepper {
@@ -197,7 +215,8 @@ impl Stepper for BurnStepper {
             .model
             .take()
             .expect("the model is put back after every step");
-        let (loss, updated) = train_step(model, &mut self.optimizer, &self.train);
+        let hook = self.hook.as_ref();
+        let (loss, updated) = train_step_hooked(model, &mut self.optimizer, &self.train, hook);
         self.model = Some(updated);
         loss
     }
@@ -209,6 +228,10 @@ impl Stepper for BurnStepper {
     }
     fn optimizer_state(&self) -> (u64, Moments) {
         self.optimizer.export()
+    }
+    fn set_attn_out_hook(&mut self, hook: Option<AttnOutHook>) -> Result<()> {
+        self.hook = hook.filter(|h| !h.is_identity());
+        Ok(())
     }
 }
 

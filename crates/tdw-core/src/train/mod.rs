@@ -22,6 +22,7 @@ use burn_tensor::activation::log_softmax;
 use burn_tensor::{DType, Device, Gradients, Int, Tensor, TensorData};
 
 use crate::dataset::Dataset;
+use crate::model::hook::AttnOutHook;
 use crate::model::transformer::Transformer;
 pub use adamw::{AdamW, AdamWConfig};
 pub use host_adamw::HostAdamW;
@@ -192,9 +193,19 @@ pub fn loss_value(model: &Transformer, batch: &Batch) -> f64 {
 /// The loss on a batch and its gradients by autodiff: returns the loss, the copy of `model`
 /// whose trainable weights are the autodiff leaves, and the gradients keyed by those leaves.
 pub fn loss_and_gradients(model: &Transformer, batch: &Batch) -> (f64, Transformer, Gradients) {
+    loss_and_gradients_hooked(model, batch, None)
+}
+
+/// [`loss_and_gradients`] of the forward with `hook` on `blocks.0.hook_attn_out` (an
+/// intervention's training forward; the test loss is never hooked).
+pub fn loss_and_gradients_hooked(
+    model: &Transformer,
+    batch: &Batch,
+    hook: Option<&AttnOutHook>,
+) -> (f64, Transformer, Gradients) {
     let leaves = model.with_trainable_leaves();
     let loss = cross_entropy_f64(
-        leaves.forward_last(batch.tokens.clone()),
+        leaves.forward_last_hooked(batch.tokens.clone(), hook),
         batch.labels.clone(),
     );
     let grads = loss.backward();
@@ -203,7 +214,17 @@ pub fn loss_and_gradients(model: &Transformer, batch: &Batch) -> (f64, Transform
 
 /// One full-batch step: returns the loss before the step and the updated model.
 pub fn train_step(model: Transformer, optimizer: &mut AdamW, batch: &Batch) -> (f64, Transformer) {
-    let (value, leaves, grads) = loss_and_gradients(&model, batch);
+    train_step_hooked(model, optimizer, batch, None)
+}
+
+/// [`train_step`] with `hook` on the training forward's `blocks.0.hook_attn_out`.
+pub fn train_step_hooked(
+    model: Transformer,
+    optimizer: &mut AdamW,
+    batch: &Batch,
+    hook: Option<&AttnOutHook>,
+) -> (f64, Transformer) {
+    let (value, leaves, grads) = loss_and_gradients_hooked(&model, batch, hook);
     let model = optimizer.step(model, &leaves, &grads);
     (value, model)
 }

@@ -13,6 +13,7 @@ use crate::analysis::{
 };
 use crate::error::{Error, Result};
 use crate::family::{FamilySpec, Params};
+use crate::intervention::InterventionContext;
 use crate::model::bundle::ActivationBundle;
 use crate::model::transformer::Transformer;
 use crate::train::Metadata;
@@ -51,6 +52,18 @@ impl Variant {
         let mut run = AnalysisRun::new(self, &registry).force(options.force);
         if let Some(names) = &options.analyzers {
             run = run.analyzers(names.clone());
+        } else if self.intervention().is_some() {
+            // An intervened variant gets its check besides the family's analyzers.
+            let spec = self.family().spec();
+            let mut names: Vec<String> = spec
+                .analyzers
+                .iter()
+                .chain(&spec.secondary_analyzers)
+                .chain(&spec.cross_epoch_analyzers)
+                .cloned()
+                .collect();
+            names.push(crate::analyzers::intervention_check::NAME.to_string());
+            run = run.analyzers(names);
         }
         if let Some(epochs) = &options.epochs {
             run = run.checkpoints(epochs.clone());
@@ -102,7 +115,17 @@ impl Variant {
             }
             Err(e) => return Err(e),
         };
-        AnalysisContext::new(params, probe, &train_indices, &self.metadata_path())
+        let mut context =
+            AnalysisContext::new(params, probe, &train_indices, &self.metadata_path())?;
+        if let (Some(config), Some(directions)) =
+            (self.intervention(), self.intervention_directions(true)?)
+        {
+            context.intervention = Some(std::sync::Arc::new(InterventionContext {
+                config: config.clone(),
+                directions,
+            }));
+        }
+        Ok(context)
     }
 
     /// What analyzers see of the checkpoint of `epoch` on `context`'s probe.
@@ -113,13 +136,15 @@ impl Variant {
         device: &Device,
     ) -> Result<ActivationBundle> {
         let state = self.load_checkpoint(epoch)?;
-        self.family().implementation()?.bundle(
+        let mut bundle = self.family().implementation()?.bundle(
             self.family().spec(),
             self.params(),
             &state,
             &context.probe,
             device,
-        )
+        )?;
+        bundle.epoch = Some(epoch);
+        Ok(bundle)
     }
 }
 

@@ -175,7 +175,9 @@ impl Variant {
         let scratch_root = self
             .dir()
             .join(format!("{SCRATCH_PREFIX}{}", std::process::id()));
-        let scratch = Variant::new(self.family.clone(), self.params.clone(), &scratch_root)?;
+        let mut scratch = Variant::new(self.family.clone(), self.params.clone(), &scratch_root)?;
+        // An intervened variant retrains with its hook (directions from its real parent).
+        scratch.intervention = self.intervention.clone();
         let started = std::time::Instant::now();
         let outcome = (|| {
             let options = TrainOptions {
@@ -202,7 +204,7 @@ impl Variant {
     }
 
     /// config.json's `training_fraction`: the split this variant was trained on.
-    fn stored_fraction(&self) -> Result<f64> {
+    pub(crate) fn stored_fraction(&self) -> Result<f64> {
         let config = self.model_config_json()?;
         let value = config.get("training_fraction");
         value

@@ -12,6 +12,7 @@
 
 pub mod analysis;
 pub mod densify;
+pub mod intervention;
 pub mod outcome;
 pub mod registry;
 pub mod training;
@@ -34,6 +35,7 @@ pub use crate::train::Metadata;
 use crate::train::engine::FreshRun;
 pub use analysis::AnalyzeOptions;
 pub use densify::{DensifyPlan, DensifyResult, EpochRange};
+pub use intervention::InterventionOf;
 pub use outcome::{FailureMode, Outcome, Performance};
 pub use registry::FamilyRegistry;
 
@@ -66,6 +68,8 @@ pub struct Variant {
     params: Params,
     name: String,
     dir: PathBuf,
+    /// Set for an intervened variant (`{parent}/interventions/{name}`).
+    intervention: Option<Arc<intervention::InterventionOf>>,
 }
 
 impl fmt::Debug for Variant {
@@ -82,7 +86,9 @@ impl fmt::Debug for Variant {
 
 impl PartialEq for Variant {
     fn eq(&self, other: &Self) -> bool {
-        self.family.name() == other.family.name() && self.params == other.params
+        self.family.name() == other.family.name()
+            && self.params == other.params
+            && self.intervention().map(|i| &i.raw) == other.intervention().map(|i| &i.raw)
     }
 }
 
@@ -101,10 +107,12 @@ impl Variant {
             params,
             name,
             dir,
+            intervention: None,
         })
     }
 
-    /// The directory name, from the family's `variant_pattern`.
+    /// The directory name, from the family's `variant_pattern`; for an intervened variant
+    /// `{parent}/interventions/{name}`.
     pub fn name(&self) -> &str {
         &self.name
     }

@@ -219,8 +219,31 @@ impl FamilyRegistry {
         Ok(variants)
     }
 
-    /// Finds a variant by directory name in any family, or an error listing the known ones.
+    /// Finds a variant by directory name in any family, or an error listing the known ones. An
+    /// intervened variant is named by its path below the family's results,
+    /// `{parent}/interventions/{name}`.
     pub fn find_variant(&self, name: &str) -> Result<Variant> {
+        let marker = format!("/{}/", crate::intervention::INTERVENTIONS_DIR);
+        if let Some((parent, child)) = name.trim_end_matches('/').split_once(&marker) {
+            let parent = self.find_variant(parent)?;
+            let known = || {
+                parent
+                    .interventions()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|v| v.name().to_string())
+                    .collect()
+            };
+            return match parent.open_intervention(child) {
+                Ok(variant) => Ok(variant),
+                Err(Error::MissingFile { .. }) => Err(Error::UnknownVariant {
+                    name: name.to_string(),
+                    results_dir: self.results_dir.clone(),
+                    known: known(),
+                }),
+                Err(other) => Err(other),
+            };
+        }
         let mut known = Vec::new();
         for family in self.families.keys() {
             for variant in self.variants(family)? {

@@ -17,6 +17,7 @@ use crate::checkpoint;
 use crate::error::{Error, Result};
 use crate::json_file::write_json;
 use crate::lock::VariantLock;
+use crate::model::hook::AttnOutHook;
 use crate::train::engine::{StartState, StepperSetup};
 use crate::train::state::{self, OptimizerState};
 use crate::train::{
@@ -433,6 +434,19 @@ fn train_locked(
             device,
         },
     )?;
+    // An intervened variant: the hook's directions from the parent's checkpoint at
+    // epoch_start, and an engine that can hook the attention output, both checked now.
+    let intervention = match (
+        variant.intervention(),
+        variant.intervention_directions(false)?,
+    ) {
+        (Some(config), Some(directions)) => {
+            let probe = AttnOutHook::new(directions.d_model(), Vec::new(), Vec::new());
+            stepper.set_attn_out_hook(Some(probe))?;
+            Some((config, directions))
+        }
+        _ => None,
+    };
     // Everything is validated: only now does the old run make room (moved aside, deleted once
     // the new run has saved its first checkpoint; put back if it fails before).
     let mut aside = if replacing {
@@ -451,6 +465,12 @@ fn train_locked(
                 config_json.insert(LEARNING_RATE_KEY.into(), adamw.lr.into());
                 config_json.insert(WEIGHT_DECAY_KEY.into(), adamw.weight_decay.into());
             }
+            if let Some(config) = variant.intervention() {
+                config_json.insert(
+                    crate::variant::intervention::INTERVENTION_KEY.into(),
+                    serde_json::Value::Object(config.raw.clone()),
+                );
+            }
             write_json(&variant.config_path(), &config_json, true)?;
         }
         Ok(())
@@ -464,6 +484,9 @@ fn train_locked(
         total_epochs: num_epochs,
     });
     for epoch in first_epoch..num_epochs {
+        if let Some((config, directions)) = &intervention {
+            stepper.set_attn_out_hook(config.hook_at(epoch, directions))?;
+        }
         let train_loss = stepper.step();
         let test_loss = stepper.test_loss();
         metadata.train_losses.push(train_loss);

@@ -126,6 +126,20 @@ fn on_worker<R: Send>(work: impl FnOnce() -> R + Send) -> R {
     rayon::scope(|_| work())
 }
 
+/// `x · M` for `x` of `rows × d` (row-major) and `M` of `d × d`: the folding of an
+/// attention-output hook into `W_O` (`n_heads·d_head` rows) and `b_O` (one row).
+fn right_multiply(x: &[f32], m: &[f32], d: usize) -> Vec<f32> {
+    let rows = x.len() / d;
+    let mut out = vec![0.0f32; x.len()];
+    crate::kernels::linalg::matmul(
+        crate::kernels::linalg::ViewMut::new(&mut out, rows, d),
+        crate::kernels::linalg::View::new(x, rows, d),
+        crate::kernels::linalg::View::new(m, d, d),
+        false,
+    );
+    out
+}
+
 /// A model, its optimizer and the two data splits, stepping one epoch at a time.
 pub struct FusedTrainer {
     dims: Dims,
@@ -143,6 +157,9 @@ pub struct FusedTrainer {
     fresh: bool,
     /// The table gradients' buffers, reused across steps.
     table_grads: TableGrads,
+    /// `M` of an attention-output hook on the training forward (`d_model²`, row-major), folded
+    /// into `W_O` and `b_O` for the step; see [`crate::model::hook`].
+    attn_out_map: Option<Vec<f32>>,
 }
 
 impl FusedTrainer {
@@ -180,7 +197,31 @@ impl FusedTrainer {
             tables: None,
             fresh: false,
             table_grads: TableGrads::zeros(&dims, &read),
+            attn_out_map: None,
         })
+    }
+
+    /// Edits `blocks.0.hook_attn_out` in the training forward of the following steps (`None`
+    /// or an identity hook: no edit). The test and train losses without a step stay unhooked.
+    ///
+    /// The hooked output `a·M` is `Σ_h z_h (W_O[h]·M) + b_O·M`, so a hooked step is an ordinary
+    /// step of the weights `W_O' = W_O·M`, `b_O' = b_O·M` (everything else unchanged), and since
+    /// `M` is symmetric the chain rule carries the gradient back as `∂L/∂W_O[h] =
+    /// (∂L/∂W_O'[h])·M`.
+    pub fn set_attn_out_hook(&mut self, hook: Option<crate::model::hook::AttnOutHook>) {
+        self.attn_out_map = hook.filter(|h| !h.is_identity()).map(|h| h.matrix());
+    }
+
+    /// The current weights with `M` folded into `W_O` and `b_O`.
+    fn hooked_state(&self, m: &[f32]) -> StateDict {
+        let d = self.dims.d_model;
+        let mut state = self.state.clone();
+        for name in ["blocks.0.attn.W_O", "blocks.0.attn.b_O"] {
+            if let Some(tensor) = state.get_mut(name) {
+                tensor.data = right_multiply(&tensor.data, m, d);
+            }
+        }
+        state
     }
 
     /// The tables of the current weights, built or brought up to date; callers put them back.
@@ -201,14 +242,44 @@ impl FusedTrainer {
 
     /// The training loss at the current weights and its gradients.
     fn loss_and_gradients(&mut self, tables: &Tables) -> (f64, Grads) {
+        // The weights are read while the activations' buffers are written: lend them out.
+        let state = std::mem::take(&mut self.state);
+        let w = Weights::from_state(&state, &self.dims).expect("sizes checked in new");
+        let out = self.loss_and_gradients_of(tables, &w);
+        self.state = state;
+        out
+    }
+
+    /// The training loss and gradients of `w`, whose tables are `tables`.
+    fn loss_and_gradients_of(&mut self, tables: &Tables, w: &Weights<'_>) -> (f64, Grads) {
         let dims = self.dims;
-        let w = Weights::from_state(&self.state, &dims).expect("sizes checked in new");
         let mut grads = Grads::zeros(&dims);
         let loss = rows::forward(&dims, tables, &self.train, &mut self.train_acts, true);
         let dt = &mut self.table_grads;
         rows::backward(&dims, tables, &self.train, &mut self.train_acts, dt);
-        tables.backward(&dims, &w, dt, &mut grads);
+        tables.backward(&dims, w, dt, &mut grads);
         (loss, grads)
+    }
+
+    /// A step whose training forward goes through the hook `m`: tables of the folded weights,
+    /// their gradients, `W_O`'s carried back through `M`.
+    fn hooked_step(&mut self, m: &[f32]) -> f64 {
+        let dims = self.dims;
+        let hooked = self.hooked_state(m);
+        let w = Weights::from_state(&hooked, &dims).expect("sizes checked in new");
+        let tables = match self.tables.take() {
+            Some(mut stale) => {
+                stale.rebuild(&dims, &w);
+                stale
+            }
+            None => Tables::build(&dims, &w, &self.read),
+        };
+        let (loss, mut grads) = self.loss_and_gradients_of(&tables, &w);
+        grads.w_o = right_multiply(&grads.w_o, m, dims.d_model);
+        self.optimizer.step(&mut self.state, grads.named());
+        self.tables = Some(tables);
+        self.fresh = false;
+        loss
     }
 
     /// Mean loss on the training (`train`) or the test rows at the current weights; keeps the
@@ -229,6 +300,11 @@ impl FusedTrainer {
 
     /// One full-batch AdamW step; returns the training loss before it.
     pub fn step(&mut self) -> f64 {
+        if let Some(m) = self.attn_out_map.take() {
+            let loss = on_worker(|| self.hooked_step(&m));
+            self.attn_out_map = Some(m);
+            return loss;
+        }
         on_worker(|| {
             let tables = self.current_tables();
             let (loss, grads) = self.loss_and_gradients(&tables);

@@ -3,6 +3,7 @@
 
 mod attention;
 mod geometry;
+mod intervention;
 mod mlp;
 mod parameters;
 mod progress;
@@ -23,6 +24,7 @@ pub fn definitions() -> Vec<ViewDefinition> {
         trajectory::DEFINITIONS,
         geometry::DEFINITIONS,
         progress::DEFINITIONS,
+        intervention::DEFINITIONS,
     ]
     .concat()
 }
