@@ -343,6 +343,27 @@ pub(crate) enum Command {
         #[arg(long, default_value = "auto")]
         engine: Engine,
     },
+    /// Train an intervention of a variant (MIScope's frequency-gain intervention): retrains it
+    /// from epoch 0 with its seeds and split while the training forward scales the attention
+    /// output along the target frequencies' embedding directions over the config's epoch
+    /// window; written under {variant}/interventions/{label or hash} as a variant of its own.
+    Intervene {
+        /// The parent variant's directory name.
+        variant: String,
+        /// The intervention block, JSON: {"type": "frequency_gain", "target_frequencies": [...],
+        /// "gain": {"k": g, ...}, "epoch_start": E, "epoch_end": E, "ramp_epochs": R, "label": ...}.
+        #[arg(long)]
+        config: PathBuf,
+        /// Number of epochs (default: the parent's).
+        #[arg(long)]
+        epochs: Option<u64>,
+        /// Checkpoint epochs, comma-separated (default: the parent's, plus epoch_start).
+        #[arg(long)]
+        checkpoints: Option<String>,
+        /// Training engine.
+        #[arg(long, default_value = "auto")]
+        engine: Engine,
+    },
     /// The initialization gradient sweep (MIScope's REQ_085): for every model seed × data seed,
     /// the per-frequency energy of the first gradient at the embedding, attention and MLP sites,
     /// and how far the sites agree (cosines). In memory: nothing is trained or written.

@@ -16,8 +16,8 @@ mod progress;
 
 use args::{BenchCommand, Cli, Command};
 use commands::{
-    Context, analyze, bench, compare, densify, info, init_sweep, listing, report, sweep, train,
-    viability, view,
+    Context, analyze, bench, compare, densify, info, init_sweep, intervene, listing, report, sweep,
+    train, viability, view,
 };
 
 /// The last resort for a bug: a panic prints one `error:` line (no backtrace) and exits 101.
@@ -155,6 +155,20 @@ fn run(cli: Cli) -> Result<()> {
             &ranges,
             around_grokking.then_some(budget),
             dry_run,
+            engine,
+        )?,
+        Command::Intervene {
+            variant,
+            config,
+            epochs,
+            checkpoints,
+            engine,
+        } => intervene::run(
+            &ctx,
+            &variant,
+            &config,
+            epochs,
+            checkpoints.as_deref(),
             engine,
         )?,
         Command::InitSweep {

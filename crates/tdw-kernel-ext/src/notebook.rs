@@ -7,6 +7,7 @@ use tdw_core::analysis::analyzer::ForAnalyzer;
 use tdw_core::analysis::freshness::FreshnessReport;
 use tdw_core::analysis::{AnalysisReport, Artifact, ArtifactLoader};
 use tdw_core::init_sweep::InitSweep;
+use tdw_core::intervention::FrequencyGain;
 use tdw_core::variant::{DensifyResult, EpochRange};
 use tdw_core::{
     AnalyzeOptions, Certificate, CertificateInput, FamilyRegistry, Report, Result, TrainOptions,
@@ -373,6 +374,52 @@ pub fn densify(variant: &Variant, ranges: &[&str]) -> Result<DensifyResult> {
             &mut TrainingLines::default(),
         ),
     }
+}
+
+/// Trains an intervention of `variant` (see `tdw intervene`): `config` is the intervention block
+/// as JSON, e.g. `{"type": "frequency_gain", "target_frequencies": [15, 21], "gain": {"15": 0.3,
+/// "21": 0.3}, "epoch_start": 200, "epoch_end": 1000, "ramp_epochs": 50, "label": "damp"}`.
+/// Settings are the parent's unless `training` sets them. An intervention of that name that is
+/// already trained with the same block is returned as it is on disk (re-running a notebook is
+/// cheap; `.force()` retrains it); one with another block under the same name is refused. The
+/// result's `variant` is the intervened variant: analyze it, and look at `intervention.check`.
+pub fn intervene(variant: &Variant, config: &str, training: &Training) -> Result<TrainingRun> {
+    let origin = std::path::Path::new("(notebook cell)");
+    let value: serde_json::Value =
+        serde_json::from_str(config).map_err(|e| tdw_core::Error::InterventionField {
+            origin: origin.to_path_buf(),
+            field: "intervention".into(),
+            reason: format!("not valid JSON: {e}"),
+        })?;
+    let block = FrequencyGain::from_json(&value, origin)?;
+    if let Ok(existing) = variant.open_intervention(&block.name()) {
+        let same = existing.intervention().map(|b| &b.raw) == Some(&block.raw);
+        if !same {
+            return Err(tdw_core::Error::InterventionExists {
+                parent: variant.name().to_string(),
+                name: block.name(),
+                dir: existing.dir().to_path_buf(),
+            });
+        }
+        if !training.options().overwrite && existing.metadata_path().is_file() {
+            return train(&existing, training);
+        }
+        // Retrained (forced), or a start that never reached its first checkpoint (no
+        // metadata.json: nothing of it is kept anywhere else).
+        std::fs::remove_dir_all(existing.dir())
+            .map_err(|e| tdw_core::Error::io(existing.dir(), e))?;
+    }
+    let child = variant.create_intervention(block, origin)?;
+    let options = variant.intervention_training(&child, training.options())?;
+    println!(
+        "{}: {}",
+        child.name(),
+        child
+            .intervention()
+            .map(|b| b.summary())
+            .unwrap_or_default()
+    );
+    train(&child, &Training { options })
 }
 
 /// The initialization gradient sweep of the one-layer family (see `tdw init-sweep`):

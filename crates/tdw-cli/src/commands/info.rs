@@ -10,6 +10,13 @@ pub(crate) fn run(ctx: &Context, variant: &str) -> Result<()> {
     println!("variant     {}", variant.name());
     println!("family      {}", variant.family().name());
     println!("params      {}", variant.params());
+    if let (Some(block), Some(parent)) = (variant.intervention(), variant.parent()) {
+        println!(
+            "intervention {} (parent {})",
+            block.summary(),
+            parent.name()
+        );
+    }
     println!("state       {}", variant.state());
     println!("directory   {}", variant.dir().display());
     let checkpoints = variant.checkpoints()?;

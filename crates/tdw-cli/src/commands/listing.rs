@@ -49,6 +49,14 @@ pub(crate) fn variants(ctx: &Context, family: Option<String>) -> Result<()> {
                 variant.name(),
                 variant.state().to_string()
             );
+            for child in variant.interventions()? {
+                println!(
+                    "{:<52} {:<10} {:>4} checkpoints",
+                    child.name(),
+                    child.state().to_string(),
+                    child.checkpoints()?.len()
+                );
+            }
         }
     }
     if !any {

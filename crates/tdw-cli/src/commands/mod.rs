@@ -7,6 +7,7 @@ pub(crate) mod compare;
 pub(crate) mod densify;
 pub(crate) mod info;
 pub(crate) mod init_sweep;
+pub(crate) mod intervene;
 pub(crate) mod listing;
 pub(crate) mod report;
 pub(crate) mod sweep;

@@ -65,6 +65,22 @@ impl FrequencyGain {
         1.0 + (self.gain_of(k) - 1.0) * self.ramp(epoch)
     }
 
+    /// One line for people: `frequency gain k=4×0.3, k=10×0.3 over epochs 1500–6500 (ramp 200)`.
+    pub fn summary(&self) -> String {
+        let gains: Vec<String> = self
+            .target_frequencies
+            .iter()
+            .map(|&k| format!("k={k}×{}", self.gain_of(k)))
+            .collect();
+        format!(
+            "frequency gain {} over epochs {}–{} (ramp {})",
+            gains.join(", "),
+            self.epoch_start,
+            self.epoch_end,
+            self.ramp_epochs
+        )
+    }
+
     /// The hook of `epoch` on `directions`, or `None` where it changes nothing (`r = 0`).
     pub fn hook_at(&self, epoch: u64, directions: &FrequencyDirections) -> Option<AttnOutHook> {
         if self.ramp(epoch) == 0.0 {

@@ -156,13 +156,15 @@ impl Variant {
         progress: &mut dyn Progress,
     ) -> Result<(Variant, TrainingResult)> {
         let variant = self.create_intervention(config, origin)?;
-        let options = self.intervention_options(&variant, options)?;
+        let options = self.intervention_training(&variant, options)?;
         let result = variant.train(&options, device, progress)?;
         Ok((variant, result))
     }
 
-    /// The parent's training settings under those `options` sets.
-    fn intervention_options(
+    /// The training options of `child` (an intervention of this variant): the parent's number
+    /// of epochs, checkpoint schedule (plus `epoch_start`), fraction, learning rate and weight
+    /// decay, under whatever `options` sets.
+    pub fn intervention_training(
         &self,
         child: &Variant,
         options: &TrainOptions,

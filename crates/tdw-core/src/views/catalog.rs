@@ -201,7 +201,9 @@ impl BoundView {
     /// Where [`BoundView::export`] writes by default:
     /// `results/exports/{variant}__{view}[__epochEEEEE][__{k}_{v}…].{ext}` (MIScope's scheme).
     pub fn default_export_path(&self, format: ImageFormat) -> PathBuf {
-        let mut stem = format!("{}__{}", self.variant.name(), self.definition.name);
+        // An intervened variant's name is a path (`{parent}/interventions/{name}`): one file name.
+        let variant = self.variant.name().replace('/', "__");
+        let mut stem = format!("{variant}__{}", self.definition.name);
         if let Some(epoch) = self.epoch.filter(|_| self.definition.is_per_epoch()) {
             stem.push_str(&format!("__epoch{epoch:05}"));
         }
