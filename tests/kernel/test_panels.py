@@ -197,3 +197,61 @@ def test_viability_panel_certifies_what_is_typed_and_names_bad_input(session):
     ui.set(frequencies, value="5, 40")
     ui.click(certify)
     within(ui, 30, lambda: html_of(ui, root, "k = 40 is outside 1..=29"), "out-of-range frequency not named")
+
+
+def test_intervention_panel_trains_an_intervention_and_steps_through_its_check(session):
+    _, kc, ui = session
+    name = getattr(test_training_panel_trains_and_the_analysis_side_finds_the_variant, "variant", None)
+    if name is None:
+        pytest.skip("needs the variant trained by the training panel test")
+    root = show(kc, ui, "intervention_panel()")
+    variant = [i for i in ui.descendants(root) if ui.models[i]["_model_name"] == "DropdownModel"][0]
+    labels = ui.models[variant]["_options_labels"]
+    assert name in labels, labels
+    ui.set(variant, index=labels.index(name))
+    frequencies = param_input(ui, root, "Frequencies")
+    # Analysed with dominant_frequencies: its two largest frequencies are proposed.
+    within(ui, 20, lambda: len(ui.models[frequencies]["value"].split(",")) == 2, "key frequencies not filled in")
+    start, end, ramp = (param_input(ui, root, d) for d in ("Start epoch", "End epoch", "Ramp epochs"))
+    train = button(ui, root, "Train intervention")
+
+    # Bad input is named, and nothing is trained.
+    ui.set(frequencies, value="3, x")
+    ui.click(train)
+    within(ui, 20, lambda: html_of(ui, root, "&#39;x&#39; is not a frequency"), "bad frequency not named")
+    ui.set(frequencies, value="3, 40")
+    ui.click(train)
+    within(ui, 20, lambda: html_of(ui, root, "frequency 40 is beyond p/2 = 11"), "out-of-range frequency not named")
+    ui.set(start, value=50)
+    ui.set(frequencies, value="3, 7")
+    ui.click(train)
+    within(ui, 60, lambda: html_of(ui, root, "no checkpoint for epoch 50"), "a start epoch without checkpoint was not refused")
+    assert not pathlib.Path(RESULTS, "modulo_addition_1layer", name, "interventions").exists()
+
+    # A window at the parent's checkpoint 100 to the end, no ramp: trained, checked, shown.
+    label = f"panel_{int(time.time()) % 100000}"
+    ui.set(start, value=100)
+    ui.set(end, value=200)
+    ui.set(ramp, value=0)
+    ui.set(param_input(ui, root, "Gain"), value=0.1)
+    ui.set(param_input(ui, root, "Label"), value=label)
+    ui.click(train)
+    within(ui, 300, lambda: html_of(ui, root, f"interventions/{label}</code>: 3 checkpoints"), "no final status")
+    child = pathlib.Path(RESULTS, "modulo_addition_1layer", name, "interventions", label)
+    config = json.loads((child / "config.json").read_text())
+    assert config["intervention"]["gain"] == {"3": 0.1, "7": 0.1}, config
+    assert len(list((child / "artifacts" / "intervention_check").glob("epoch_*.npz"))) == 3
+
+    def chart():
+        svgs = html_of(ui, root, "Intervention Check")
+        return svgs[0] if svgs else ""
+
+    within(ui, 30, lambda: "Epoch 100 (window 100–200 active, ramp 1.00)" in chart(), "the check at full strength not shown")
+    slider = [i for i in ui.descendants(root) if ui.models[i]["_model_name"] == "IntSliderModel"][0]
+    assert ui.models[slider]["max"] == 2
+    ui.set(slider, value=0)
+    within(ui, 30, lambda: "Epoch 0 (window 100–200 before, ramp 0.00)" in chart(), "the slider did not move the check")
+
+    # The same label again is refused, naming the directory.
+    ui.click(train)
+    within(ui, 20, lambda: html_of(ui, root, "exists already"), "a second intervention of the same name was not refused")

@@ -40,8 +40,8 @@ pub mod prelude {
         registry, report, train, variant, variants, viability, viability_of,
     };
     pub use crate::panels::{
-        AnalysisPanel, Explorer, TrainingPanel, ViabilityPanel, analysis_panel, explore,
-        training_panel, viability_panel,
+        AnalysisPanel, Explorer, InterventionPanel, TrainingPanel, ViabilityPanel, analysis_panel,
+        explore, intervention_panel, training_panel, viability_panel,
     };
     pub use crate::widgets::Widget;
     pub use tdw_core::prelude::*;

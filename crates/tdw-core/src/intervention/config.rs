@@ -346,6 +346,9 @@ pub fn dir_of(parent_dir: &Path, name: &str) -> PathBuf {
     parent_dir.join(INTERVENTIONS_DIR).join(name)
 }
 
+/// The config.json key of an intervened variant's block.
+pub const INTERVENTION_KEY: &str = "intervention";
+
 /// The directory under a variant that holds its interventions.
 pub const INTERVENTIONS_DIR: &str = "interventions";
 

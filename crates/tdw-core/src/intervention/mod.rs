@@ -31,7 +31,7 @@ use ndarray::{Array2, ArrayView2};
 
 use crate::analysis::fourier;
 use crate::model::hook::AttnOutHook;
-pub use config::{DEFAULT_RAMP_EPOCHS, FrequencyGain, INTERVENTIONS_DIR};
+pub use config::{DEFAULT_RAMP_EPOCHS, FrequencyGain, INTERVENTION_KEY, INTERVENTIONS_DIR};
 
 /// MIScope's floor on a gain: no direction is scaled below a tenth.
 pub const GAIN_FLOOR: f64 = 0.1;

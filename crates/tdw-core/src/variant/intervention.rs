@@ -15,14 +15,13 @@ use ndarray::ArrayView2;
 
 use crate::error::{Error, Result};
 use crate::intervention::config::dir_of;
-use crate::intervention::{FrequencyDirections, FrequencyGain, INTERVENTIONS_DIR};
+use crate::intervention::{
+    FrequencyDirections, FrequencyGain, INTERVENTION_KEY, INTERVENTIONS_DIR,
+};
 use crate::model::state::StateDict;
 use crate::train::{Progress, TrainOptions, TrainingResult};
 use crate::variant::Variant;
 use crate::variant::training::recorded_hyperparameters;
-
-/// The config.json key of the block.
-pub const INTERVENTION_KEY: &str = "intervention";
 
 /// What makes a variant an intervened one: its block and its parent.
 #[derive(Debug, Clone, PartialEq)]

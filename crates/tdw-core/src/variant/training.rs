@@ -467,7 +467,7 @@ fn train_locked(
             }
             if let Some(config) = variant.intervention() {
                 config_json.insert(
-                    crate::variant::intervention::INTERVENTION_KEY.into(),
+                    crate::intervention::INTERVENTION_KEY.into(),
                     serde_json::Value::Object(config.raw.clone()),
                 );
             }

@@ -87,6 +87,46 @@ fn fourier_coefficients_label_components_and_key_frequencies() {
 }
 
 #[test]
+fn intervention_check_pairs_each_frequencys_bars_coloured_by_its_gain() {
+    let (variant, _results) = synthetic_variant();
+    let figure = variant
+        .at(100)
+        .view("intervention.check")
+        .unwrap()
+        .figure()
+        .unwrap();
+    let svg = figure.svg();
+    // Not an intervened variant, so the window is not known; the ramp is the artifact's.
+    assert_eq!(
+        figure.title(),
+        "Intervention Check — Epoch 100 (window unknown, ramp 1.00)"
+    );
+    assert!(has_text(svg, "RMS Amplitude") && has_text(svg, "frequency k"));
+    // Before the hook: one grey bar per frequency; after: red (damped), green (boosted),
+    // grey-blue (untouched), each gain written over its bar; x labelled 1-based.
+    assert_eq!(
+        count(svg, "fill=\"#888888\""),
+        P / 2,
+        "one baseline bar each"
+    );
+    assert_eq!(count(svg, "fill=\"#D62728\""), 1, "frequency 2 damped");
+    assert_eq!(count(svg, "fill=\"#2CA02C\""), 1, "frequency 3 boosted");
+    assert_eq!(count(svg, "fill=\"#7F9FBF\""), 1, "frequency 1 untouched");
+    assert!(has_text(svg, "×0.30") && has_text(svg, "×2.00"));
+    for k in ["1", "2", "3"] {
+        assert!(has_text(svg, k), "x label {k}");
+    }
+    // Outside the window (ramp 0) the title says so through the ramp factor.
+    let before = variant
+        .at(0)
+        .view("intervention.check")
+        .unwrap()
+        .figure()
+        .unwrap();
+    assert!(before.title().ends_with("ramp 0.00)"), "{}", before.title());
+}
+
+#[test]
 fn neuron_heatmap_is_centred_at_zero_with_a_on_the_vertical_axis() {
     let (variant, _results) = synthetic_variant();
     let svg = variant

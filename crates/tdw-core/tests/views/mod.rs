@@ -132,6 +132,22 @@ pub(crate) fn synthetic_variant() -> (Variant, tempfile::TempDir) {
                 .with("sv_W_in", f32_array(&[5], |k| 5.0 - k as f32))
                 .with("sv_W_Q", f32_array(&[HEADS, 3], |k| 3.0 - (k % 3) as f32)),
         );
+        // An intervention check: frequency 2 damped to 0.3 at full strength from epoch 50 on
+        // (as if the window opened there), frequency 3 boosted to 2.
+        let ramp = if epoch == 0 { 0.0f32 } else { 1.0 };
+        let gain = [1.0f32, 0.3, 2.0];
+        let baseline = f32_array(&[P / 2], |k| 1.0 + k as f32);
+        let modified = f32_array(&[P / 2], |k| {
+            (1.0 + k as f32) * (1.0 + (gain[k] - 1.0) * ramp)
+        });
+        write(
+            &at("intervention_check"),
+            &Artifact::new()
+                .with("baseline_rms", baseline)
+                .with("modified_rms", modified)
+                .with("gain", Array1::from(gain.to_vec()))
+                .with("ramp", Array1::from(vec![ramp])),
+        );
         // Half the pairs are training pairs; every training pair and test pairs with a < 3 are right.
         let split = Array1::from_iter((0..P * P).map(|k| k % 2 == 0));
         let correct = Array1::from_iter((0..P * P).map(|k| k % 2 == 0 || k / P < 3));

@@ -1,6 +1,7 @@
 //! Panels: the workbench's forms in a notebook, made of Jupyter widgets (see `widgets`).
 //! `training_panel()` trains a variant, `analysis_panel()` analyzes one, `explore(&v)` steps
-//! through its views epoch by epoch, `viability_panel()` certifies a frequency set. All state they change is on disk (atomic files, variant
+//! through its views epoch by epoch, `viability_panel()` certifies a frequency set, `intervention_panel()` trains an intervention and
+//! shows its check. All state they change is on disk (atomic files, variant
 //! locks), so a panel, a cell and the CLI can work on the same variants side by side.
 //!
 //! Where callbacks run: in this cell process, on the kernel link's thread (long work on threads
@@ -10,10 +11,12 @@
 
 pub mod analysis;
 pub mod explore;
+pub mod intervention;
 pub mod training;
 pub mod viability;
 
 pub use analysis::{AnalysisPanel, analysis_panel};
 pub use explore::{Explorer, explore};
+pub use intervention::{InterventionPanel, intervention_panel};
 pub use training::{TrainingPanel, training_panel};
 pub use viability::{ViabilityPanel, viability_panel};
