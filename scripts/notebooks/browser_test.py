@@ -9,7 +9,9 @@ new variant and clicks Run analysis; runs `explore(&v)` on it, moves the epoch s
 keyboard and checks that the chart's SVG changed; then restarts the kernel from the Kernel menu
 and checks that the standby kernel the first one started serves the new one (its first cell in
 seconds); finally runs `viability_panel()`, certifies MIScope's example (viable, three charts) and
-a set with an aliased frequency (aliasing_failure). Screenshots of each stage go to
+a set with an aliased frequency (aliasing_failure); and runs `intervention_panel()` on the trained
+variant: damps its two key frequencies from epoch 100 on, trains, and steps the Intervention Check
+back one checkpoint with the keyboard. Screenshots of each stage go to
 target/browser/*.png; the script exits non-zero (with the stage that failed) otherwise.
 
 Run it with `bash scripts/notebooks/browser-test.sh` (which installs what it needs). Not in CI:
@@ -40,6 +42,7 @@ def notebook(path):
         'let v = variant("modulo_addition_1layer", "prime=23")?;\nexplore(&v)',
         "families()",
         "viability_panel()",
+        "intervention_panel()",
     ]
     nb = {
         "cells": [
@@ -279,6 +282,45 @@ def drive(page, stage, port):
     viability.locator("button.jupyter-button", has_text="Certify").click()
     viability.get_by_text("certified: aliasing_failure", exact=False).first.wait_for(timeout=60_000)
     stage.shot("09_viability_aliasing_failure.png")
+
+    stage("intervention_panel(): damp the key frequencies of the trained variant, train, step the check")
+    run_cell(page, 5)
+    intervention = cell(page, 5)
+    chooser = intervention.locator(".widget-dropdown select").first
+    chooser.wait_for(timeout=60_000)
+    names = chooser.locator("option").all_inner_texts()
+    trained = [n for n in names if "_p23_" in n]
+    assert trained, f"the trained variant is not offered: {names}"
+    chooser.select_option(trained[0])
+    frequencies = field(intervention, "Frequencies")
+    deadline = time.time() + 30
+    while len(frequencies.input_value().split(",")) != 2:
+        if time.time() > deadline:
+            raise TimeoutError(f"key frequencies not filled in: {frequencies.input_value()!r}")
+        time.sleep(0.2)
+    label = f"browser_{int(time.time()) % 100000}"
+    for name, value in (("Start epoch", "100"), ("End epoch", "200"), ("Ramp epochs", "0"),
+                        ("Gain", "0.1"), ("Label", label)):
+        box = field(intervention, name)
+        box.fill(value)
+        box.press("Enter")
+    intervention.locator("button.jupyter-button", has_text="Train intervention").click()
+    intervention.get_by_text(f"interventions/{label}", exact=False).first.wait_for(timeout=300_000)
+    intervention.get_by_text("3 checkpoints", exact=False).first.wait_for(timeout=300_000)
+    chart = intervention.locator(".widget-html-content:has(svg)").first
+    chart.wait_for(timeout=60_000)
+    intervention.get_by_text("ramp 1.00", exact=False).first.wait_for(timeout=60_000)
+    before = chart.inner_html()
+    stage.shot("10_intervention_check.png")
+    handle = intervention.locator(".widget-slider .noUi-handle").first
+    handle.focus()
+    handle.press("ArrowLeft")
+    deadline = time.time() + 60
+    while chart.inner_html() == before:
+        if time.time() > deadline:
+            raise TimeoutError("the check did not change after moving the slider")
+        time.sleep(0.2)
+    stage.shot("11_intervention_check_moved.png")
 
 
 def standby_log():

@@ -290,9 +290,17 @@ pub(crate) enum Command {
         /// Test loss below which a variant counts as grokked.
         #[arg(long, default_value_t = 0.01)]
         threshold: f64,
-        /// Also write the loss-curve chart (.svg or .png).
+        /// Also write the loss-curve chart (.svg or .png); with --peers, a directory for the
+        /// loss, divergence and per-matrix charts.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Peer comparison (MIScope's page): the variants equal to this one but for one seed,
+        /// their losses and their weights' distance from it at every shared checkpoint.
+        #[arg(long, value_name = "VARIANT", conflicts_with_all = ["variants", "family"])]
+        peers: Option<String>,
+        /// The seed peers differ in: data_seed (default) or seed.
+        #[arg(long, default_value = "data_seed", requires = "peers")]
+        by: String,
     },
     /// The viability certificate of a frequency set (MIScope's REQ_086): how far apart its
     /// residues lie in all and in the embedding's ⌈PR⌉ coordinates, its alias ratios, the ideal
@@ -342,6 +350,28 @@ pub(crate) enum Command {
         /// Training engine of the retrain: it must be the one the variant was trained with.
         #[arg(long, default_value = "auto")]
         engine: Engine,
+    },
+    /// Regression checksums of a variant's artifacts (MIScope's regression scaffold): --write
+    /// records the SHA-256 of every .npz under artifacts/ (landscape_flatness excluded) in FILE;
+    /// --check re-runs the analysis in a scratch copy and fails on any artifact MISSING, MISMATCH
+    /// or EXTRA against FILE.
+    Checksums {
+        /// Variant directory name.
+        variant: String,
+        /// Record the checksums of the artifacts on disk in FILE (its entry replaced).
+        #[arg(
+            long,
+            value_name = "FILE",
+            conflicts_with = "check",
+            required_unless_present = "check"
+        )]
+        write: Option<PathBuf>,
+        /// Re-run the analysis and compare with FILE.
+        #[arg(long, value_name = "FILE")]
+        check: Option<PathBuf>,
+        /// What the variant stands for, recorded with --write.
+        #[arg(long, default_value = "")]
+        description: String,
     },
     /// Train an intervention of a variant (MIScope's frequency-gain intervention): retrains it
     /// from epoch 0 with its seeds and split while the training forward scales the attention

@@ -16,8 +16,8 @@ mod progress;
 
 use args::{BenchCommand, Cli, Command};
 use commands::{
-    Context, analyze, bench, compare, densify, info, init_sweep, intervene, listing, report, sweep,
-    train, viability, view,
+    Context, analyze, bench, checksums, compare, densify, info, init_sweep, intervene, listing,
+    report, sweep, train, viability, view,
 };
 
 /// The last resort for a bug: a panic prints one `error:` line (no backtrace) and exits 101.
@@ -126,7 +126,24 @@ fn run(cli: Cli) -> Result<()> {
             family,
             threshold,
             out,
-        } => compare::run(&ctx, &variants, family, threshold, out)?,
+            peers,
+            by,
+        } => match peers {
+            Some(anchor) => {
+                compare::peers(&ctx, &anchor, tdw_core::views::PeerAxis::parse(&by)?, out)?
+            }
+            None => compare::run(&ctx, &variants, family, threshold, out)?,
+        },
+        Command::Checksums {
+            variant,
+            write,
+            check,
+            description,
+        } => match (write, check) {
+            (Some(file), _) => checksums::run(&ctx, &variant, &file, true, &description)?,
+            (None, Some(file)) => checksums::run(&ctx, &variant, &file, false, &description)?,
+            (None, None) => unreachable!("clap requires --write or --check"),
+        },
         Command::Viability {
             variant,
             params,

@@ -186,6 +186,16 @@ pub enum Error {
         dir: PathBuf,
     },
 
+    /// A regression check found artifacts missing, different or extra.
+    #[error(
+        "variant '{variant}': {differing} artifact(s) differ from {file} (listed above as MISSING, MISMATCH or EXTRA)"
+    )]
+    ChecksumMismatch {
+        variant: String,
+        file: PathBuf,
+        differing: usize,
+    },
+
     /// A densify whose ranges add no checkpoint epoch to the variant.
     #[error(
         "variant '{variant}': the ranges add no checkpoint epoch (it has {checkpoints} checkpoints in {num_epochs} epochs); nothing changed"

@@ -86,7 +86,7 @@ pub fn default_device() -> Device {
 
 /// What a notebook or script needs in scope.
 pub mod prelude {
-    pub use crate::views::{BoundView, EpochCursor, Figure, Report, ViewCatalog};
+    pub use crate::views::{BoundView, Comparison, EpochCursor, Figure, Report, ViewCatalog};
     pub use crate::{
         AnalyzeOptions, Certificate, CertificateInput, Device, Family, FamilyRegistry, HookName,
         ParamValue, Params, TrainEvent, TrainOptions, TrainingResult, Variant, VariantState,

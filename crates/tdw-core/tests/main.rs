@@ -2,6 +2,7 @@
 
 mod analysis;
 mod analyzers;
+mod checksums;
 mod common;
 mod densify;
 mod engines;
@@ -11,6 +12,7 @@ mod init_sweep;
 mod interventions;
 mod layers;
 mod mlp_families;
+mod peers;
 mod pipeline;
 mod reference;
 mod snapshot;

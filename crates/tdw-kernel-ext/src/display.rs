@@ -439,6 +439,30 @@ impl EvcxrDisplay for tdw_core::init_sweep::InitSweep {
     }
 }
 
+impl EvcxrDisplay for tdw_core::views::PeerComparison {
+    fn evcxr_display(&self) {
+        let charts = charts_html(
+            [
+                self.loss_chart(),
+                self.divergence_chart(),
+                self.matrix_chart(0),
+            ]
+            .into_iter()
+            .collect::<tdw_core::Result<Vec<_>>>()
+            .as_ref()
+            .map(|f| f.iter().collect()),
+        );
+        let page = format!(
+            "<p>anchor <code>{}</code> and its peers by {}</p><pre>{}</pre>{}{charts}",
+            html::escape(&self.anchor),
+            self.axis.parameter(),
+            html::escape(&self.comparison.table_text()),
+            html::table(&self.divergence_header(), &self.divergence_rows())
+        );
+        emit(&[("text/html", &page), ("text/plain", &self.table_text())]);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

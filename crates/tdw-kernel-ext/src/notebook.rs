@@ -9,6 +9,7 @@ use tdw_core::analysis::{AnalysisReport, Artifact, ArtifactLoader};
 use tdw_core::init_sweep::InitSweep;
 use tdw_core::intervention::FrequencyGain;
 use tdw_core::variant::{DensifyResult, EpochRange};
+use tdw_core::views::{PeerAxis, PeerComparison};
 use tdw_core::{
     AnalyzeOptions, Certificate, CertificateInput, FamilyRegistry, Report, Result, TrainOptions,
     TrainingResult, Variant, default_device, paths,
@@ -420,6 +421,20 @@ pub fn intervene(variant: &Variant, config: &str, training: &Training) -> Result
             .unwrap_or_default()
     );
     train(&child, &Training { options })
+}
+
+/// MIScope's Peer Comparison of `variant`: the trained variants of its family that differ from
+/// it only in the data seed, their losses, and their weights' distance from it at every shared
+/// checkpoint (per matrix and normalised). `peer_comparison_by(&v, "seed")` takes model-seed
+/// peers instead.
+pub fn peer_comparison(variant: &Variant) -> Result<PeerComparison> {
+    peer_comparison_by(variant, "data_seed")
+}
+
+/// [`peer_comparison`] along `by`: `"data_seed"` or `"seed"`.
+pub fn peer_comparison_by(variant: &Variant, by: &str) -> Result<PeerComparison> {
+    let candidates = registry()?.variants(variant.family().name())?;
+    PeerComparison::of(variant, &candidates, PeerAxis::parse(by)?)
 }
 
 /// The initialization gradient sweep of the one-layer family (see `tdw init-sweep`):

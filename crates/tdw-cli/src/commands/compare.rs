@@ -44,3 +44,29 @@ pub(crate) fn run(
     }
     Ok(())
 }
+
+/// `tdw compare --peers ANCHOR`: the anchor's peers along `axis`, the table, and with `out` (a
+/// directory) the loss, divergence and first peer's per-matrix charts.
+pub(crate) fn peers(
+    ctx: &Context,
+    anchor: &str,
+    axis: tdw_core::views::PeerAxis,
+    out: Option<PathBuf>,
+) -> Result<()> {
+    let anchor = ctx.registry.find_variant(anchor)?;
+    let candidates = ctx.registry.variants(anchor.family().name())?;
+    let comparison = tdw_core::views::PeerComparison::of(&anchor, &candidates, axis)?;
+    println!("{}", comparison.table_text());
+    if let Some(dir) = out {
+        std::fs::create_dir_all(&dir).map_err(|e| tdw_core::Error::io(&dir, e))?;
+        for (file, figure) in [
+            ("peer_losses.png", comparison.loss_chart()?),
+            ("peer_divergence.png", comparison.divergence_chart()?),
+            ("peer_matrix_divergence.png", comparison.matrix_chart(0)?),
+        ] {
+            let path = figure.save(dir.join(file))?;
+            println!("chart: {}", path.display());
+        }
+    }
+    Ok(())
+}

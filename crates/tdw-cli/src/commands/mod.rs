@@ -3,6 +3,7 @@
 
 pub(crate) mod analyze;
 pub(crate) mod bench;
+pub(crate) mod checksums;
 pub(crate) mod compare;
 pub(crate) mod densify;
 pub(crate) mod info;

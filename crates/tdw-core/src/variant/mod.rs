@@ -11,6 +11,7 @@
 //! ([`crate::analysis::TrainedRun`]), never a `Variant`.
 
 pub mod analysis;
+pub mod checksums;
 pub mod densify;
 pub mod intervention;
 pub mod outcome;

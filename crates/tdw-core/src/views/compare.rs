@@ -145,9 +145,14 @@ impl Comparison {
     }
 }
 
-/// The largest embedding frequencies (by the norm of their sin/cos pair) at the last analyzed
-/// checkpoint, 1-based.
+/// The [`KEY_FREQUENCIES`] largest embedding frequencies of `variant`; see [`largest_frequencies`].
 fn key_frequencies(variant: &Variant) -> Option<Vec<usize>> {
+    largest_frequencies(variant, KEY_FREQUENCIES)
+}
+
+/// The `n` largest embedding frequencies (by the norm of their sin/cos pair in
+/// `dominant_frequencies`) at the last analyzed checkpoint, 1-based; `None` before an analysis.
+pub fn largest_frequencies(variant: &Variant, n: usize) -> Option<Vec<usize>> {
     let loader = ArtifactLoader::new(variant.artifacts_dir());
     let last = *loader.epochs("dominant_frequencies").last()?;
     let artifact = loader
@@ -159,11 +164,5 @@ fn key_frequencies(variant: &Variant) -> Option<Vec<usize>> {
         .map(|k| (k, c[2 * k - 1].hypot(c[2 * k])))
         .collect();
     pairs.sort_by(|a, b| b.1.total_cmp(&a.1));
-    Some(
-        pairs
-            .iter()
-            .take(KEY_FREQUENCIES)
-            .map(|(k, _)| *k)
-            .collect(),
-    )
+    Some(pairs.iter().take(n).map(|(k, _)| *k).collect())
 }

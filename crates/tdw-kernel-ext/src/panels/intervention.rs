@@ -71,20 +71,6 @@ fn trained_transformers() -> Result<Vec<Variant>> {
     Ok(all)
 }
 
-/// The `n` largest frequencies of the embedding at the variant's last analysed checkpoint.
-fn key_frequencies(variant: &Variant, n: usize) -> Option<Vec<usize>> {
-    let loader = tdw_core::analysis::ArtifactLoader::new(variant.artifacts_dir());
-    let last = *loader.epochs("dominant_frequencies").last()?;
-    let artifact = loader.load_epoch("dominant_frequencies", last).ok()?;
-    let c = artifact.f32("coefficients").ok()?;
-    let c: Vec<f32> = c.iter().copied().collect();
-    let mut keys: Vec<(usize, f32)> = (1..=c.len().saturating_sub(1) / 2)
-        .map(|k| (k, (c[2 * k - 1].powi(2) + c[2 * k].powi(2)).sqrt()))
-        .collect();
-    keys.sort_by(|x, y| y.1.total_cmp(&x.1));
-    Some(keys.into_iter().take(n).map(|(k, _)| k).collect())
-}
-
 /// The intervention panel.
 pub fn intervention_panel() -> Result<InterventionPanel> {
     let variant = widgets::dropdown("Variant", &[], None);
@@ -194,7 +180,7 @@ impl InterventionPanel {
         let Some(variant) = self.selected() else {
             return;
         };
-        if let Some(keys) = key_frequencies(&variant, 2) {
+        if let Some(keys) = tdw_core::views::compare::largest_frequencies(&variant, 2) {
             let list: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
             self.inner.frequencies.set("value", list.join(", "));
         }
