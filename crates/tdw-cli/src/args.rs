@@ -351,6 +351,27 @@ pub(crate) enum Command {
         #[arg(long, default_value = "auto")]
         engine: Engine,
     },
+    /// A view over training as an animation (MIScope's export_animation): one frame per
+    /// analysed epoch of a per-epoch view, or the epoch cursor swept over the checkpoints of a
+    /// view over all epochs; .gif (looping, --fps) or .html (a slider over the SVG frames).
+    Animate {
+        /// View name (see `tdw views`).
+        view: String,
+        /// Variant directory name.
+        variant: String,
+        /// Epochs of the frames, comma-separated (default: every epoch the view can show).
+        #[arg(long)]
+        epochs: Option<String>,
+        /// View options, NAME=VALUE (repeatable).
+        #[arg(long = "option", value_name = "NAME=VALUE")]
+        options: Vec<String>,
+        /// Frames a second of a GIF.
+        #[arg(long, default_value_t = 5.0)]
+        fps: f64,
+        /// Output file, .gif or .html.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Regression checksums of a variant's artifacts (MIScope's regression scaffold): --write
     /// records the SHA-256 of every .npz under artifacts/ (landscape_flatness excluded) in FILE;
     /// --check re-runs the analysis in a scratch copy and fails on any artifact MISSING, MISMATCH

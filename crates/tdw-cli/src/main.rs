@@ -16,8 +16,8 @@ mod progress;
 
 use args::{BenchCommand, Cli, Command};
 use commands::{
-    Context, analyze, bench, checksums, compare, densify, info, init_sweep, intervene, listing,
-    report, sweep, train, viability, view,
+    Context, analyze, animate, bench, checksums, compare, densify, info, init_sweep, intervene,
+    listing, report, sweep, train, viability, view,
 };
 
 /// The last resort for a bug: a panic prints one `error:` line (no backtrace) and exits 101.
@@ -134,6 +134,28 @@ fn run(cli: Cli) -> Result<()> {
             }
             None => compare::run(&ctx, &variants, family, threshold, out)?,
         },
+        Command::Animate {
+            view,
+            variant,
+            epochs,
+            options,
+            fps,
+            out,
+        } => {
+            let epochs = epochs
+                .as_deref()
+                .map(tdw_core::train::schedule::parse_list)
+                .transpose()?;
+            animate::run(
+                &ctx,
+                &view,
+                &variant,
+                epochs.as_deref(),
+                args::pairs(&options)?,
+                fps,
+                &out,
+            )?
+        }
         Command::Checksums {
             variant,
             write,

@@ -346,7 +346,7 @@ pub enum Error {
     NotPerEpoch { view: String },
 
     /// A figure path whose extension is not a format we write.
-    #[error("{path}: unsupported image format (use .svg or .png)")]
+    #[error("{path}: unsupported format (figures: .svg or .png; animations: .gif or .html)")]
     UnsupportedImageFormat { path: PathBuf },
 
     /// No variant directory of that name exists in any family.
@@ -386,6 +386,9 @@ pub enum RenderError {
     /// The PNG encoder failed.
     #[error("PNG encoding failed: {0}")]
     PngEncode(Box<dyn std::error::Error + Send + Sync>),
+    /// The GIF encoder failed.
+    #[error("GIF encoding failed: {0}")]
+    GifEncode(Box<dyn std::error::Error + Send + Sync>),
     /// plotters failed to draw (its backend's error).
     #[error("drawing failed: {0}")]
     Draw(Box<dyn std::error::Error + Send + Sync>),

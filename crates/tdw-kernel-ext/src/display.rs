@@ -439,6 +439,12 @@ impl EvcxrDisplay for tdw_core::init_sweep::InitSweep {
     }
 }
 
+impl EvcxrDisplay for tdw_core::views::Animation {
+    fn evcxr_display(&self) {
+        self.scrubber().evcxr_display();
+    }
+}
+
 impl EvcxrDisplay for tdw_core::views::PeerComparison {
     fn evcxr_display(&self) {
         let charts = charts_html(

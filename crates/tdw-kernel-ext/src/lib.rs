@@ -36,8 +36,8 @@ pub mod prelude {
     pub use crate::kernel::{Comm, CommEvent, LiveDisplay, clear_output, connect_kernel};
     pub use crate::notebook::{
         Analysis, ArtifactSummary, FamilyTable, ReportFile, Training, TrainingRun, VariantTable,
-        analyze, artifact, densify, families, find_variant, freshness, init_sweep, intervene,
-        registry, report, train, variant, variants, viability, viability_of,
+        analyze, animate, artifact, densify, families, find_variant, freshness, init_sweep,
+        intervene, registry, report, train, variant, variants, viability, viability_of,
     };
     pub use crate::panels::{
         AnalysisPanel, Explorer, InterventionPanel, TrainingPanel, ViabilityPanel, analysis_panel,

@@ -9,7 +9,7 @@ use tdw_core::analysis::{AnalysisReport, Artifact, ArtifactLoader};
 use tdw_core::init_sweep::InitSweep;
 use tdw_core::intervention::FrequencyGain;
 use tdw_core::variant::{DensifyResult, EpochRange};
-use tdw_core::views::{PeerAxis, PeerComparison};
+use tdw_core::views::{Animation, PeerAxis, PeerComparison};
 use tdw_core::{
     AnalyzeOptions, Certificate, CertificateInput, FamilyRegistry, Report, Result, TrainOptions,
     TrainingResult, Variant, default_device, paths,
@@ -421,6 +421,13 @@ pub fn intervene(variant: &Variant, config: &str, training: &Training) -> Result
             .unwrap_or_default()
     );
     train(&child, &Training { options })
+}
+
+/// `view` of `variant` over training (see `tdw animate`): every epoch the view can show (a
+/// per-epoch view's analysed epochs, or the cursor swept over the checkpoints of a view over all
+/// of training). Shown as a slider; `.save(Path::new("x.gif"), 5.0)` writes a GIF (or `.html`).
+pub fn animate(variant: &Variant, view: &str) -> Result<Animation> {
+    Animation::build(variant, view, &[], None)
 }
 
 /// MIScope's Peer Comparison of `variant`: the trained variants of its family that differ from

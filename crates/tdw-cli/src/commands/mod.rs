@@ -2,6 +2,7 @@
 //! already converted into library options by [`crate::args`], and prints what the user asked for.
 
 pub(crate) mod analyze;
+pub(crate) mod animate;
 pub(crate) mod bench;
 pub(crate) mod checksums;
 pub(crate) mod compare;

@@ -2,6 +2,7 @@
 //! reading artifacts and drawing one [`Figure`] (SVG, PNG on export), and the HTML report that
 //! puts them all on one page.
 
+pub mod animation;
 mod builtin;
 pub mod catalog;
 pub mod chart;
@@ -18,6 +19,7 @@ pub mod scrubber;
 pub mod text;
 pub mod viability;
 
+pub use animation::Animation;
 pub use builtin::loss_curve_chart;
 pub use catalog::{BoundView, EpochCursor, Requirement, ViewCatalog, ViewDefinition};
 pub use compare::{Comparison, ComparisonRow};

@@ -68,6 +68,31 @@ pub fn svg_to_png(svg: &str, scale: f32) -> Result<Vec<u8>> {
         .map_err(|e| RenderError::PngEncode(Box::new(e)).into())
 }
 
+/// Rasterises an SVG document on white at `scale`; returns width, height and straight RGBA
+/// bytes (opaque, so premultiplied and straight agree), row-major.
+pub fn svg_to_rgba(svg: &str, scale: f32) -> Result<(u32, u32, Vec<u8>)> {
+    let options = options();
+    if options.fontdb.is_empty() {
+        return Err(RenderError::NoSystemFont.into());
+    }
+    if !(scale.is_finite() && scale > 0.0 && scale <= 8.0) {
+        return Err(RenderError::Scale { scale }.into());
+    }
+    let tree = usvg::Tree::from_str(svg, options).map_err(RenderError::SvgParse)?;
+    let size = tree.size();
+    let width = (size.width() * scale).ceil() as u32;
+    let height = (size.height() * scale).ceil() as u32;
+    let mut pixmap =
+        tiny_skia::Pixmap::new(width, height).ok_or(RenderError::ImageSize { width, height })?;
+    pixmap.fill(tiny_skia::Color::WHITE);
+    resvg::render(
+        &tree,
+        tiny_skia::Transform::from_scale(scale, scale),
+        &mut pixmap.as_mut(),
+    );
+    Ok((width, height, pixmap.take()))
+}
+
 /// Encodes straight RGBA pixels (row-major, `width × height`) as PNG.
 pub fn rgba_to_png(width: u32, height: u32, rgba: &[[u8; 4]]) -> Result<Vec<u8>> {
     let mut pixmap =

@@ -80,6 +80,20 @@ impl Scrubber {
         })
     }
 
+    /// A scrubber of frames drawn elsewhere (an [`crate::views::Animation`]): `(epoch, SVG)`,
+    /// epochs ascending, at least one.
+    pub(crate) fn from_frames(
+        variant: &str,
+        view: &'static str,
+        frames: Vec<(u64, String)>,
+    ) -> Self {
+        Scrubber {
+            variant: variant.to_string(),
+            view,
+            frames,
+        }
+    }
+
     /// The view scrubbed.
     pub fn view(&self) -> &'static str {
         self.view

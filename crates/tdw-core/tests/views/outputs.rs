@@ -241,3 +241,69 @@ fn report_embeds_the_scrubbers_asked_for() {
     let plain = tdw_core::Report::build(&variant).unwrap().html();
     assert!(!plain.contains("tdw-scrubber"));
 }
+
+#[test]
+fn animations_sweep_the_cursor_or_the_epochs_into_a_gif_or_a_page() {
+    use tdw_core::views::Animation;
+    let (variant, results) = synthetic_variant();
+    // A view over all epochs: the same chart with the cursor at each checkpoint.
+    let curves = Animation::build(&variant, "training.metadata.loss_curves", &[], None).unwrap();
+    assert_eq!(curves.epochs(), EPOCHS.to_vec());
+    for (epoch, figure) in curves.frames() {
+        let own = variant
+            .at(*epoch)
+            .view("training.metadata.loss_curves")
+            .and_then(|v| v.figure())
+            .unwrap();
+        assert_eq!(figure.svg(), own.svg(), "epoch {epoch}");
+    }
+    assert_ne!(
+        curves.frames()[0].1.svg(),
+        curves.frames()[1].1.svg(),
+        "the cursor moves"
+    );
+    // The GIF: one frame each, 1/5 s apiece, looping, the chart's size.
+    let bytes = curves.to_gif(5.0).unwrap();
+    let mut options = gif::DecodeOptions::new();
+    options.set_color_output(gif::ColorOutput::RGBA);
+    let mut decoder = options.read_info(bytes.as_slice()).unwrap();
+    let (width, height) = curves.frames()[0].1.size();
+    assert_eq!(
+        (decoder.width() as u32, decoder.height() as u32),
+        (width, height)
+    );
+    assert_eq!(decoder.repeat(), gif::Repeat::Infinite);
+    let mut delays = Vec::new();
+    while let Some(frame) = decoder.read_next_frame().unwrap() {
+        delays.push(frame.delay);
+    }
+    assert_eq!(delays, vec![20; EPOCHS.len()]);
+    // A per-epoch view: one frame per analysed epoch, or those asked for; the page a slider.
+    let heatmap = Animation::build(
+        &variant,
+        "activations.mlp.neuron_heatmap",
+        &[("neuron", "1")],
+        Some(&[50, 150]),
+    )
+    .unwrap();
+    assert_eq!(heatmap.epochs(), vec![50, 150]);
+    let page = heatmap.to_html();
+    assert_eq!(page.matches("class=\"tdw-scrub-frame\"").count(), 2);
+    assert!(page.contains("data-epoch=\"150\""));
+    let path = heatmap
+        .save(&results.path().join("anim/heatmap.html"), 5.0)
+        .unwrap();
+    let written = std::fs::read_to_string(path).unwrap();
+    assert_eq!(written.matches("class=\"tdw-scrub-frame\"").count(), 2);
+    assert!(written.starts_with("<!DOCTYPE html>"));
+    // Refusals: an epoch it cannot show, a single frame, a format, a frame rate.
+    let err =
+        Animation::build(&variant, "activations.mlp.neuron_heatmap", &[], Some(&[75])).unwrap_err();
+    assert!(err.to_string().contains("epochs = 75"), "{err}");
+    let err =
+        Animation::build(&variant, "training.metadata.loss_curves", &[], Some(&[0])).unwrap_err();
+    assert!(err.to_string().contains("two epochs or more"), "{err}");
+    let err = Animation::check_path(std::path::Path::new("a.mp4")).unwrap_err();
+    assert!(err.to_string().contains(".gif or .html"), "{err}");
+    assert!(curves.to_gif(0.0).is_err());
+}
