@@ -37,7 +37,8 @@ pub mod prelude {
     pub use crate::notebook::{
         Analysis, ArtifactSummary, FamilyTable, ReportFile, Training, TrainingRun, VariantTable,
         analyze, animate, artifact, densify, families, find_variant, freshness, init_sweep,
-        intervene, registry, report, train, variant, variants, viability, viability_of,
+        intervene, peer_comparison, peer_comparison_by, registry, report, train, variant, variants,
+        viability, viability_of,
     };
     pub use crate::panels::{
         AnalysisPanel, Explorer, InterventionPanel, TrainingPanel, ViabilityPanel, analysis_panel,
