@@ -158,6 +158,17 @@ def run(path, out_dir, self_test, timeout, cwd):
             failures.extend(f"cell {index}: {p}" for p in problems)
         elif self_test and expect_failure:
             print(f"  cell {index}: caught as expected: {problems[0]}")
+    # A display id is one output: updated from two cells, the later cell's progress replaces the
+    # earlier cell's saved output (it happened: evcxr gave each cell a fresh id counter).
+    cells_of = {}
+    for index, updates in client.display_updates.items():
+        for _, display_id in updates:
+            if display_id:
+                cells_of.setdefault(display_id, set()).add(index)
+    for display_id, cells in sorted(cells_of.items()):
+        if len(cells) > 1:
+            failures.append(f"cells {sorted(cells)}: share display id {display_id}; the last one's "
+                            "updates overwrite the others' outputs")
     out_dir.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out_dir / path.name)
     return failures, times, total

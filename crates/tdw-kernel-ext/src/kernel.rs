@@ -174,10 +174,17 @@ pub fn clear_interrupt() {
     INTERRUPTED.store(false, Ordering::SeqCst);
 }
 
-/// A fresh id, unique in this process and across processes of one kernel (pid + counter).
+/// A fresh id, unique across the cells and processes of a kernel: pid, the time in
+/// nanoseconds, and a counter. (The counter alone is not enough: evcxr may give a cell its own
+/// copy of this crate's statics, so every cell's first id was the same, and a later cell's live
+/// progress replaced the saved output of every earlier one; seen in the walkthrough's executed
+/// copy, where cells 2, 4, 22 and 24 all ended showing the peer's training of cell 28.)
 pub fn unique_id(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
     format!(
-        "{prefix}-{}-{}",
+        "{prefix}-{}-{nanos:x}-{}",
         std::process::id(),
         NEXT_ID.fetch_add(1, Ordering::SeqCst)
     )
