@@ -87,6 +87,8 @@ pub fn intervention_panel() -> Result<InterventionPanel> {
     let progress = widgets::int_progress("", 0, 1);
     let line = widgets::html("");
     let slider = widgets::int_slider("Checkpoint", 0, 0, 0, 1);
+    // The description says the epoch; the readout would only show the checkpoint's index.
+    slider.set("readout", false);
     let chart = widgets::html("");
     let title = widgets::html("<h3 style=\"margin:4px 0\">Frequency-gain intervention</h3>");
     let help = widgets::html(
@@ -336,7 +338,11 @@ impl InterventionPanel {
             .slider
             .set("description", format!("Epoch {epoch}"));
         match child.at(epoch).view(CHECK.1).and_then(|v| v.figure()) {
-            Ok(figure) => self.inner.chart.set("value", figure.svg().to_string()),
+            // Scaled to the output area, as inline charts are (the check is 1000 px wide).
+            Ok(figure) => self.inner.chart.set(
+                "value",
+                crate::display::fit_width(figure.svg(), figure.size()),
+            ),
             Err(error) => self.inner.chart.set("value", escape(&error.to_string())),
         }
     }
