@@ -2,6 +2,7 @@
 
 mod analysis;
 mod analyzers;
+mod causal;
 mod checksums;
 mod common;
 mod densify;

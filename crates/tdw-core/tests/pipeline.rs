@@ -274,9 +274,9 @@ fn analyzer_declarations_match_the_implementations() {
     AnalysisRun::new(&variant, &registry)
         .run(&mut |_: &AnalysisEvent| {})
         .unwrap();
-    // coarseness is registered but not in the family's list.
+    // coarseness and head_ablation are registered but not in the family's list.
     AnalysisRun::new(&variant, &registry)
-        .analyzers(vec!["coarseness".into()])
+        .analyzers(vec!["coarseness".into(), "head_ablation".into()])
         .run(&mut |_: &AnalysisEvent| {})
         .unwrap();
     let loader = ArtifactLoader::new(variant.artifacts_dir());

@@ -11,6 +11,7 @@ mod fourier_frequency_quality;
 mod fourier_nucleation;
 mod freq_group_weight_geometry;
 mod global_centroid_pca;
+pub(crate) mod head_ablation;
 mod input_trace;
 mod input_trace_graduation;
 pub(crate) mod intervention_check;
@@ -91,6 +92,7 @@ pub fn cross_epoch() -> Vec<Arc<dyn CrossEpochAnalyzer>> {
         Arc::new(centroid_dmd::CentroidDmd),
         Arc::new(input_trace_graduation::InputTraceGraduation),
         Arc::new(progress_measures::ProgressMeasures),
+        Arc::new(head_ablation::HeadAblation),
     ]
 }
 

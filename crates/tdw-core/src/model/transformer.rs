@@ -314,6 +314,29 @@ impl Transformer {
         cache: bool,
         hook: Option<&AttnOutHook>,
     ) -> (Tensor<3>, Option<ActivationCache>) {
+        self.forward_edited(tokens, cache, hook, None)
+    }
+
+    /// Logits `[batch, pos, d_vocab_out]` with one head of block 0 ablated at
+    /// `blocks.0.attn.hook_z`: its `z` replaced at every position by zeros, or by `mean` (its mean
+    /// over a probe, `[pos, d_head]` row-major, as TransformerLens' mean ablation uses).
+    pub fn forward_ablating_head(
+        &self,
+        tokens: Tensor<2, Int>,
+        head: usize,
+        mean: Option<&[f32]>,
+    ) -> Tensor<3> {
+        let edit = HeadAblation { head, mean };
+        self.forward_edited(tokens, false, None, Some(&edit)).0
+    }
+
+    fn forward_edited(
+        &self,
+        tokens: Tensor<2, Int>,
+        cache: bool,
+        hook: Option<&AttnOutHook>,
+        ablation: Option<&HeadAblation<'_>>,
+    ) -> (Tensor<3>, Option<ActivationCache>) {
         let mut store = cache.then(ActivationCache::default);
         let [batch, n_pos] = tokens.dims();
         let d_model = self.config.d_model;
@@ -339,7 +362,10 @@ impl Transformer {
         let mut resid = embed + pos_embed;
         for (layer, block) in self.blocks.iter().enumerate() {
             record3(&mut store, HookName::ResidPre { layer }, &resid);
-            let attn = block.attn.forward(&resid, &self.config);
+            let attn = match ablation.filter(|_| layer == 0) {
+                Some(ablation) => block.attn.forward_ablated(&resid, &self.config, ablation),
+                None => block.attn.forward(&resid, &self.config),
+            };
             if let Some(c) = store.as_mut() {
                 c.insert4(HookName::AttnQ { layer }, &attn.q);
                 c.insert4(HookName::AttnK { layer }, &attn.k);
@@ -519,6 +545,42 @@ fn project(x: Tensor<2>, w: &Tensor<3>, b: &Tensor<2>) -> Tensor<2> {
     x.matmul(w) + b.clone().reshape([1, h * dh])
 }
 
+/// One head's `z` replaced: by zeros (`mean: None`) or by its mean over a probe (`[pos,
+/// d_head]`).
+struct HeadAblation<'a> {
+    head: usize,
+    mean: Option<&'a [f32]>,
+}
+
+impl HeadAblation<'_> {
+    /// `z` (`[batch, pos, head_index, d_head]`) with head `head`'s slice replaced.
+    fn apply(&self, z: Tensor<4>, h: usize, dh: usize) -> Tensor<4> {
+        let [_, n_pos, _, _] = z.dims();
+        let device = z.device();
+        let keep: Vec<f32> = (0..h)
+            .map(|i| if i == self.head { 0.0 } else { 1.0 })
+            .collect();
+        let keep: Tensor<4> =
+            Tensor::<4>::from_data(TensorData::new(keep, [1, 1, h, 1]), &device).cast(z.dtype());
+        let kept = z * keep;
+        match self.mean {
+            None => kept,
+            Some(mean) => {
+                let mut fill = vec![0.0f32; n_pos * h * dh];
+                for pos in 0..n_pos {
+                    for j in 0..dh {
+                        fill[(pos * h + self.head) * dh + j] = mean[pos * dh + j];
+                    }
+                }
+                let fill: Tensor<4> =
+                    Tensor::<4>::from_data(TensorData::new(fill, [1, n_pos, h, dh]), &device)
+                        .cast(kept.dtype());
+                kept + fill
+            }
+        }
+    }
+}
+
 /// Intermediate values of one attention layer.
 struct AttentionOutput {
     q: Tensor<4>,
@@ -536,6 +598,25 @@ impl Attention {
     /// - q/k/v/z: `[batch, pos, head_index, d_head]`; scores/pattern: `[batch, head_index,
     ///   query_pos, key_pos]`; out (`hook_attn_out`): `[batch, pos, d_model]`
     fn forward(&self, resid: &Tensor<3>, c: &TransformerConfig) -> AttentionOutput {
+        self.forward_with(resid, c, None)
+    }
+
+    /// [`Attention::forward`] with one head's `z` replaced (zero or mean ablation).
+    fn forward_ablated(
+        &self,
+        resid: &Tensor<3>,
+        c: &TransformerConfig,
+        ablation: &HeadAblation<'_>,
+    ) -> AttentionOutput {
+        self.forward_with(resid, c, Some(ablation))
+    }
+
+    fn forward_with(
+        &self,
+        resid: &Tensor<3>,
+        c: &TransformerConfig,
+        ablation: Option<&HeadAblation<'_>>,
+    ) -> AttentionOutput {
         let [batch, n_pos, d] = resid.dims();
         let (h, dh) = (c.n_heads, c.d_head);
         let flat = resid.clone().reshape([batch * n_pos, d]);
@@ -557,6 +638,10 @@ impl Attention {
             .clone()
             .matmul(v.clone().swap_dims(1, 2))
             .swap_dims(1, 2);
+        let z = match ablation {
+            Some(ablation) => ablation.apply(z, h, dh),
+            None => z,
+        };
         // hook_attn_out: Σ_h z_h @ W_O[h] + b_O
         let out = z
             .clone()

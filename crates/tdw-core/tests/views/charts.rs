@@ -87,6 +87,42 @@ fn fourier_coefficients_label_components_and_key_frequencies() {
 }
 
 #[test]
+fn head_ablation_draws_one_curve_per_head_and_the_baseline() {
+    let (variant, _results) = synthetic_variant();
+    let figure = variant
+        .at(100)
+        .view("causal.head_ablation")
+        .unwrap()
+        .figure()
+        .unwrap();
+    let svg = figure.svg();
+    assert_eq!(figure.title(), "Head ablation (mean) — loss on all pairs");
+    for head in 0..HEADS {
+        assert!(has_text(svg, &format!("head {head}")), "head {head}");
+    }
+    assert!(has_text(svg, "no ablation") && has_text(svg, "epoch"));
+    let accuracy = variant
+        .view("causal.head_ablation")
+        .unwrap()
+        .with("ablation", "zero")
+        .with("metric", "accuracy")
+        .figure()
+        .unwrap();
+    assert_eq!(
+        accuracy.title(),
+        "Head ablation (zero) — accuracy on all pairs"
+    );
+    assert!(has_text(accuracy.svg(), "accuracy with the head ablated"));
+    let err = variant
+        .view("causal.head_ablation")
+        .unwrap()
+        .with("ablation", "half")
+        .figure()
+        .unwrap_err();
+    assert!(err.to_string().contains("half"), "{err}");
+}
+
+#[test]
 fn intervention_check_pairs_each_frequencys_bars_coloured_by_its_gain() {
     let (variant, _results) = synthetic_variant();
     let figure = variant

@@ -198,6 +198,30 @@ pub(crate) fn synthetic_variant() -> (Variant, tempfile::TempDir) {
         &loader.cross_epoch_path("parameter_trajectory"),
         &trajectory,
     );
+    // Head h's ablated loss 1 + h, accuracy falling with h; the baseline falling to 1e-3.
+    write(
+        &loader.cross_epoch_path("head_ablation"),
+        &Artifact::new()
+            .with("epochs", epochs_i64.clone())
+            .with("baseline_loss", series(|i| 10f64.powi(-(i as i32))))
+            .with("baseline_accuracy", series(|i| 0.25 * (i + 1) as f64))
+            .with(
+                "zero_loss",
+                Array2::from_shape_fn((n, HEADS), |(_, h)| 1.0 + h as f64),
+            )
+            .with(
+                "zero_accuracy",
+                Array2::from_shape_fn((n, HEADS), |(_, h)| 1.0 - 0.2 * h as f64),
+            )
+            .with(
+                "mean_loss",
+                Array2::from_shape_fn((n, HEADS), |(_, h)| 0.5 + h as f64),
+            )
+            .with(
+                "mean_accuracy",
+                Array2::from_shape_fn((n, HEADS), |(_, h)| 0.9 - 0.2 * h as f64),
+            ),
+    );
     write(
         &loader.cross_epoch_path("neuron_dynamics"),
         &Artifact::new()

@@ -2,6 +2,7 @@
 //! [`ViewDefinition`]s; renderers read artifacts through [`ViewInput`] and return a chart.
 
 mod attention;
+mod causal;
 mod geometry;
 mod intervention;
 mod mlp;
@@ -25,6 +26,7 @@ pub fn definitions() -> Vec<ViewDefinition> {
         geometry::DEFINITIONS,
         progress::DEFINITIONS,
         intervention::DEFINITIONS,
+        causal::DEFINITIONS,
     ]
     .concat()
 }
