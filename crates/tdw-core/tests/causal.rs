@@ -82,3 +82,41 @@ fn zero_ablating_a_head_is_removing_its_write_out() {
             .any(|(m, z)| (m - z).abs() > 1e-6)
     );
 }
+
+#[test]
+fn the_attributions_add_up_to_the_correct_logit() {
+    let (registry, _results) = common::registry();
+    let variant = registry
+        .create_variant_from_text("modulo_addition_1layer", [("prime", "11")])
+        .unwrap();
+    common::train(&variant, 40, &[0, 20], 0.5);
+    let options = AnalyzeOptions {
+        analyzers: Some(vec!["logit_attribution".into()]),
+        analyzers_dir: Some(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../analyzers"),
+        ),
+        ..Default::default()
+    };
+    variant
+        .analyze(&options, &mut |_: &AnalysisEvent| {})
+        .unwrap();
+    let a = ArtifactLoader::new(variant.artifacts_dir())
+        .load_cross_epoch("logit_attribution")
+        .unwrap();
+    let heads = a.as_f64("heads").unwrap();
+    let (mlp, embed, total) = (
+        a.as_f64("mlp").unwrap(),
+        a.as_f64("embed").unwrap(),
+        a.as_f64("correct_logit").unwrap(),
+    );
+    assert_eq!(heads.shape(), &[3, 4]);
+    // The frozen biases are 0, so the residual stream's parts are the whole logit.
+    for e in 0..3 {
+        let sum: f64 = (0..4).map(|h| heads[[e, h]]).sum::<f64>() + mlp[e] + embed[e];
+        assert!(
+            (sum - total[e]).abs() < 1e-4 * total[e].abs().max(1.0),
+            "epoch row {e}: {sum} vs {}",
+            total[e]
+        );
+    }
+}

@@ -274,9 +274,13 @@ fn analyzer_declarations_match_the_implementations() {
     AnalysisRun::new(&variant, &registry)
         .run(&mut |_: &AnalysisEvent| {})
         .unwrap();
-    // coarseness and head_ablation are registered but not in the family's list.
+    // coarseness, head_ablation and logit_attribution are registered but not in the family's list.
     AnalysisRun::new(&variant, &registry)
-        .analyzers(vec!["coarseness".into(), "head_ablation".into()])
+        .analyzers(vec![
+            "coarseness".into(),
+            "head_ablation".into(),
+            "logit_attribution".into(),
+        ])
         .run(&mut |_: &AnalysisEvent| {})
         .unwrap();
     let loader = ArtifactLoader::new(variant.artifacts_dir());

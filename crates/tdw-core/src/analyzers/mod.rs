@@ -16,6 +16,7 @@ mod input_trace;
 mod input_trace_graduation;
 pub(crate) mod intervention_check;
 mod landscape_flatness;
+pub(crate) mod logit_attribution;
 mod neuron_activations;
 mod neuron_dynamics;
 mod neuron_fourier;
@@ -93,6 +94,7 @@ pub fn cross_epoch() -> Vec<Arc<dyn CrossEpochAnalyzer>> {
         Arc::new(input_trace_graduation::InputTraceGraduation),
         Arc::new(progress_measures::ProgressMeasures),
         Arc::new(head_ablation::HeadAblation),
+        Arc::new(logit_attribution::LogitAttribution),
     ]
 }
 

@@ -123,6 +123,27 @@ fn head_ablation_draws_one_curve_per_head_and_the_baseline() {
 }
 
 #[test]
+fn logit_attribution_draws_heads_mlp_embedding_and_the_logit() {
+    let (variant, _results) = synthetic_variant();
+    let figure = variant
+        .view("causal.logit_attribution")
+        .unwrap()
+        .figure()
+        .unwrap();
+    let svg = figure.svg();
+    assert!(figure.title().starts_with("Direct logit attribution"));
+    for name in [
+        "head 0",
+        "head 3",
+        "MLP",
+        "embedding (direct path)",
+        "correct logit",
+    ] {
+        assert!(has_text(svg, name), "{name}");
+    }
+}
+
+#[test]
 fn intervention_check_pairs_each_frequencys_bars_coloured_by_its_gain() {
     let (variant, _results) = synthetic_variant();
     let figure = variant

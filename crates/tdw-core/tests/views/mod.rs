@@ -223,6 +223,18 @@ pub(crate) fn synthetic_variant() -> (Variant, tempfile::TempDir) {
             ),
     );
     write(
+        &loader.cross_epoch_path("logit_attribution"),
+        &Artifact::new()
+            .with("epochs", epochs_i64.clone())
+            .with(
+                "heads",
+                Array2::from_shape_fn((n, HEADS), |(i, h)| (i * h) as f64 * 0.1),
+            )
+            .with("mlp", series(|i| 2.0 * i as f64))
+            .with("embed", series(|_| 0.1))
+            .with("correct_logit", series(|i| 2.5 * i as f64)),
+    );
+    write(
         &loader.cross_epoch_path("neuron_dynamics"),
         &Artifact::new()
             .with("epochs", epochs_i64.clone())
